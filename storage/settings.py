@@ -1,0 +1,116 @@
+"""The one typed settings object, read from `HEADSHOTS_*` environment variables and `.env`.
+
+It lives in `storage`, the bottom layer, so that `engine` and `bot` can both import it without
+breaking the dependency direction of DESIGN.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Self
+from urllib.parse import urlparse
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from storage.errors import ConfigError
+
+ENV_PREFIX = "HEADSHOTS_"
+
+
+class Settings(BaseSettings):
+    """Every knob of the bot, the worker and storage, validated at start-up."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_file=".env", extra="ignore", frozen=True
+    )
+
+    redis_url: str = Field(
+        "redis://127.0.0.1:6379/0", description="Redis for state, the job queue and progress."
+    )
+    storage_url: str = Field(
+        "file://./data/blobs",
+        description="Blob store: file:///absolute/path, file://./relative, or s3://bucket/prefix.",
+    )
+    s3_endpoint_url: str | None = Field(
+        None, description="S3-compatible endpoint (MinIO, R2, ...); unset means AWS."
+    )
+    s3_region: str = Field("us-east-1", description="S3 region name.")
+    s3_access_key_id: SecretStr | None = Field(None, description="S3 access key id.")
+    s3_secret_access_key: SecretStr | None = Field(None, description="S3 secret access key.")
+    base_model: str = Field(
+        "stabilityai/stable-diffusion-xl-base-1.0",
+        description="Diffusers base model: a hub id already in the local cache, or a folder.",
+    )
+    telegram_token: SecretStr | None = Field(
+        None, description="Telegram bot token from @BotFather."
+    )
+    telegram_base_url: str = Field(
+        "https://api.telegram.org/bot", description="Bot API base (a self-hosted server or a fake)."
+    )
+    telegram_base_file_url: str = Field(
+        "https://api.telegram.org/file/bot", description="Bot API file download base."
+    )
+    discord_token: SecretStr | None = Field(None, description="Discord bot token.")
+    min_selfies: int = Field(6, ge=1, description="Fewest accepted selfies that make a set.")
+    max_selfies: int = Field(20, ge=1, description="Most selfies kept in one set.")
+    max_upload_bytes: int = Field(
+        20 * 1024 * 1024,
+        ge=1024,
+        description="Largest photo file accepted (Telegram's getFile cap).",
+    )
+    log_level: str = Field("INFO", description="Python logging level.")
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str) -> str:
+        if urlparse(value).scheme not in {"redis", "rediss", "unix"}:
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("storage_url")
+    @classmethod
+    def _storage_scheme(cls, value: str) -> str:
+        parsed = urlparse(value)
+        if parsed.scheme == "s3" and not parsed.netloc:
+            raise ValueError("s3:// needs a bucket, e.g. s3://headshots/prod")
+        if parsed.scheme not in {"file", "s3"}:
+            raise ValueError("must start with file:// or s3://")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return level
+
+    @model_validator(mode="after")
+    def _selfie_range(self) -> Self:
+        if self.min_selfies > self.max_selfies:
+            raise ValueError("HEADSHOTS_MIN_SELFIES must not exceed HEADSHOTS_MAX_SELFIES")
+        return self
+
+    def local_storage_root(self) -> Path:
+        """Return the folder of a file:// storage URL (relative paths resolve from the cwd)."""
+        parsed = urlparse(self.storage_url)
+        return Path(parsed.netloc + parsed.path).resolve()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build Settings from the environment, raising ConfigError with one line per bad variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else ""
+        name = f"{ENV_PREFIX}{field.upper()}" if field else "settings"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        lines.append(f"{name}: {message}")
+    return "\n".join(lines)

@@ -1,0 +1,48 @@
+"""Shared fixtures: real Redis and S3 servers started once per test session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from redis import Redis
+
+from storage.settings import Settings
+from tests.servers import redis_server, s3_server
+
+
+@pytest.fixture(scope="session")
+def redis_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Start one redis-server for the session; fail loudly if there is no binary."""
+    try:
+        with redis_server(tmp_path_factory.mktemp("redis")) as url:
+            yield url
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture
+def redis_url(redis_server_url: str) -> str:
+    """Give each test an empty Redis."""
+    client = Redis.from_url(redis_server_url)
+    client.flushall()
+    client.close()
+    return redis_server_url
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """Start moto's S3 server for the session."""
+    with s3_server() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def settings(tmp_path: Path, redis_url: str) -> Settings:
+    """Settings for one test: its own Redis database and blob folder, nothing from the env."""
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        redis_url=redis_url,
+        storage_url=f"file://{tmp_path / 'blobs'}",
+    )

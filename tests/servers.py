@@ -1,0 +1,88 @@
+"""Real servers for tests: a redis-server and moto's S3 server, each on a free 127.0.0.1 port."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+REDIS_MISSING = (
+    "redis-server is not on PATH. Tests need a real Redis: run `make test` (it installs Debian's "
+    "redis-server when run as root) or install it yourself (apt-get install redis-server)."
+)
+
+
+def free_port() -> int:
+    """Return a TCP port that was free a moment ago on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(ready: Callable[[], bool], what: str, timeout_s: float = 20.0) -> None:
+    """Poll `ready` until it returns True, or fail naming `what`."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if ready():
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"{what} did not become ready within {timeout_s} s")
+
+
+def _accepts(port: int) -> Callable[[], bool]:
+    def check() -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return True
+        except OSError:
+            return False
+
+    return check
+
+
+@contextmanager
+def running(command: list[str], port: int, what: str) -> Iterator[None]:
+    """Run `command` until the block ends; it must listen on `port`."""
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_until(lambda: proc.poll() is not None or _accepts(port)(), what)
+        if proc.poll() is not None:
+            err = proc.stderr.read().decode() if proc.stderr else ""
+            raise RuntimeError(f"{what} exited at start: {err.strip()}")
+        yield
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stderr:
+            proc.stderr.close()
+
+
+@contextmanager
+def redis_server(workdir: Path) -> Iterator[str]:
+    """Start a throwaway redis-server with no persistence; yield its URL."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise RuntimeError(REDIS_MISSING)
+    port = free_port()
+    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+               "--appendonly", "no", "--dir", str(workdir)]  # fmt: skip
+    with running(command, port, "redis-server"):
+        yield f"redis://127.0.0.1:{port}/0"
+
+
+@contextmanager
+def s3_server() -> Iterator[str]:
+    """Start moto's standalone S3-compatible server; yield its endpoint URL."""
+    port = free_port()
+    command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    with running(command, port, "moto S3 server"):
+        yield f"http://127.0.0.1:{port}"

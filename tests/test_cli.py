@@ -1,0 +1,57 @@
+"""The installed `headshots` command, run as a person would run it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+HEADSHOTS = shutil.which("headshots")
+
+
+def _run(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    assert HEADSHOTS, "the headshots console script is not installed in this environment"
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("HEADSHOTS_")}
+    return subprocess.run(
+        [HEADSHOTS, *args], capture_output=True, text=True, env={**clean, **(env or {})},
+        cwd=cwd, timeout=120, check=False,
+    )  # fmt: skip
+
+
+def test_help_lists_commands() -> None:
+    result = _run("--help")
+    assert result.returncode == 0
+    for command in ["version", "settings"]:
+        assert command in result.stdout
+
+
+def test_version() -> None:
+    result = _run("version")
+    assert result.returncode == 0
+    assert result.stdout.startswith("headshots 0.")
+
+
+def test_bad_setting_is_one_clear_line(tmp_path: Path) -> None:
+    result = _run("settings", env={"HEADSHOTS_REDIS_URL": "localhost:6379"}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "headshots: HEADSHOTS_REDIS_URL: must start with redis://, rediss:// or unix://"
+    ]
+    assert "Traceback" not in result.stderr
+
+
+def test_settings_never_print_secrets(tmp_path: Path) -> None:
+    result = _run("settings", env={"HEADSHOTS_TELEGRAM_TOKEN": "999:supersecret"}, cwd=tmp_path)
+    assert result.returncode == 0
+    assert "supersecret" not in result.stdout
+    assert "telegram_token = **********" in result.stdout
+
+
+@pytest.mark.parametrize("args", [[], ["no-such-command"]])
+def test_usage_errors_exit_2(args: list[str]) -> None:
+    assert _run(*args).returncode == 2
