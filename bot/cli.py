@@ -1,15 +1,24 @@
-"""The `headshots` command line: one entry point for the bot, the worker and operator tools."""
+"""The `headshots` command line: one entry point for the bot, the worker and operator tools.
+
+Each subcommand lives in its own module with `NAME`, `HELP`, `add_arguments(parser)` and
+`run(args) -> int`. Those modules import heavy libraries inside `run`, never at import time, so
+`headshots --help` stays fast and the bot process stays light.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
-from collections.abc import Callable, Sequence
-from importlib.metadata import version
+from collections.abc import Sequence
+from types import ModuleType
 
 from storage.errors import HeadshotsError
 
-Command = Callable[[argparse.Namespace], int]
+COMMAND_MODULES = (
+    "bot.commands.version",
+    "bot.commands.settings",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,19 +27,18 @@ def build_parser() -> argparse.ArgumentParser:
         prog="headshots", description="An AI headshot studio that lives in chat."
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    show = commands.add_parser("version", help="print the installed version")
-    show.set_defaults(handler=_version)
-    settings = commands.add_parser("settings", help="validate and print the settings (no secrets)")
-    settings.set_defaults(handler=_settings)
+    for module in _command_modules():
+        sub = commands.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        module.add_arguments(sub)
+        sub.set_defaults(handler=module.run)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; a known error becomes one clear line on stderr and exit status 2."""
     args = build_parser().parse_args(argv)
-    handler: Command = args.handler
     try:
-        return handler(args)
+        return int(args.handler(args))
     except HeadshotsError as exc:
         print(f"headshots: {exc}", file=sys.stderr)
         return 2
@@ -38,17 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _version(_args: argparse.Namespace) -> int:
-    print(f"headshots {version('headshots')}")
-    return 0
-
-
-def _settings(_args: argparse.Namespace) -> int:
-    from storage.settings import load_settings
-
-    for name, value in load_settings().model_dump().items():
-        print(f"{name} = {value}")
-    return 0
+def _command_modules() -> list[ModuleType]:
+    return [importlib.import_module(name) for name in COMMAND_MODULES]
 
 
 if __name__ == "__main__":

@@ -15,14 +15,11 @@ LIGHT_MODULES = ["bot", "storage", "engine.jobs"]
 
 
 def _light_modules() -> list[str]:
-    names = []
-    for package in ["bot", "storage"]:
-        names += [
-            f"{package}.{p.stem}" for p in (ROOT / package).glob("*.py") if p.stem != "__init__"
-        ]
+    paths = [*(ROOT / "bot").rglob("*.py"), *(ROOT / "storage").rglob("*.py")]
     if (ROOT / "engine" / "jobs.py").exists():
-        names.append("engine.jobs")
-    return sorted(names)
+        paths.append(ROOT / "engine" / "jobs.py")
+    names = [".".join(p.relative_to(ROOT).with_suffix("").parts) for p in paths]
+    return sorted(name.removesuffix(".__init__") for name in names)
 
 
 def test_light_modules_import_no_heavy_library() -> None:
