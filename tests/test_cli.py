@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-HEADSHOTS = shutil.which("headshots")
+# The console script installed beside this interpreter; PATH may not include the venv.
+HEADSHOTS = Path(sys.executable).with_name("headshots")
 
 
 def _run(
     *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
-    assert HEADSHOTS, "the headshots console script is not installed in this environment"
+    assert HEADSHOTS.exists(), f"the headshots console script is not installed: {HEADSHOTS}"
     clean = {k: v for k, v in os.environ.items() if not k.startswith("HEADSHOTS_")}
     return subprocess.run(
-        [HEADSHOTS, *args], capture_output=True, text=True, env={**clean, **(env or {})},
+        [str(HEADSHOTS), *args], capture_output=True, text=True, env={**clean, **(env or {})},
         cwd=cwd, timeout=120, check=False,
     )  # fmt: skip
 
