@@ -1,0 +1,277 @@
+"""The conversation core: one pure transition from (session, event) to (session, effects, actions).
+
+It performs no I/O. Photos arrive already checked by the quality gate (`CheckedPhotos`); anything
+that touches the queue or storage is returned as an `Action` for the service to carry out.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from bot import messages as say
+from bot.events import Button, Command, Effect, Press, Reply, Text, Unsupported
+from bot.menus import (
+    SUBJECTS,
+    CoreConfig,
+    confirmation,
+    size_question,
+    style_menu,
+    subject_question,
+    welcome,
+)
+from bot.session import Selfie, Session, Stage
+
+
+@dataclass(frozen=True)
+class CheckedPhoto:
+    """A photo after the quality gate; `selfie` is set when it was accepted and stored."""
+
+    label: str
+    verdict: str
+    summary: str
+    selfie: Selfie | None
+
+
+@dataclass(frozen=True)
+class CheckedPhotos:
+    """One photo, or an album, after the gate: answered with one consolidated reply."""
+
+    photos: tuple[CheckedPhoto, ...]
+
+
+@dataclass(frozen=True)
+class Action:
+    """Work with side effects for the service: start, cancel, delete, drop_selfies."""
+
+    kind: str
+
+
+CoreEvent = Text | Command | Unsupported | Press | CheckedPhotos
+
+
+@dataclass(frozen=True)
+class Step:
+    """The core's answer: the new session (None: keep nothing), effects, and actions."""
+
+    session: Session | None
+    effects: tuple[Effect, ...] = ()
+    actions: tuple[Action, ...] = ()
+
+
+def accepts_photos(session: Session | None, config: CoreConfig) -> bool:
+    """Return whether a photo now should go through the gate and be stored."""
+    return (
+        session is not None
+        and session.stage is Stage.CAPTURE
+        and len(session.selfies) < config.policy.max_selfies
+    )
+
+
+def decide(session: Session | None, event: CoreEvent, config: CoreConfig) -> Step:
+    """Return what to do about `event` in `session`."""
+    if isinstance(event, Command):
+        return _command(session, event, config)
+    if session is None:
+        return _before_consent(event, config)
+    if isinstance(event, Press):
+        return _press(session, event.data, config)
+    if isinstance(event, CheckedPhotos):
+        return _photos(session, event, config)
+    if isinstance(event, Unsupported):
+        return _unsupported(session, event, config)
+    return _text(session, config)
+
+
+# ----- before consent ----------------------------------------------------------------------
+
+
+def _before_consent(event: CoreEvent, config: CoreConfig) -> Step:
+    if isinstance(event, Press) and event.data == "consent":
+        return Step(Session(), (subject_question(),))
+    if isinstance(event, Unsupported) and event.kind == "photo_before_consent":
+        return Step(None, (Reply(say.CONSENT_FIRST),))
+    return Step(None, (welcome(config),))
+
+
+# ----- commands ----------------------------------------------------------------------------
+
+
+def _command(session: Session | None, command: Command, config: CoreConfig) -> Step:
+    name = command.name
+    if name == "help":
+        return Step(session, (Reply(say.HELP),))
+    if name == "privacy":
+        return Step(session, (Reply(say.privacy(config.policy)),))
+    if session is None:
+        return Step(None, (welcome(config),))
+    handlers = {
+        "start": _where_you_are,
+        "status": _where_you_are,
+        "done": _finish_capture,
+        "cancel": _ask_cancel,
+        "delete": _ask_delete,
+        "new": _new_set,
+    }
+    handler = handlers.get(name)
+    if handler is None:
+        return Step(session, (Reply(f"I don't know /{name}.\n\n{say.HELP}"),))
+    return handler(session, config)
+
+
+def _where_you_are(session: Session, config: CoreConfig) -> Step:
+    return Step(session, (_prompt_for(session, config),))
+
+
+def _prompt_for(session: Session, config: CoreConfig) -> Effect:
+    stage = session.stage
+    if stage is Stage.SUBJECT:
+        return subject_question()
+    if stage is Stage.CAPTURE:
+        return _count_reply(session, config, say.capture_guide(config.policy))
+    if stage is Stage.STYLES:
+        return style_menu(session, config)
+    if stage is Stage.PACK_SIZE:
+        return size_question(config)
+    if stage is Stage.CONFIRM:
+        return confirmation(session, config)
+    if stage is Stage.RUNNING:
+        return Reply(say.JOB_ALREADY_RUNNING)
+    return Reply("Your last pack is finished. /new starts a new set of selfies.")
+
+
+def _finish_capture(session: Session, config: CoreConfig) -> Step:
+    if session.stage is not Stage.CAPTURE:
+        return _where_you_are(session, config)
+    missing = config.policy.min_selfies - len(session.selfies)
+    if missing > 0:
+        return Step(session, (Reply(say.NOT_ENOUGH_YET.format(missing=missing)),))
+    moved = session.with_(stage=Stage.STYLES)
+    return Step(moved, (style_menu(moved, config),))
+
+
+def _ask_cancel(session: Session, config: CoreConfig) -> Step:
+    if session.stage is not Stage.RUNNING:
+        return Step(session, (Reply(say.NOTHING_RUNNING),))
+    buttons = ((Button("Yes, stop it", "cancel:yes"), Button("No, keep going", "cancel:no")),)
+    return Step(session.with_(pending="cancel"), (Reply(say.ASK_CANCEL, buttons),))
+
+
+def _ask_delete(session: Session, config: CoreConfig) -> Step:
+    buttons = ((Button("Yes, erase everything", "delete:yes"), Button("No", "delete:no")),)
+    return Step(session.with_(pending="delete"), (Reply(say.ASK_DELETE, buttons),))
+
+
+def _new_set(session: Session, config: CoreConfig) -> Step:
+    if session.stage is Stage.RUNNING:
+        return Step(session, (Reply(say.JOB_ALREADY_RUNNING),))
+    fresh = Session(stage=Stage.CAPTURE, subject=session.subject) if session.subject else Session()
+    prompt = _prompt_for(fresh, config)
+    return Step(fresh, (prompt,), (Action("drop_selfies"),))
+
+
+# ----- button presses ----------------------------------------------------------------------
+
+
+def _press(session: Session, data: str, config: CoreConfig) -> Step:
+    verb, _, value = data.partition(":")
+    stage = session.stage
+    if verb == "subject" and stage is Stage.SUBJECT and value in SUBJECTS:
+        moved = session.with_(stage=Stage.CAPTURE, subject=value)
+        return Step(moved, (Reply(say.capture_guide(config.policy)),))
+    if verb == "continue" and stage is Stage.CAPTURE:
+        return _finish_capture(session, config)
+    if verb == "style" and stage is Stage.STYLES:
+        return _toggle_style(session, value, config)
+    if verb == "styles" and value == "done" and stage is Stage.STYLES:
+        return _styles_done(session, config)
+    if verb == "styles" and value == "again" and stage is Stage.CONFIRM:
+        moved = session.with_(stage=Stage.STYLES)
+        return Step(moved, (style_menu(moved, config),))
+    if verb == "size" and stage is Stage.PACK_SIZE and value in map(str, config.pack_sizes):
+        moved = session.with_(stage=Stage.CONFIRM, pack_size=int(value), request_id=_nonce())
+        return Step(moved, (confirmation(moved, config),))
+    if verb == "confirm" and stage is Stage.CONFIRM and value == session.request_id:
+        return Step(session.with_(stage=Stage.RUNNING), (), (Action("start"),))
+    if verb == "confirm" and stage is Stage.RUNNING and value == session.request_id:
+        return Step(session, (Reply(say.JOB_ALREADY_RUNNING),))  # a double tap
+    if verb in {"cancel", "delete"} and session.pending == verb:
+        return _confirm_destructive(session, verb, value == "yes")
+    return Step(session, (Reply(say.BUTTON_EXPIRED), _prompt_for(session, config)))
+
+
+def _confirm_destructive(session: Session, verb: str, yes: bool) -> Step:
+    cleared = session.with_(pending="")
+    if not yes:
+        return Step(cleared, (Reply(say.CANCEL_KEPT),))
+    if verb == "delete":
+        return Step(None, (), (Action("delete"),))
+    return Step(cleared.with_(stage=Stage.DONE), (), (Action("cancel"),))
+
+
+def _toggle_style(session: Session, style_id: str, config: CoreConfig) -> Step:
+    known = {style.id for style in config.styles}
+    if style_id not in known:
+        return Step(session, (style_menu(session, config),))
+    if style_id in session.styles:
+        chosen = tuple(s for s in session.styles if s != style_id)
+    elif len(session.styles) >= config.max_styles:
+        return Step(session, (Reply(say.STYLE_LIMIT.format(limit=config.max_styles)),))
+    else:
+        chosen = (*session.styles, style_id)
+    moved = session.with_(styles=chosen)
+    return Step(moved, (style_menu(moved, config),))
+
+
+def _styles_done(session: Session, config: CoreConfig) -> Step:
+    if not session.styles:
+        return Step(session, (Reply(say.PICK_AT_LEAST_ONE_STYLE),))
+    moved = session.with_(stage=Stage.PACK_SIZE)
+    return Step(moved, (size_question(config),))
+
+
+# ----- photos, other messages ----------------------------------------------------------------
+
+
+def _photos(session: Session, event: CheckedPhotos, config: CoreConfig) -> Step:
+    accepted = tuple(p.selfie for p in event.photos if p.selfie is not None)
+    room = config.policy.max_selfies - len(session.selfies)
+    kept, overflow = accepted[:room], accepted[room:]
+    moved = session.with_(
+        received=session.received + len(event.photos), selfies=(*session.selfies, *kept)
+    )
+    lines = [say.verdict_line(p.label, p.verdict, p.summary) for p in event.photos]
+    lines += [f"{s.label.capitalize()}: not kept, the set is full." for s in overflow]
+    return Step(moved, (_count_reply(moved, config, "\n".join(lines)),))
+
+
+def _count_reply(session: Session, config: CoreConfig, head: str) -> Reply:
+    accepted = len(session.selfies)
+    text = f"{head}\n\n{say.count_line(accepted, config.policy)}"
+    if accepted < config.policy.min_selfies:
+        return Reply(text)
+    return Reply(text, ((Button("Continue", "continue"),),))
+
+
+def _unsupported(session: Session, event: Unsupported, config: CoreConfig) -> Step:
+    if event.kind == "photo_set_full":
+        return Step(session, (Reply(say.SET_FULL, ((Button("Continue", "continue"),),)),))
+    if event.kind == "photo_not_now":
+        return Step(
+            session, (Reply("I'm not collecting photos right now."), _prompt_for(session, config))
+        )
+    if event.kind == "too_large":
+        text = say.too_large(event.size_bytes, config.policy.max_upload_bytes)
+        return Step(session, (Reply(text),))
+    text = say.UNSUPPORTED.get(event.kind, say.UNSUPPORTED["document"])
+    return Step(session, (Reply(text),))
+
+
+def _text(session: Session, config: CoreConfig) -> Step:
+    if session.stage is Stage.CAPTURE:
+        return Step(session, (Reply(say.TEXT_DURING_CAPTURE),))
+    return Step(session, (_prompt_for(session, config),))
+
+
+def _nonce() -> str:
+    return uuid.uuid4().hex[:16]

@@ -1,0 +1,74 @@
+"""One person's conversation state, stored as a JSON document in the state store."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from enum import StrEnum
+from typing import Any, Self
+
+
+class Stage(StrEnum):
+    """Where the person is in the journey."""
+
+    SUBJECT = "subject"  # consented; choosing man / woman / person
+    CAPTURE = "capture"  # sending selfies
+    STYLES = "styles"  # picking style packs
+    PACK_SIZE = "pack_size"  # picking how many images per style
+    CONFIRM = "confirm"  # looking at the summary, about to confirm
+    RUNNING = "running"  # a pack job is queued or running
+    DONE = "done"  # the pack was delivered, failed or was cancelled
+
+
+@dataclass(frozen=True)
+class Selfie:
+    """An accepted selfie: where its bytes are and what the gate learned about it."""
+
+    label: str  # "photo 3": the number the person saw in the verdict
+    blob_key: str
+    file_id: str
+    verdict: str  # "accepted" or "warning"
+    quality: float
+    descriptor: tuple[float, ...]
+    face_hash: str
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Self:
+        """Rebuild from the stored JSON form."""
+        return cls(**{**raw, "descriptor": tuple(raw["descriptor"])})
+
+
+@dataclass(frozen=True)
+class Session:
+    """Everything the core needs to answer the next event; immutable, replaced on change."""
+
+    stage: Stage = Stage.SUBJECT
+    subject: str = ""
+    received: int = 0  # photos received, good or bad; numbers the labels
+    selfies: tuple[Selfie, ...] = ()
+    styles: tuple[str, ...] = ()
+    pack_size: int = 0
+    request_id: str = ""  # set when the confirmation is shown; makes a double tap enqueue once
+    job_id: str = ""
+    pending: str = ""  # a destructive command waiting for "yes": "cancel" or "delete"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON form."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Self:
+        """Rebuild from the JSON form, tolerating fields added by newer versions."""
+        known = {name: raw[name] for name in cls.__dataclass_fields__ if name in raw}
+        selfies = tuple(Selfie.from_dict(item) for item in known.pop("selfies", []))
+        return cls(
+            **{
+                **known,
+                "stage": Stage(known.get("stage", Stage.SUBJECT)),
+                "selfies": selfies,
+                "styles": tuple(known.get("styles", ())),
+            }
+        )
+
+    def with_(self, **changes: Any) -> Session:
+        """Return a copy with `changes` applied."""
+        return replace(self, **changes)
