@@ -1,0 +1,203 @@
+"""The pure conversation core, driven event by event (no I/O, no platform)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.conversation import (
+    CheckedPhoto,
+    CheckedPhotos,
+    CoreEvent,
+    Step,
+    accepts_photos,
+    decide,
+)
+from bot.events import Command, Press, Progress, Reply, Text, Unsupported
+from bot.menus import CoreConfig, StyleChoice
+from bot.messages import Policy
+from bot.session import Selfie, Session, Stage
+
+POLICY = Policy(
+    min_selfies=3, max_selfies=5, recommended_selfies=4, results_days=7,
+    selfies_hours_after_delivery=24, abandoned_hours=48, max_upload_bytes=20_000_000,
+)  # fmt: skip
+CONFIG = CoreConfig(
+    policy=POLICY,
+    styles=(
+        StyleChoice("grey", "Corporate grey"),
+        StyleChoice("city", "Outdoor city"),
+        StyleChoice("bw", "Black and white"),
+    ),
+    max_styles=2,
+)
+
+
+def _selfie(n: int) -> Selfie:
+    return Selfie(f"photo {n}", f"k/{n}", f"f{n}", "accepted", 0.9, (0.1,) * 4, "abc")
+
+
+def _good(n: int) -> CheckedPhoto:
+    return CheckedPhoto(f"photo {n}", "accepted", "sharp, well lit.", _selfie(n))
+
+
+def _bad(n: int) -> CheckedPhoto:
+    return CheckedPhoto(f"photo {n}", "rejected", "too blurry: hold still.", None)
+
+
+def _texts(step: Step) -> list[str]:
+    return [e.text for e in step.effects if isinstance(e, Reply | Progress)]
+
+
+def _buttons(step: Step) -> list[str]:
+    return [
+        b.data
+        for e in step.effects
+        if isinstance(e, Reply | Progress)
+        for r in e.buttons
+        for b in r
+    ]
+
+
+def _run(session: Session | None, *events: CoreEvent) -> Step:
+    step = Step(session)
+    for event in events:
+        step = decide(step.session, event, CONFIG)
+    return step
+
+
+def test_start_stores_nothing_before_consent() -> None:
+    step = decide(None, Command("start"), CONFIG)
+    assert step.session is None
+    assert "Privacy" in _texts(step)[0]
+    assert "24 h" in _texts(step)[0]
+    assert _buttons(step) == ["consent"]
+
+
+def test_photo_before_consent_asks_for_consent() -> None:
+    step = decide(None, Unsupported("photo_before_consent"), CONFIG)
+    assert step.session is None
+    assert "I agree" in _texts(step)[0]
+
+
+def test_full_journey_to_start_action() -> None:
+    step = _run(None, Press("consent"))
+    assert step.session == Session(stage=Stage.SUBJECT)
+    step = _run(step.session, Press("subject:woman"))
+    assert step.session is not None and step.session.stage is Stage.CAPTURE
+    assert "Checklist" in _texts(step)[0]
+
+    step = _run(step.session, CheckedPhotos((_good(1), _bad(2))))
+    assert step.session is not None
+    assert step.session.received == 2
+    assert len(step.session.selfies) == 1
+    text = _texts(step)[0]
+    assert "✅ Photo 1: sharp" in text
+    assert "❌ Photo 2: too blurry" in text
+    assert "1 of 4 good photos" in text and "2 more needed" in text
+    assert "continue" not in _buttons(step)
+
+    step = _run(step.session, CheckedPhotos((_good(3), _good(4))))
+    assert "continue" in _buttons(step)
+    step = _run(step.session, Press("continue"))
+    assert step.session is not None and step.session.stage is Stage.STYLES
+    assert _buttons(step) == ["style:grey", "style:city", "style:bw", "styles:done"]
+
+    step = _run(step.session, Press("style:grey"), Press("style:bw"), Press("style:city"))
+    assert "up to 2 styles" in _texts(step)[0]
+    step = _run(step.session, Press("style:bw"), Press("style:city"), Press("styles:done"))
+    assert step.session is not None and step.session.styles == ("grey", "city")
+    step = _run(step.session, Press("size:8"))
+    session = step.session
+    assert session is not None and session.stage is Stage.CONFIRM and session.pack_size == 8
+    assert "16 in all" in _texts(step)[0]
+    confirm = f"confirm:{session.request_id}"
+    assert confirm in _buttons(step)
+
+    step = _run(session, Press(confirm))
+    assert [a.kind for a in step.actions] == ["start"]
+    assert step.session is not None and step.session.stage is Stage.RUNNING
+    again = _run(step.session, Press(confirm))
+    assert again.actions == ()  # a double tap enqueues nothing more
+    assert "already" in _texts(again)[0]
+
+
+def test_done_needs_enough_selfies() -> None:
+    session = Session(stage=Stage.CAPTURE, subject="man", selfies=(_selfie(1),))
+    step = decide(session, Command("done"), CONFIG)
+    assert step.session == session
+    assert "2 more" in _texts(step)[0]
+
+
+def test_set_never_exceeds_the_maximum() -> None:
+    session = Session(
+        stage=Stage.CAPTURE, subject="man", selfies=tuple(_selfie(n) for n in range(4))
+    )
+    assert accepts_photos(session, CONFIG)
+    step = decide(session, CheckedPhotos((_good(5), _good(6))), CONFIG)
+    assert step.session is not None and len(step.session.selfies) == 5
+    assert not accepts_photos(step.session, CONFIG)
+    assert "Photo 6: not kept, the set is full" in _texts(step)[0]
+    full = decide(step.session, Unsupported("photo_set_full"), CONFIG)
+    assert "maximum" in _texts(full)[0]
+
+
+def test_stale_and_forged_buttons_change_nothing() -> None:
+    session = Session(
+        stage=Stage.CONFIRM, subject="man", styles=("grey",), pack_size=4, request_id="r1"
+    )
+    for data in ["confirm:forged", "subject:robot", "size:4", "style:nope", "delete:yes", "zzz"]:
+        step = decide(session, Press(data), CONFIG)
+        assert step.session == session, data
+        assert step.actions == ()
+
+
+def test_delete_asks_first_then_erases() -> None:
+    session = Session(stage=Stage.CAPTURE, subject="man")
+    asked = decide(session, Command("delete"), CONFIG)
+    assert asked.session is not None and asked.session.pending == "delete"
+    declined = decide(asked.session, Press("delete:no"), CONFIG)
+    assert declined.session == session and declined.actions == ()
+    erased = decide(asked.session, Press("delete:yes"), CONFIG)
+    assert erased.session is None
+    assert [a.kind for a in erased.actions] == ["delete"]
+
+
+def test_cancel_only_when_running() -> None:
+    idle = Session(stage=Stage.CAPTURE, subject="man")
+    assert "Nothing is running" in _texts(decide(idle, Command("cancel"), CONFIG))[0]
+    running = Session(stage=Stage.RUNNING, subject="man", job_id="j1")
+    asked = decide(running, Command("cancel"), CONFIG)
+    step = decide(asked.session, Press("cancel:yes"), CONFIG)
+    assert [a.kind for a in step.actions] == ["cancel"]
+    assert step.session is not None and step.session.stage is Stage.DONE
+
+
+@pytest.mark.parametrize("kind", ["sticker", "voice", "video", "animation", "document"])
+def test_unsupported_inputs_get_a_friendly_answer(kind: str) -> None:
+    session = Session(stage=Stage.CAPTURE, subject="man")
+    step = decide(session, Unsupported(kind), CONFIG)
+    assert step.session == session
+    assert _texts(step) and "Traceback" not in _texts(step)[0]
+
+
+def test_too_large_file_names_the_limit() -> None:
+    session = Session(stage=Stage.CAPTURE, subject="man")
+    step = decide(session, Unsupported("too_large", size_bytes=30_000_000), CONFIG)
+    assert "30 MB is more than I can download (20 MB)" in _texts(step)[0]
+
+
+def test_text_during_capture_asks_for_photos() -> None:
+    session = Session(stage=Stage.CAPTURE, subject="man")
+    assert "waiting for selfies" in _texts(decide(session, Text("hello"), CONFIG))[0]
+
+
+def test_new_set_keeps_subject_and_drops_selfies() -> None:
+    session = Session(stage=Stage.DONE, subject="woman", selfies=(_selfie(1),), received=1)
+    step = decide(session, Command("new"), CONFIG)
+    assert step.session == Session(stage=Stage.CAPTURE, subject="woman")
+    assert [a.kind for a in step.actions] == ["drop_selfies"]
+
+
+def test_session_roundtrips_through_json() -> None:
+    session = Session(stage=Stage.CONFIRM, subject="man", selfies=(_selfie(1),), styles=("grey",))
+    assert Session.from_dict(session.to_dict()) == session
