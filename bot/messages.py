@@ -138,6 +138,7 @@ UNSUPPORTED = {
     "location": "I only need selfies. Send a photo of yourself.",
     "contact": "I only need selfies. Send a photo of yourself.",
     "poll": "I only need selfies. Send a photo of yourself.",
+    "download_failed": "I couldn't download that file. Please send it again in a moment.",
 }
 
 

@@ -1,0 +1,154 @@
+"""Console front end: the same conversation core, in a terminal.
+
+Type commands (/start), press buttons by their number, and give photos as file paths (several
+paths, or a folder, make an album). Photos the bot sends are saved under the output folder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from bot.events import (
+    Button,
+    ChatRef,
+    Command,
+    Effect,
+    Event,
+    Photo,
+    Press,
+    Progress,
+    Reply,
+    SendPhoto,
+    Text,
+    Unsupported,
+)
+
+IMAGE_SUFFIXES = {
+    ".jpg",
+    ".jpeg",
+    ".png",
+    ".webp",
+    ".heic",
+    ".heif",
+    ".gif",
+    ".bmp",
+    ".tif",
+    ".tiff",
+}
+ALBUM_MAX = 10
+
+
+class ConsoleSink:
+    """Prints effects; remembers the last buttons so a number presses one."""
+
+    def __init__(self, out: TextIO, save_dir: Path) -> None:
+        self._out = out
+        self._save_dir = save_dir
+        self.buttons: list[Button] = []
+        self._saved = 0
+
+    async def apply(self, chat: ChatRef, effects: Sequence[Effect]) -> None:
+        """Print each effect."""
+        for effect in effects:
+            self._print(effect)
+        self._out.flush()
+
+    def _print(self, effect: Effect) -> None:
+        if isinstance(effect, Reply | Progress):
+            prefix = "[updated] " if isinstance(effect, Progress) else ""
+            self._out.write(f"\nbot> {prefix}{effect.text}\n")
+            self._show_buttons(effect.buttons)
+        elif isinstance(effect, SendPhoto):
+            self._out.write(f"\nbot> [photo] {effect.caption} -> {self._save(effect.image)}\n")
+        else:
+            paths = ", ".join(str(self._save(image)) for image in effect.images)
+            self._out.write(f"\nbot> [album] {effect.caption} -> {paths}\n")
+
+    def _show_buttons(self, rows: tuple[tuple[Button, ...], ...]) -> None:
+        if not rows:
+            return
+        self.buttons = [button for row in rows for button in row]
+        labels = [f"[{n}] {b.label}" for n, b in enumerate(self.buttons, start=1)]
+        self._out.write("     " + "  ".join(labels) + "\n")
+
+    def _save(self, image: bytes) -> Path:
+        self._save_dir.mkdir(parents=True, exist_ok=True)
+        self._saved += 1
+        path = self._save_dir / f"{time.strftime('%Y%m%d-%H%M%S')}-{self._saved:03d}.jpg"
+        path.write_bytes(image)
+        return path
+
+
+def parse_line(line: str, buttons: Sequence[Button], max_bytes: int) -> list[Event]:
+    """Turn one typed line into events: a command, a button press, photos, or text."""
+    text = line.strip()
+    if text.startswith("/"):
+        name, _, args = text[1:].partition(" ")
+        return [Command(name.lower(), args.strip())]
+    if text.isdigit() and 1 <= int(text) <= len(buttons):
+        return [Press(buttons[int(text) - 1].data)]
+    paths = _image_paths(text)
+    if paths:
+        return _photo_events(paths, max_bytes)
+    return [Text(text)]
+
+
+def _image_paths(text: str) -> list[Path]:
+    candidates = [Path(part).expanduser() for part in text.split()]
+    if not candidates or not all(path.exists() for path in candidates):
+        return []
+    paths: list[Path] = []
+    for path in candidates:
+        if path.is_dir():
+            paths += sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        else:
+            paths.append(path)
+    return paths
+
+
+def _photo_events(paths: list[Path], max_bytes: int) -> list[Event]:
+    events: list[Event] = []
+    for index, path in enumerate(paths):
+        size = path.stat().st_size
+        if size > max_bytes:
+            events.append(Unsupported("too_large", size))
+            continue
+        # Paths typed together behave like a chat album: one consolidated reply per 10.
+        group = f"console-{time.monotonic_ns()}-{index // ALBUM_MAX}" if len(paths) > 1 else None
+        events.append(Photo(path.read_bytes(), str(path), path.name, group))
+    return events
+
+
+async def read_lines(stream: TextIO) -> asyncio.Queue[str | None]:
+    """Read `stream` line by line in a thread; None marks the end."""
+    queue: asyncio.Queue[str | None] = asyncio.Queue()
+    loop = asyncio.get_running_loop()
+
+    def pump() -> None:
+        for line in stream:
+            loop.call_soon_threadsafe(queue.put_nowait, line)
+        loop.call_soon_threadsafe(queue.put_nowait, None)
+
+    loop.run_in_executor(None, pump)
+    return queue
+
+
+def console_chat() -> ChatRef:
+    """Return the one chat of the console."""
+    return ChatRef("console", "local", "local")
+
+
+BANNER = (
+    "Headshots console. Type /start to begin, a number to press a button, file or folder paths "
+    "to send photos, /help for commands, Ctrl-D to quit."
+)
+
+
+def print_banner(out: TextIO = sys.stdout) -> None:
+    """Print how to use the console."""
+    out.write(BANNER + "\n")

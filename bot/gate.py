@@ -1,0 +1,74 @@
+"""The quality gate seen from the bot: `engine.quality` runs in a process pool.
+
+The pool's children import mediapipe and dlib; the bot process never does. Results cross the
+process boundary as plain dicts (see `bot.gate_child`), so unpickling them imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing import get_context
+from typing import Any
+
+from bot import gate_child
+from bot.session import Selfie
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """The gate's verdict on one photo, as the bot needs it."""
+
+    verdict: str  # "accepted", "warning" or "rejected"
+    summary: str
+    codes: tuple[str, ...]
+    quality: float
+    descriptor: tuple[float, ...]
+    face_hash: str
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> GateResult:
+        """Build from the child's plain-dict answer."""
+        return cls(
+            verdict=str(raw["verdict"]),
+            summary=str(raw["summary"]),
+            codes=tuple(raw["codes"]),
+            quality=float(raw["quality"]),
+            descriptor=tuple(raw["descriptor"]),
+            face_hash=str(raw["face_hash"]),
+        )
+
+
+class GatePool:
+    """A pool of processes, each with the face models loaded once at start."""
+
+    def __init__(self, workers: int, max_upload_bytes: int) -> None:
+        # "spawn": forking a process that holds an event loop and sockets is unsafe.
+        self._pool = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=get_context("spawn"),
+            initializer=gate_child.warm_up,
+        )
+        self._max_bytes = max_upload_bytes
+        self._workers = workers
+
+    async def warm(self) -> None:
+        """Start every child and load its models now rather than on the first selfie."""
+        loop = asyncio.get_running_loop()
+        pings = [loop.run_in_executor(self._pool, gate_child.ping) for _ in range(self._workers)]
+        await asyncio.gather(*pings)
+
+    async def check(self, data: bytes, label: str, prior: Sequence[Selfie]) -> GateResult:
+        """Check one photo against the already accepted selfies of the set."""
+        faces = [(s.label, s.descriptor, s.face_hash, s.quality) for s in prior]
+        loop = asyncio.get_running_loop()
+        raw = await loop.run_in_executor(
+            self._pool, gate_child.check, data, label, faces, self._max_bytes
+        )
+        return GateResult.from_dict(raw)
+
+    def close(self) -> None:
+        """Stop the children."""
+        self._pool.shutdown(wait=True, cancel_futures=True)

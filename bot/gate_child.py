@@ -1,0 +1,43 @@
+"""Runs inside the gate's pool processes: calls `engine.quality` and returns plain data."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+FaceTuple = tuple[str, tuple[float, ...], str, float]
+
+
+def warm_up() -> None:
+    """Load the face models once, when the child starts."""
+    from engine import quality
+
+    quality.warm_up()
+
+
+def ping() -> bool:
+    """Return True; used to start every child eagerly."""
+    return True
+
+
+def check(data: bytes, label: str, prior: Sequence[FaceTuple], max_bytes: int) -> dict[str, Any]:
+    """Check one photo and return the report as a plain dict."""
+    from dataclasses import replace
+
+    from engine import quality
+
+    faces = [
+        quality.FaceRecord(label=name, descriptor=desc, face_hash=fhash, quality=score)
+        for name, desc, fhash, score in prior
+    ]
+    thresholds = replace(quality.DEFAULT_THRESHOLDS, max_bytes=max_bytes)
+    report = quality.check_photo(data, label, faces, thresholds=thresholds)
+    face = report.face
+    return {
+        "verdict": str(report.verdict),
+        "summary": report.summary,
+        "codes": [finding.code for finding in report.findings],
+        "quality": face.quality if face else 0.0,
+        "descriptor": list(face.descriptor) if face else [],
+        "face_hash": face.face_hash if face else "",
+    }

@@ -1,0 +1,191 @@
+"""The chat service: runs the core for one event, with the I/O the core asks for.
+
+For each event it loads the person's session, runs photos through the gate and stores accepted
+ones, calls the pure core, saves the new session, carries out the core's actions (enqueue, cancel,
+delete), and hands the effects to the adapter's sink. Events of one person are handled one at a
+time, so an album's photos see each other as already accepted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass
+
+from bot import messages as say
+from bot.albums import AlbumCollector
+from bot.conversation import (
+    Action,
+    CheckedPhoto,
+    CheckedPhotos,
+    CoreEvent,
+    Step,
+    accepts_photos,
+    decide,
+)
+from bot.events import ChatRef, Effect, Event, Photo, Progress, Reply, Unsupported
+from bot.gate import GatePool
+from bot.menus import CoreConfig
+from bot.pack_queue import PackQueue
+from bot.session import Selfie, Session, Stage
+from bot.sink import EffectSink
+from storage.blobs import BlobStore
+from storage.keys import user_scope
+from storage.state import StateStore
+
+log = logging.getLogger(__name__)
+
+SESSION_TTL_S = 30 * 24 * 3600  # refreshed on every event; retention may sweep sooner
+
+
+@dataclass(frozen=True)
+class Services:
+    """The long-lived resources the chat service uses, created once at start."""
+
+    state: StateStore
+    blobs: BlobStore
+    gate: GatePool
+    queue: PackQueue
+    sink: EffectSink
+
+
+class ChatService:
+    """Turns neutral events into effects for one deployment."""
+
+    def __init__(self, services: Services, config: CoreConfig, album_wait_s: float = 0.8) -> None:
+        self._svc = services
+        self._config = config
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._albums = AlbumCollector(self._handle_photos, album_wait_s)
+
+    async def handle(self, chat: ChatRef, event: Event) -> None:
+        """Answer one event; never raises, the person always gets an answer."""
+        if isinstance(event, Photo) and event.group_id:
+            self._albums.add(chat, event)
+        elif isinstance(event, Photo):
+            await self._handle_photos(chat, [event])
+        else:
+            await self._guarded(chat, self._run(chat, event))
+
+    async def drain(self) -> None:
+        """Finish albums still being collected (on shutdown, and in tests)."""
+        await self._albums.drain()
+
+    async def _handle_photos(self, chat: ChatRef, photos: Sequence[Photo]) -> None:
+        await self._guarded(chat, self._run_photos(chat, photos))
+
+    async def _guarded(self, chat: ChatRef, work: Awaitable[None]) -> None:
+        try:
+            await work
+        except Exception:
+            log.exception("event from %s:%s failed", chat.platform, chat.chat_id)
+            await self._svc.sink.apply(chat, (Reply(say.UNEXPECTED_ERROR),))
+
+    async def _run(self, chat: ChatRef, event: CoreEvent) -> None:
+        scope = user_scope(chat.platform, chat.user_id)
+        async with self._locks[scope]:
+            session = await self._load(scope)
+            step = decide(session, event, self._config)
+            effects = await self._commit(chat, scope, step)
+        await self._svc.sink.apply(chat, effects)
+
+    async def _run_photos(self, chat: ChatRef, photos: Sequence[Photo]) -> None:
+        scope = user_scope(chat.platform, chat.user_id)
+        async with self._locks[scope]:
+            session = await self._load(scope)
+            if session is None or not accepts_photos(session, self._config):
+                event: CoreEvent = Unsupported(_photo_refusal(session))
+            else:
+                event = await self._check(scope, session, photos)
+            step = decide(session, event, self._config)
+            effects = await self._commit(chat, scope, step)
+        await self._svc.sink.apply(chat, effects)
+
+    async def _check(self, scope: str, session: Session, photos: Sequence[Photo]) -> CheckedPhotos:
+        prior = list(session.selfies)
+        checked = []
+        for number, photo in enumerate(photos, start=session.received + 1):
+            label = f"photo {number}"
+            result = await self._svc.gate.check(photo.data, label, prior)
+            selfie = None
+            if result.verdict != "rejected" and len(prior) < self._config.policy.max_selfies:
+                key = f"{scope}/selfies/{uuid.uuid4().hex}"
+                await self._svc.blobs.put(key, photo.data)
+                selfie = Selfie(
+                    label=label, blob_key=key, file_id=photo.file_id, verdict=result.verdict,
+                    quality=result.quality, descriptor=result.descriptor,
+                    face_hash=result.face_hash,
+                )  # fmt: skip
+                prior.append(selfie)
+            checked.append(CheckedPhoto(label, result.verdict, result.summary, selfie))
+        return CheckedPhotos(tuple(checked))
+
+    async def _load(self, scope: str) -> Session | None:
+        raw = await self._svc.state.get(f"{scope}:session")
+        session = None if raw is None else Session.from_dict(raw)
+        running = session is not None and session.stage is Stage.RUNNING
+        # The worker may have finished (delivered, failed or cancelled) since the last event.
+        if session is not None and running and await self._svc.queue.active_job(scope) is None:
+            session = session.with_(stage=Stage.DONE)
+        return session
+
+    async def _commit(self, chat: ChatRef, scope: str, step: Step) -> list[Effect]:
+        key = f"{scope}:session"
+        if step.session is None:
+            await self._svc.state.delete(key)
+        else:
+            await self._svc.state.put(key, step.session.to_dict(), ttl_s=SESSION_TTL_S)
+        effects = list(step.effects)
+        for action in step.actions:
+            effects += await self._act(chat, scope, step.session, action)
+        return effects
+
+    async def _act(
+        self, chat: ChatRef, scope: str, session: Session | None, action: Action
+    ) -> list[Effect]:
+        if action.kind == "start" and session is not None:
+            return await self._start(chat, scope, session)
+        if action.kind == "cancel" and session is not None and session.job_id:
+            stopped = await self._svc.queue.cancel(session.job_id)
+            return [Reply("Stopping your pack…" if stopped else say.NOTHING_RUNNING)]
+        if action.kind == "delete":
+            return [Reply(await self._delete_everything(scope))]
+        if action.kind == "drop_selfies":
+            await self._svc.blobs.delete_prefix(f"{scope}/selfies/")
+        return []
+
+    async def _start(self, chat: ChatRef, scope: str, session: Session) -> list[Effect]:
+        running = await self._svc.queue.active_job(scope)
+        if running is not None and running != session.job_id:
+            return [Reply(say.JOB_ALREADY_RUNNING)]
+        enqueued = await self._svc.queue.enqueue(chat, scope, session)
+        saved = session.with_(job_id=enqueued.job_id)
+        await self._svc.state.put(f"{scope}:session", saved.to_dict(), ttl_s=SESSION_TTL_S)
+        text = (
+            f"Your pack is in the queue (position {enqueued.position}). I'll update this message."
+        )
+        return [Progress(enqueued.job_id, text)]
+
+    async def _delete_everything(self, scope: str) -> str:
+        job = await self._svc.queue.active_job(scope)
+        if job is not None:
+            await self._svc.queue.cancel(job)
+        blobs = await self._svc.blobs.delete_prefix(f"{scope}/")
+        keys = await self._svc.state.keys(f"{scope}:")
+        await self._svc.state.delete(*keys)
+        stopped = " and stopped the pack being made" if job else ""
+        return (
+            f"Done: I erased {blobs} stored file(s) and {len(keys)} record(s) of yours{stopped}. "
+            "Nothing of you is left here. /start begins again."
+        )
+
+
+def _photo_refusal(session: Session | None) -> str:
+    if session is None:
+        return "photo_before_consent"
+    if session.stage is Stage.CAPTURE:
+        return "photo_set_full"
+    return "photo_not_now"

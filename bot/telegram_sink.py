@@ -1,0 +1,123 @@
+"""Carries out effects in Telegram chats through python-telegram-bot's Bot."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, Message
+from telegram.error import BadRequest, RetryAfter
+
+from bot.events import Button, ChatRef, Effect, Progress, Reply, SendAlbum, SendPhoto
+from bot.pacing import ChatPacer
+from storage.keys import user_scope
+from storage.state import StateStore
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+MAX_RETRIES = 4
+ALBUM_MAX = 10  # sendMediaGroup takes 2-10 items; PTB does not check
+PROGRESS_TTL_S = 14 * 24 * 3600
+
+
+class TelegramSink:
+    """Sends replies, photos, albums and edits the progress messages of one bot."""
+
+    def __init__(self, bot: Bot, state: StateStore, pacer: ChatPacer) -> None:
+        self._bot = bot
+        self._state = state
+        self._pacer = pacer
+
+    async def apply(self, chat: ChatRef, effects: Sequence[Effect]) -> None:
+        """Carry out `effects` in order in `chat`."""
+        for effect in effects:
+            await self._apply_one(chat, effect)
+
+    async def _apply_one(self, chat: ChatRef, effect: Effect) -> None:
+        chat_id = int(chat.chat_id)
+        if isinstance(effect, Reply):
+            markup = _markup(effect.buttons)
+            await self._send(
+                chat, lambda: self._bot.send_message(chat_id, effect.text, reply_markup=markup)
+            )
+        elif isinstance(effect, SendPhoto):
+            await self._send(
+                chat, lambda: self._bot.send_photo(chat_id, effect.image, caption=effect.caption)
+            )
+        elif isinstance(effect, SendAlbum):
+            await self._album(chat, effect)
+        else:
+            await self._progress(chat, effect)
+
+    async def _album(self, chat: ChatRef, album: SendAlbum) -> None:
+        for start in range(0, len(album.images), ALBUM_MAX):
+            chunk = album.images[start : start + ALBUM_MAX]
+            await self._album_chunk(chat, chunk, album.caption if start == 0 else "")
+
+    async def _album_chunk(self, chat: ChatRef, chunk: tuple[bytes, ...], caption: str) -> None:
+        chat_id = int(chat.chat_id)
+        if len(chunk) == 1:
+            await self._send(chat, lambda: self._bot.send_photo(chat_id, chunk[0], caption=caption))
+            return
+
+        def upload() -> Awaitable[tuple[Message, ...]]:
+            # InputMedia objects are rebuilt on every try: a failed upload consumes them.
+            media = [InputMediaPhoto(image, caption=caption if index == 0 else None)
+                     for index, image in enumerate(chunk)]  # fmt: skip
+            return self._bot.send_media_group(chat_id, media)
+
+        await self._send(chat, upload)
+
+    async def _progress(self, chat: ChatRef, progress: Progress) -> None:
+        key = f"{user_scope(chat.platform, chat.user_id)}:msg:{progress.key}"
+        known = await self._state.get(key)
+        markup = _markup(progress.buttons)
+        signature = [progress.text, [[b.data for b in row] for row in progress.buttons]]
+        if known is not None and known.get("signature") == signature:
+            return  # Telegram refuses an edit that changes nothing; skip the request
+        chat_id = int(chat.chat_id)
+        if known is not None:
+            message_id = int(known["message_id"])
+            try:
+                await self._send(
+                    chat,
+                    lambda: self._bot.edit_message_text(
+                        progress.text, chat_id=chat_id, message_id=message_id, reply_markup=markup
+                    ),
+                )
+            except BadRequest as exc:
+                if "not modified" not in str(exc).lower():
+                    log.warning("edit of %s failed (%s); sending anew", progress.key, exc)
+                    known = None
+        if known is None:
+            sent = await self._send(
+                chat, lambda: self._bot.send_message(chat_id, progress.text, reply_markup=markup)
+            )
+            message_id = sent.message_id if isinstance(sent, Message) else 0
+        doc = {"message_id": message_id, "signature": signature}
+        await self._state.put(key, doc, ttl_s=PROGRESS_TTL_S)
+
+    async def _send(self, chat: ChatRef, call: Callable[[], Awaitable[T]]) -> T:
+        """Run one API call after pacing, retrying when Telegram says to wait."""
+        for attempt in range(MAX_RETRIES):
+            await self._pacer.wait(chat.chat_id)
+            try:
+                return await call()
+            except RetryAfter as exc:
+                if attempt == MAX_RETRIES - 1:
+                    raise
+                delay = exc.retry_after
+                seconds = delay.total_seconds() if hasattr(delay, "total_seconds") else float(delay)
+                log.info("Telegram asked to wait %.1f s in chat %s", seconds, chat.chat_id)
+                await asyncio.sleep(seconds)
+        raise AssertionError("unreachable")
+
+
+def _markup(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | None:
+    if not rows:
+        return None
+    keyboard = [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in rows]
+    return InlineKeyboardMarkup(keyboard)
