@@ -1,0 +1,53 @@
+"""Per-chat pacing and album collection, the two timing pieces of the chat front ends."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.albums import AlbumCollector
+from bot.events import ChatRef, Photo
+from bot.pacing import ChatPacer
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_pacer_lets_a_burst_through_then_spaces_messages() -> None:
+    clock = _Clock()
+    pacer = ChatPacer(interval_s=1.0, burst=3, clock=clock)
+    assert [pacer._take("a") for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert pacer._take("a") == 1.0
+    assert pacer._take("a") == 2.0
+    assert pacer._take("b") == 0.0  # chats are paced independently
+    clock.now += 10
+    assert pacer._take("a") == 0.0  # refilled, but never above the burst size
+    assert pacer._take("a") == 0.0
+    assert pacer._take("a") == 0.0
+    assert pacer._take("a") == 1.0
+
+
+async def test_pacer_waits_for_real() -> None:
+    pacer = ChatPacer(interval_s=0.05, burst=1)
+    await pacer.wait("a")
+    await pacer.wait("a")  # returns after the refill instead of failing
+
+
+async def test_album_photos_are_handled_together() -> None:
+    batches: list[tuple[str, list[str]]] = []
+
+    async def handler(chat: ChatRef, photos: Sequence[Photo]) -> None:
+        batches.append((chat.chat_id, [p.file_id for p in photos]))
+
+    collector = AlbumCollector(handler, wait_s=0.05)
+    alice, bob = ChatRef("telegram", "1", "1"), ChatRef("telegram", "2", "2")
+    for n in range(4):
+        collector.add(alice, Photo(b"x", f"a{n}", group_id="g1"))
+    collector.add(bob, Photo(b"x", "b0", group_id="g1"))
+    collector.add(alice, Photo(b"x", "a-other", group_id="g2"))
+    await collector.drain()
+    assert sorted(batches) == [("1", ["a-other"]), ("1", ["a0", "a1", "a2", "a3"]), ("2", ["b0"])]
