@@ -60,6 +60,28 @@ class Settings(BaseSettings):
         description="Largest photo file accepted (Telegram's getFile cap).",
     )
     log_level: str = Field("INFO", description="Python logging level.")
+    gate_workers: int = Field(
+        2, ge=1, le=32, description="Processes checking selfies (each loads the face models)."
+    )
+    album_wait_s: float = Field(
+        0.8, gt=0, le=10, description="Quiet time that ends an album sent as separate updates."
+    )
+    max_styles: int = Field(4, ge=1, le=12, description="Most style packs one order may pick.")
+    selfies_retention_hours: int = Field(
+        24, ge=0, description="Hours selfies and the LoRA are kept after the pack is delivered."
+    )
+    results_retention_days: int = Field(7, ge=1, description="Days delivered results are kept.")
+    abandoned_session_hours: int = Field(
+        48, ge=1, description="Hours an unfinished conversation and its selfies are kept."
+    )
+    telegram_webhook_url: str | None = Field(
+        None, description="Public HTTPS URL for webhook mode; unset means long polling."
+    )
+    telegram_webhook_secret: SecretStr | None = Field(
+        None, description="Secret token Telegram sends in each webhook request's header."
+    )
+    telegram_webhook_listen: str = Field("0.0.0.0", description="Webhook server bind address.")
+    telegram_webhook_port: int = Field(8443, ge=1, le=65535, description="Webhook server port.")
 
     @field_validator("redis_url")
     @classmethod
