@@ -60,6 +60,37 @@ class Settings(BaseSettings):
         description="Largest photo file accepted (Telegram's getFile cap).",
     )
     log_level: str = Field("INFO", description="Python logging level.")
+    studio: str = Field(
+        "engine.studio:load_studio",
+        description="Studio factory as module:callable, called once per worker with the Settings.",
+    )
+    pack_timeout_s: int = Field(
+        7200, ge=1, description="Longest one pack job may run before it fails as too slow."
+    )
+    pack_max_tries: int = Field(
+        3, ge=1, description="Runs of one pack (after crashes or restarts) before it is failed."
+    )
+    worker_poll_delay_s: float = Field(
+        0.5, gt=0, description="Seconds between the worker's polls of the queue."
+    )
+    worker_lease_s: float = Field(
+        30.0, gt=0, description="Heartbeat lease of a running job; a dead worker's job re-runs."
+    )
+    job_ttl_s: int = Field(
+        7 * 24 * 3600, ge=60, description="How long job records and progress streams are kept."
+    )
+    progress_interval_s: float = Field(
+        1.0, ge=0, description="Fewest seconds between two progress events of one job."
+    )
+    notifier_edit_interval_s: float = Field(
+        1.0, ge=0, description="Fewest seconds between two progress edits in one chat."
+    )
+    notifier_consumer: str = Field(
+        "", description="Stable consumer name of this bot replica; empty means the host name."
+    )
+    notifier_claim_idle_s: float = Field(
+        60.0, gt=0, description="Idle seconds after which a replica takes over unacked events."
+    )
     gate_workers: int = Field(
         2, ge=1, le=32, description="Processes checking selfies (each loads the face models)."
     )
