@@ -1,0 +1,141 @@
+"""Tiny random-weight SDXL and SD 1.5 pipelines in diffusers' folder format, built from configs.
+
+They load through the same `from_pretrained` path a real model takes, so tests and smoke runs
+exercise the real code on a machine without a GPU or a download. The CLIP tokenizer is written
+locally: a byte-level vocabulary with no merges.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+Kind = Literal["sdxl", "sd15"]
+
+_SCHEDULER = {
+    "num_train_timesteps": 1000,
+    "beta_start": 0.00085,
+    "beta_end": 0.012,
+    "beta_schedule": "scaled_linear",
+    "steps_offset": 1,
+    "timestep_spacing": "leading",
+}
+_TEXT = {
+    "bos_token_id": 0,
+    "eos_token_id": 1,
+    "pad_token_id": 1,
+    "hidden_size": 32,
+    "intermediate_size": 37,
+    "num_attention_heads": 4,
+    "num_hidden_layers": 3,
+    "vocab_size": 600,
+    "hidden_act": "gelu",
+    "projection_dim": 32,
+    "max_position_embeddings": 77,
+}
+
+
+def write_tiny_model(folder: Path, kind: Kind = "sdxl", seed: int = 0) -> Path:
+    """Build a tiny random-weight pipeline of `kind` and save it under `folder`; return it."""
+    import torch
+
+    torch.manual_seed(seed)
+    pipe = _build_sdxl() if kind == "sdxl" else _build_sd15()
+    folder.mkdir(parents=True, exist_ok=True)
+    pipe.save_pretrained(str(folder))
+    return folder
+
+
+def _build_sdxl() -> Any:
+    from diffusers import StableDiffusionXLPipeline
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
+
+    unet = _unet(
+        cross_attention_dim=64,
+        addition_embed_type="text_time",
+        addition_time_embed_dim=8,
+        projection_class_embeddings_input_dim=6 * 8 + 32,
+        transformer_layers_per_block=(1, 2),
+    )
+    return StableDiffusionXLPipeline(
+        vae=_vae(),
+        text_encoder=CLIPTextModel(CLIPTextConfig(**_TEXT)),
+        text_encoder_2=CLIPTextModelWithProjection(CLIPTextConfig(**_TEXT)),
+        tokenizer=_tokenizer(pad="<|endoftext|>"),
+        tokenizer_2=_tokenizer(pad="!"),
+        unet=unet,
+        scheduler=_scheduler(),
+        force_zeros_for_empty_prompt=True,
+    )
+
+
+def _build_sd15() -> Any:
+    from diffusers import StableDiffusionPipeline
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    return StableDiffusionPipeline(
+        vae=_vae(),
+        text_encoder=CLIPTextModel(CLIPTextConfig(**_TEXT)),
+        tokenizer=_tokenizer(pad="<|endoftext|>"),
+        unet=_unet(cross_attention_dim=32),
+        scheduler=_scheduler(),
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
+
+
+def _unet(**extra: Any) -> Any:
+    from diffusers import UNet2DConditionModel
+
+    return UNet2DConditionModel(
+        sample_size=16,
+        in_channels=4,
+        out_channels=4,
+        layers_per_block=1,
+        block_out_channels=(32, 64),
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        attention_head_dim=(2, 4),
+        use_linear_projection=True,
+        norm_num_groups=32,
+        **extra,
+    )
+
+
+def _vae() -> Any:
+    from diffusers import AutoencoderKL
+
+    return AutoencoderKL(
+        in_channels=3,
+        out_channels=3,
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        block_out_channels=(8, 8, 16, 16),
+        layers_per_block=1,
+        latent_channels=4,
+        norm_num_groups=8,
+        sample_size=128,
+    )
+
+
+def _scheduler() -> Any:
+    from diffusers import EulerDiscreteScheduler
+
+    return EulerDiscreteScheduler(**_SCHEDULER)
+
+
+def _tokenizer(pad: str) -> Any:
+    from transformers import CLIPTokenizer
+
+    return CLIPTokenizer(vocab=_byte_vocab(), merges=[], pad_token=pad, model_max_length=77)
+
+
+def _byte_vocab() -> dict[str, int]:
+    """Return a CLIP vocabulary of the two specials plus every byte character, bare and final."""
+    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1)]
+    printable += range(ord("®"), ord("ÿ") + 1)
+    others = [b for b in range(256) if b not in printable]
+    symbols = [chr(b) for b in printable] + [chr(256 + i) for i in range(len(others))]
+    tokens = ["<|startoftext|>", "<|endoftext|>", *symbols, *(s + "</w>" for s in symbols)]
+    return {token: index for index, token in enumerate(dict.fromkeys(tokens))}
