@@ -207,9 +207,10 @@ def aligned_crop(rgb: RGB, landmarks: Landmarks, size: int = 256) -> RGB:
     rot = np.array([[cos, -sin], [sin, cos]])
     shift = np.array([size / 2, EYE_LINE_Y * size]) - rot @ middle
     matrix = np.hstack([rot, shift[:, None]])
-    return cv2.warpAffine(
+    crop = cv2.warpAffine(
         rgb, matrix, (size, size), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE
     )
+    return np.asarray(crop, dtype=np.uint8)
 
 
 def _square_crop(rgb: RGB, center: Point, side: float) -> tuple[RGB, int, int, float]:
@@ -225,7 +226,8 @@ def _square_crop(rgb: RGB, center: Point, side: float) -> tuple[RGB, int, int, f
     scale = 1.0
     if side_px > MESH_CROP_MAX_PX:
         scale = MESH_CROP_MAX_PX / side_px
-        crop = cv2.resize(crop, (MESH_CROP_MAX_PX, MESH_CROP_MAX_PX), interpolation=cv2.INTER_AREA)
+        size = (MESH_CROP_MAX_PX, MESH_CROP_MAX_PX)
+        crop = np.asarray(cv2.resize(crop, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
     return crop, x0, y0, scale
 
 

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
+from numpy.typing import NDArray
 
 from engine.faces import FaceAnalyzer, aligned_crop
 from tests import photos
@@ -40,7 +41,7 @@ def test_mesh_is_in_full_image_pixels(analyzer: FaceAnalyzer) -> None:
 
 
 def test_descriptors_tell_people_apart(analyzer: FaceAnalyzer) -> None:
-    def describe(rgb: np.ndarray) -> np.ndarray:
+    def describe(rgb: NDArray[np.uint8]) -> NDArray[np.float64]:
         return np.array(analyzer.descriptor(rgb, analyzer.detect(rgb)[0]))
 
     astronaut = photos.as_array(photos.astronaut())
