@@ -18,6 +18,7 @@ from storage.errors import HeadshotsError
 COMMAND_MODULES = (
     "bot.commands.version",
     "bot.commands.settings",
+    "engine.retouch.cli",
 )
 
 

@@ -113,6 +113,19 @@ class Settings(BaseSettings):
     )
     telegram_webhook_listen: str = Field("0.0.0.0", description="Webhook server bind address.")
     telegram_webhook_port: int = Field(8443, ge=1, le=65535, description="Webhook server port.")
+    brand_colour: str = Field(
+        "#0A66C2",
+        pattern=r"^#[0-9A-Fa-f]{6}$",
+        description="Brand colour (#RRGGBB) of the profile kit's banner and the brand backdrop.",
+    )
+    retouch_background: str = Field(
+        "grey",
+        pattern=r"^(grey|white|dark|blur|brand|#[0-9A-Fa-f]{6})$",
+        description="Backdrop of the instant retouch: grey, white, dark, blur, brand or #RRGGBB.",
+    )
+    retouch_aspect: str = Field(
+        "1:1", pattern=r"^(1:1|4:5)$", description="Instant retouch frame: 1:1 or 4:5."
+    )
 
     @field_validator("redis_url")
     @classmethod
