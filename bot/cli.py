@@ -19,6 +19,8 @@ COMMAND_MODULES = (
     "bot.commands.version",
     "bot.commands.settings",
     "engine.retouch.cli",
+    "bot.commands.worker",
+    "bot.commands.jobs",
 )
 
 

@@ -1,0 +1,331 @@
+"""Turns job progress streams into chat effects: progress edits, the delivered pack, endings.
+
+Every bot replica runs one Notifier in the consumer group `notifier` over all live job streams, so
+replicas share the work and a restarted bot resumes where the group stopped: events published
+while no bot ran are still undelivered to the group and come on the next read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from bot import progress_text as say
+from bot.events import ChatRef, Effect, Progress, Reply, SendAlbum, SendPhoto
+from bot.sink import EffectSink
+from engine.jobs import (
+    LIVE_STREAMS,
+    NOTIFIER_GROUP,
+    WAKE_STREAM,
+    Cancelled,
+    Done,
+    Failed,
+    JobEvent,
+    TerminalEvent,
+    event_from_json,
+    record_key,
+    stream_key,
+)
+from storage.blobs import BlobStore
+from storage.settings import Settings
+from storage.state import StateStore
+
+log = logging.getLogger(__name__)
+
+FinishedHook = Callable[[ChatRef, TerminalEvent], Awaitable[None]]
+Part = Callable[[], Awaitable[list[Effect]]]
+SENDING_LEASE_S = 300  # a replica that died mid-upload frees the part after this
+DELIVERED_TTL_S = 30 * 24 * 3600
+_STREAM_PREFIX = stream_key("")
+
+
+class PartBusyError(Exception):
+    """Another replica is sending this part right now; try the event again later."""
+
+
+@dataclass(frozen=True)
+class _Edit:
+    chat: ChatRef
+    text: str
+
+
+class Notifier:
+    """Reads job events with a consumer group and hands effects to the sink."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        state: StateStore,
+        blobs: BlobStore,
+        sink: EffectSink,
+        *,
+        consumer: str,
+        edit_interval_s: float = 1.0,
+        claim_idle_s: float = 60.0,
+        block_s: float = 1.0,
+        titles: Mapping[str, str] | None = None,
+        on_finished: FinishedHook | None = None,
+    ) -> None:
+        self._redis, self._state, self._blobs, self._sink = redis, state, blobs, sink
+        self._consumer = consumer
+        self._edit_interval_s = edit_interval_s
+        self._claim_idle_ms = int(claim_idle_s * 1000)
+        self._block_s = block_s
+        self._titles = dict(titles or {})
+        self._on_finished = on_finished
+        self._pending: dict[str, _Edit] = {}  # job id -> the newest progress not shown yet
+        self._next_edit_at: dict[ChatRef, float] = {}
+        self._next_claim_at = 0.0
+        self._owns_redis = False
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        state: StateStore,
+        blobs: BlobStore,
+        sink: EffectSink,
+        *,
+        titles: Mapping[str, str] | None = None,
+        on_finished: FinishedHook | None = None,
+    ) -> Notifier:
+        """Build a notifier with its own Redis connection, closed when `run` ends."""
+        notifier = cls(
+            Redis.from_url(settings.redis_url),
+            state,
+            blobs,
+            sink,
+            consumer=settings.notifier_consumer or socket.gethostname(),
+            edit_interval_s=settings.notifier_edit_interval_s,
+            claim_idle_s=settings.notifier_claim_idle_s,
+            titles=titles,
+            on_finished=on_finished,
+        )
+        notifier._owns_redis = True
+        return notifier
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Deliver events until `stop` is set (within about `block_s`) or the task is cancelled."""
+        try:
+            await self.start()
+            while stop is None or not stop.is_set():
+                await self.step()
+        finally:
+            if self._owns_redis:
+                await self._redis.aclose()
+
+    async def start(self) -> None:
+        """Join the group and take back this consumer's unacknowledged events from before."""
+        try:
+            await self._redis.xgroup_create(WAKE_STREAM, NOTIFIER_GROUP, id="$", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+        await self._read(await self._streams(), "0", None)
+
+    async def step(self) -> None:
+        """Read once (blocking until an event or the next due edit), then show what is due."""
+        if time.monotonic() >= self._next_claim_at:
+            self._next_claim_at = time.monotonic() + self._claim_idle_ms / 2000
+            await self._claim_stale()
+        streams = [*await self._streams(), WAKE_STREAM]
+        await self._read(streams, ">", self._wait_s())
+        await self._flush_due()
+
+    # ----- reading --------------------------------------------------------------------------
+
+    async def _streams(self) -> list[str]:
+        return sorted(_text(name) for name in await self._redis.smembers(LIVE_STREAMS))  # type: ignore[misc]
+
+    async def _read(self, streams: list[str], start: str, wait_s: float | None) -> None:
+        if not streams:
+            return
+        block = None if wait_s is None else max(1, int(wait_s * 1000))
+        try:
+            found = await self._redis.xreadgroup(
+                NOTIFIER_GROUP,
+                self._consumer,
+                dict.fromkeys(streams, start),
+                count=100,
+                block=block,
+            )
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            await self._repair(streams)
+            return
+        for name, entries in found or []:
+            await self._handle(_text(name), [(_text(i), fields) for i, fields in entries])
+
+    async def _claim_stale(self) -> None:
+        """Take over events another replica (or this one, before a crash) left unacknowledged."""
+        for stream in await self._streams():
+            try:
+                reply = await self._redis.xautoclaim(
+                    stream, NOTIFIER_GROUP, self._consumer, self._claim_idle_ms, count=100
+                )
+            except ResponseError:
+                continue  # the stream expired; _repair will drop it
+            entries = [(_text(i), fields) for i, fields in reply[1] if fields]
+            if entries:
+                await self._handle(stream, entries)
+
+    async def _repair(self, streams: list[str]) -> None:
+        """Drop expired job streams; give a stream that lost its group a new one."""
+        for stream in streams:
+            if not await self._redis.exists(stream):
+                await self._redis.srem(LIVE_STREAMS, stream)  # type: ignore[misc]
+                continue
+            with contextlib.suppress(ResponseError):  # BUSYGROUP: it has one
+                await self._redis.xgroup_create(stream, NOTIFIER_GROUP, id="0")
+
+    async def _handle(self, stream: str, entries: list[tuple[str, Any]]) -> None:
+        ids = [entry_id for entry_id, _ in entries]
+        if not ids:
+            return
+        if stream == WAKE_STREAM:
+            await self._redis.xack(stream, NOTIFIER_GROUP, *ids)
+            return
+        job_id = stream.removeprefix(_STREAM_PREFIX)
+        events = _parse(entries)
+        chat = await self._chat(job_id)
+        if chat is None or not events:
+            await self._redis.xack(stream, NOTIFIER_GROUP, *ids)
+            return
+        terminal = next(
+            (e for e in reversed(events) if isinstance(e, Done | Failed | Cancelled)), None
+        )
+        if terminal is None:
+            # Only the newest state matters: intermediate events are coalesced, not queued.
+            self._pending[job_id] = _Edit(chat, say.progress_text(events[-1]))
+            await self._redis.xack(stream, NOTIFIER_GROUP, *ids)
+            return
+        self._pending.pop(job_id, None)
+        try:
+            await self._finish(job_id, chat, terminal)
+        except Exception:
+            # Not acknowledged: the entry stays pending and _claim_stale retries it later.
+            log.exception("delivering the end of %s to %s failed; will retry", job_id, chat)
+            return
+        await self._redis.xack(stream, NOTIFIER_GROUP, *ids)
+        await self._redis.srem(LIVE_STREAMS, stream)  # type: ignore[misc]
+
+    async def _chat(self, job_id: str) -> ChatRef | None:
+        record = await self._state.get(record_key(job_id))
+        if record is None:
+            log.warning("no record for job %s; its events are dropped", job_id)
+            return None
+        request = record["request"]
+        return ChatRef(request["platform"], request["chat_id"], request["user_id"])
+
+    # ----- progress edits -------------------------------------------------------------------
+
+    def _wait_s(self) -> float:
+        if not self._pending:
+            return self._block_s
+        due = min(self._next_edit_at.get(edit.chat, 0.0) for edit in self._pending.values())
+        return min(self._block_s, max(due - time.monotonic(), 0.001))
+
+    async def _flush_due(self) -> None:
+        now = time.monotonic()
+        for job_id, edit in list(self._pending.items()):
+            if now >= self._next_edit_at.get(edit.chat, 0.0):
+                del self._pending[job_id]
+                try:
+                    await self._edit(job_id, edit.chat, edit.text)
+                except Exception:  # a lost edit is replaced by the next one
+                    log.exception("progress edit for %s failed", job_id)
+
+    async def _edit(self, job_id: str, chat: ChatRef, text: str) -> None:
+        """Edit the job's progress message unless it already says exactly this."""
+        shown_key = f"hs:notify:shown:{job_id}"
+        if _text(await self._redis.get(shown_key)) == text:
+            return
+        self._next_edit_at[chat] = time.monotonic() + self._edit_interval_s
+        await self._sink.apply(chat, [Progress(key=job_id, text=text)])
+        await self._redis.set(shown_key, text, ex=DELIVERED_TTL_S)
+
+    # ----- the end: exactly once per job and chat ---------------------------------------------
+
+    async def _finish(self, job_id: str, chat: ChatRef, event: TerminalEvent) -> None:
+        for index, part in enumerate(self._parts(job_id, event)):
+            await self._once(
+                f"hs:delivery:{job_id}:{chat.platform}:{chat.chat_id}:{index}", chat, part
+            )
+        if self._on_finished is not None:
+            await self._on_finished(chat, event)
+
+    async def _once(self, key: str, chat: ChatRef, part: Part) -> None:
+        """Send one part of the ending unless it was sent.
+
+        Claim, send, then mark: the claim (SET NX with a lease) stops two replicas sending the
+        same part at once; the mark makes every later try skip it; the stream entry is acked
+        only after all parts are marked. A replica dying between the platform accepting a part
+        and the mark is the one window for a duplicate; the lease then frees that part. Marking
+        before sending would instead lose the pack in that window, which is worse.
+        """
+        if not await self._redis.set(key, "sending", nx=True, ex=SENDING_LEASE_S):
+            if _text(await self._redis.get(key)) == "sent":
+                return
+            raise PartBusyError(key)
+        try:
+            await self._sink.apply(chat, await part())
+        except BaseException:
+            await self._redis.delete(key)
+            raise
+        await self._redis.set(key, "sent", ex=DELIVERED_TTL_S)
+
+    def _parts(self, job_id: str, event: TerminalEvent) -> list[Part]:
+        if isinstance(event, Failed):
+            return [_fixed([Progress(key=job_id, text=say.FAILED), Reply(event.reason)])]
+        if isinstance(event, Cancelled):
+            return [_fixed([Progress(key=job_id, text=say.CANCELLED), Reply(say.CANCELLED_REPLY)])]
+        parts = [_fixed([Progress(key=job_id, text=say.READY)])]
+        for result in event.results:
+            chunks = say.split_albums(result.keys)
+            for number, keys in enumerate(chunks, start=1):
+                text = say.caption(result.style_id, len(keys), number, len(chunks), self._titles)
+                parts.append(self._album(keys, text))
+        return parts
+
+    def _album(self, keys: Sequence[str], caption: str) -> Part:
+        async def load() -> list[Effect]:
+            images = tuple([await self._blobs.get(key) for key in keys])
+            if len(images) == 1:
+                return [SendPhoto(images[0], caption=caption, file_name="headshot.png")]
+            return [SendAlbum(images, caption=caption)]
+
+        return load
+
+
+def _fixed(effects: list[Effect]) -> Part:
+    async def same() -> list[Effect]:
+        return effects
+
+    return same
+
+
+def _parse(entries: list[tuple[str, Any]]) -> list[JobEvent]:
+    events: list[JobEvent] = []
+    for entry_id, fields in entries:
+        body = fields.get(b"e", fields.get("e")) if isinstance(fields, dict) else None
+        try:
+            events.append(event_from_json(body or b""))
+        except (ValueError, TypeError):
+            log.warning("unreadable event %s: %r", entry_id, body)
+    return events
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    return value.decode() if isinstance(value, bytes) else str(value)

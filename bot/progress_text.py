@@ -1,0 +1,81 @@
+"""What the person reads about a pack job: progress lines with an ETA, captions, endings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from engine.jobs import (
+    Delivering,
+    Generating,
+    JobEvent,
+    Preparing,
+    Queued,
+    Selecting,
+    Training,
+)
+
+READY = "Your headshots are ready! ✅"
+FAILED = "Your pack stopped. ❌"
+CANCELLED = "Your pack was cancelled."
+ALBUM_MAX = 10  # Telegram and Discord both take 2-10 items per album
+CANCELLED_REPLY = "Cancelled as you asked. Nothing from this pack was kept."
+
+
+def eta_text(eta_s: float | None) -> str:
+    """Return a rounded, honest time left."""
+    if eta_s is None:
+        return ""
+    if eta_s < 60:
+        return "less than a minute left"
+    minutes = round(eta_s / 60)
+    if minutes < 90:
+        return f"about {minutes} min left"
+    return f"about {eta_s / 3600:.1f} h left"
+
+
+def progress_text(event: JobEvent) -> str:
+    """Return the progress message for a non-final event."""
+    match event:
+        case Queued(position=position, eta_s=eta_s):
+            ahead = position - 1
+            where = "you're next" if ahead <= 0 else f"{ahead} ahead of you"
+            return _with_eta(f"⏳ In the queue: position {position} ({where})", eta_s)
+        case Preparing(eta_s=eta_s):
+            return _with_eta("🔍 Preparing your photos", eta_s)
+        case Training(step=step, total=total, eta_s=eta_s):
+            percent = round(100 * step / total) if total else 0
+            return _with_eta(f"🧠 Learning your face: {percent}% (step {step}/{total})", eta_s)
+        case Generating(done=done, total=total, eta_s=eta_s):
+            return _with_eta(f"🎨 Creating your headshots: {done}/{total}", eta_s)
+        case Selecting(eta_s=eta_s):
+            return _with_eta("🏅 Picking the best shots", eta_s)
+        case Delivering():
+            return "📦 Packing your headshots"
+    return f"Working on your pack ({event.kind})"
+
+
+def caption(style_id: str, count: int, part: int, parts: int, titles: Mapping[str, str]) -> str:
+    """Return the caption of one album of a style."""
+    title = titles.get(style_id) or style_id.replace("-", " ").replace("_", " ").capitalize()
+    noun = "headshot" if count == 1 else "headshots"
+    suffix = f" ({part}/{parts})" if parts > 1 else ""
+    return f"{title}: {count} {noun}{suffix}"
+
+
+def _with_eta(line: str, eta_s: float | None) -> str:
+    left = eta_text(eta_s)
+    return f"{line}\n{left}" if left else line
+
+
+def split_albums(keys: Sequence[str], most: int = ALBUM_MAX) -> list[tuple[str, ...]]:
+    """Split into as few albums as the limit allows, balanced so none has a single image."""
+    if not keys:
+        return []
+    count = -(-len(keys) // most)
+    size, extra = divmod(len(keys), count)
+    chunks, start = [], 0
+    for index in range(count):
+        end = start + size + (1 if index < extra else 0)
+        chunks.append(tuple(keys[start:end]))
+        start = end
+    return chunks

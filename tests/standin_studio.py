@@ -1,0 +1,118 @@
+"""A fast stand-in for engine.studio that real worker processes load in tests.
+
+Tiny PIL images, a short sleep per step so kill and cancel tests have time to act, and a log of
+every stage call (one line each, appended beside the blob folder) so tests can see what re-ran.
+Knobs come from environment variables because the worker is a separate process.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from PIL import Image
+
+from engine.stages import GeneratedImage, OnProgress, ShouldStop, StageCancelledError
+from storage.settings import Settings
+
+TRAIN_STEPS = 20
+
+
+def calls_log(settings: Settings) -> Path:
+    """Return the file where the stand-in records its stage calls."""
+    return settings.local_storage_root().parent / "studio-calls.log"
+
+
+def _png(colour: tuple[int, int, int], size: int = 32) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (size, size), colour).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+class StandInStudio:
+    """Implements engine.stages.Studio in milliseconds."""
+
+    def __init__(self, log: Path, step_s: float, fail_in: str) -> None:
+        self._log = log
+        self._step_s = step_s
+        self._fail_in = fail_in
+
+    def _called(self, stage: str) -> None:
+        with self._log.open("a") as handle:
+            handle.write(f"{stage} {os.getpid()}\n")
+        if stage == self._fail_in:
+            raise RuntimeError(f"stand-in studio told to fail in {stage}")
+
+    def _steps(self, total: int, on_progress: OnProgress, should_stop: ShouldStop) -> None:
+        for step in range(1, total + 1):
+            if should_stop():
+                raise StageCancelledError
+            time.sleep(self._step_s)
+            on_progress(step, total)
+
+    def preprocess(self, selfies: Sequence[bytes], subject: str) -> list[bytes]:
+        self._called("preprocess")
+        return [_png((index * 20 % 256, 100, 150)) for index in range(len(selfies))]
+
+    def train(
+        self,
+        crops: Sequence[bytes],
+        *,
+        subject: str,
+        seed: int,
+        on_progress: OnProgress,
+        should_stop: ShouldStop,
+    ) -> bytes:
+        self._called("train")
+        self._steps(TRAIN_STEPS, on_progress, should_stop)
+        return f"lora:{subject}:{seed}:{len(crops)}".encode()
+
+    def generate(
+        self,
+        lora: bytes,
+        *,
+        style_ids: Sequence[str],
+        images_per_style: int,
+        subject: str,
+        seed: int,
+        on_progress: OnProgress,
+        should_stop: ShouldStop,
+    ) -> list[GeneratedImage]:
+        self._called("generate")
+        total = len(style_ids) * images_per_style
+        images, done = [], 0
+        for style_index, style in enumerate(style_ids):
+            for index in range(images_per_style):
+                if should_stop():
+                    raise StageCancelledError
+                time.sleep(self._step_s / 4)
+                done += 1
+                png = _png((style_index * 60 % 256, index * 30 % 256, 200))
+                images.append(GeneratedImage(style, seed + index, png, score=index / 10))
+                on_progress(done, total)
+        return images
+
+    def select(
+        self,
+        candidates: Sequence[GeneratedImage],
+        *,
+        selfies: Sequence[bytes],
+        keep_per_style: int,
+    ) -> list[GeneratedImage]:
+        self._called("select")
+        kept: list[GeneratedImage] = []
+        for style in dict.fromkeys(image.style_id for image in candidates):
+            ranked = sorted(
+                (c for c in candidates if c.style_id == style), key=lambda c: c.score or 0
+            )
+            kept.extend(ranked[:keep_per_style])
+        return kept
+
+
+def load_standin(settings: Settings) -> StandInStudio:
+    """The HEADSHOTS_STUDIO factory the tests use."""
+    step_s = float(os.environ.get("STANDIN_STEP_S", "0.05"))
+    return StandInStudio(calls_log(settings), step_s, os.environ.get("STANDIN_FAIL_IN", ""))

@@ -1,0 +1,172 @@
+"""engine.jobs on a real Redis: payloads and events as JSON, enqueue once, cancel, active job."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from arq.constants import job_key_prefix
+from redis.asyncio import Redis
+
+from engine import eta
+from engine.jobs import (
+    QUEUE_NAME,
+    Cancelled,
+    Delivering,
+    Done,
+    Enqueued,
+    Failed,
+    Generating,
+    PackAlreadyActiveError,
+    PackRequest,
+    Preparing,
+    Queued,
+    Selecting,
+    StyleResult,
+    Training,
+    active_job,
+    cancel_pack,
+    create_arq_pool,
+    dumps,
+    enqueue_pack,
+    event_from_json,
+    event_to_json,
+    loads,
+)
+from storage.blobs import open_blob_store
+from storage.state_redis import RedisStateStore
+from tests.queue_harness import queue_settings, stored_request, stream_kinds
+
+EVENTS = [
+    Queued(job_id="j", position=2, eta_s=30.0),
+    Preparing(job_id="j", eta_s=None),
+    Training(job_id="j", step=3, total=10, eta_s=12.5),
+    Generating(job_id="j", done=1, total=6),
+    Selecting(job_id="j"),
+    Delivering(job_id="j"),
+    Done(job_id="j", results=(StyleResult("office", ("a/1.png", "a/2.png")),)),
+    Failed(job_id="j", reason="Sorry.", code="stage"),
+    Cancelled(job_id="j"),
+]
+
+
+@pytest.mark.parametrize("event", EVENTS, ids=lambda e: e.kind)
+def test_every_event_survives_json(event: object) -> None:
+    assert event_from_json(event_to_json(event)) == event  # type: ignore[arg-type]
+
+
+def test_unknown_event_is_refused() -> None:
+    with pytest.raises(ValueError, match="not a progress event"):
+        event_from_json('{"kind": "exploded", "job_id": "j"}')
+
+
+def test_request_round_trips_and_derives_a_stable_job_id() -> None:
+    request = PackRequest(
+        platform="telegram",
+        chat_id="1",
+        user_id="2",
+        user_scope="telegram-abc",
+        selfie_keys=("k1", "k2"),
+        subject="woman",
+        style_ids=("office",),
+        pack_size=4,
+        seed=3,
+        request_id="req",
+    )
+    again = PackRequest.from_json(loads(dumps(request.to_json())))
+    assert again == request
+    assert again.job_id == request.job_id
+    other = PackRequest.from_json({**request.to_json(), "request_id": "req2"})
+    assert other.job_id != request.job_id
+
+
+def test_request_refuses_an_unknown_subject() -> None:
+    with pytest.raises(ValueError, match="subject"):
+        PackRequest("telegram", "1", "2", "s", ("k",), "robot", ("office",), 1, 0, "r")
+
+
+def test_arq_payload_is_json_not_pickle() -> None:
+    data = dumps({"a": [{"x": 1}], "r": ValueError("boom")})
+    assert data.startswith(b"{")
+    assert loads(data)["r"] == "ValueError('boom')"
+
+
+async def test_double_enqueue_makes_one_job(tmp_path: Path, redis_url: str) -> None:
+    settings = queue_settings(tmp_path, redis_url)
+    arq, state, blobs = (
+        await create_arq_pool(settings),
+        RedisStateStore.from_url(redis_url),
+        open_blob_store(settings),
+    )
+    try:
+        request = await stored_request(blobs)
+        first = await enqueue_pack(arq, state, request)
+        second = await enqueue_pack(arq, state, request)
+        assert first == Enqueued(request.job_id, True, 1)
+        assert second == Enqueued(request.job_id, False, 1)
+        assert await arq.zcard(QUEUE_NAME) == 1
+        assert await stream_kinds(arq, request.job_id) == ["queued"]
+        assert await active_job(state, request.user_scope) == request.job_id
+    finally:
+        await arq.aclose()
+        await state.close()
+
+
+async def test_a_second_pack_waits_for_the_first(tmp_path: Path, redis_url: str) -> None:
+    settings = queue_settings(tmp_path, redis_url)
+    arq, state, blobs = (
+        await create_arq_pool(settings),
+        RedisStateStore.from_url(redis_url),
+        open_blob_store(settings),
+    )
+    try:
+        first = await enqueue_pack(arq, state, await stored_request(blobs, "r1"))
+        with pytest.raises(PackAlreadyActiveError) as raised:
+            await enqueue_pack(arq, state, await stored_request(blobs, "r2"))
+        assert raised.value.job_id == first.job_id
+        other_person = await enqueue_pack(arq, state, await stored_request(blobs, "r1", user="77"))
+        assert other_person.position == 2
+    finally:
+        await arq.aclose()
+        await state.close()
+
+
+async def test_cancel_of_a_queued_job_removes_it_and_says_so(
+    tmp_path: Path, redis_url: str
+) -> None:
+    settings = queue_settings(tmp_path, redis_url)
+    arq, state, blobs = (
+        await create_arq_pool(settings),
+        RedisStateStore.from_url(redis_url),
+        open_blob_store(settings),
+    )
+    try:
+        request = await stored_request(blobs)
+        job = await enqueue_pack(arq, state, request)
+        assert await cancel_pack(arq, state, job.job_id)
+        assert await arq.zcard(QUEUE_NAME) == 0
+        assert not await arq.exists(job_key_prefix + job.job_id)
+        assert await stream_kinds(arq, job.job_id) == ["queued", "cancelled"]
+        assert await active_job(state, request.user_scope) is None
+        assert not await cancel_pack(arq, state, job.job_id)  # already over
+        assert (await enqueue_pack(arq, state, await stored_request(blobs, "r2"))).created
+    finally:
+        await arq.aclose()
+        await state.close()
+
+
+async def test_eta_comes_from_measured_stage_durations(redis_url: str) -> None:
+    redis = Redis.from_url(redis_url)
+    try:
+        assert await eta.typical_s(redis) == eta.DEFAULT_S
+        for seconds in (10.0, 30.0, 20.0):
+            await eta.record_s(redis, "train", seconds)
+        typical = await eta.typical_s(redis)
+        assert typical["train"] == 20.0
+        total = sum(typical.values())
+        assert eta.queue_eta_s(typical, 1) == total
+        assert eta.queue_eta_s(typical, 3) == 2.5 * total
+        half_trained = eta.stage_eta_s(typical, "train", 5, 10, spent_s=8.0)
+        assert half_trained == 8.0 + typical["generate"] + typical["select"]
+    finally:
+        await redis.aclose()
