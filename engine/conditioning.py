@@ -62,4 +62,5 @@ def _ids(tokenizer: Any, caption: str, device: torch.device) -> torch.Tensor:
         truncation=True,
         return_tensors="pt",
     )
-    return tokens.input_ids.to(device)
+    ids: torch.Tensor = tokens.input_ids.to(device)
+    return ids

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 Kind = Literal["sdxl", "sd15"]
 
-_SCHEDULER = {
+_SCHEDULER: dict[str, Any] = {
     "num_train_timesteps": 1000,
     "beta_start": 0.00085,
     "beta_end": 0.012,
@@ -20,7 +20,7 @@ _SCHEDULER = {
     "steps_offset": 1,
     "timestep_spacing": "leading",
 }
-_TEXT = {
+_TEXT: dict[str, Any] = {
     "bos_token_id": 0,
     "eos_token_id": 1,
     "pad_token_id": 1,
@@ -57,7 +57,8 @@ def _build_sdxl() -> Any:
         projection_class_embeddings_input_dim=6 * 8 + 32,
         transformer_layers_per_block=(1, 2),
     )
-    return StableDiffusionXLPipeline(
+    return _construct(
+        StableDiffusionXLPipeline,
         vae=_vae(),
         text_encoder=CLIPTextModel(CLIPTextConfig(**_TEXT)),
         text_encoder_2=CLIPTextModelWithProjection(CLIPTextConfig(**_TEXT)),
@@ -73,7 +74,8 @@ def _build_sd15() -> Any:
     from diffusers import StableDiffusionPipeline
     from transformers import CLIPTextConfig, CLIPTextModel
 
-    return StableDiffusionPipeline(
+    return _construct(
+        StableDiffusionPipeline,
         vae=_vae(),
         text_encoder=CLIPTextModel(CLIPTextConfig(**_TEXT)),
         tokenizer=_tokenizer(pad="<|endoftext|>"),
@@ -88,7 +90,8 @@ def _build_sd15() -> Any:
 def _unet(**extra: Any) -> Any:
     from diffusers import UNet2DConditionModel
 
-    return UNet2DConditionModel(
+    return _construct(
+        UNet2DConditionModel,
         sample_size=16,
         in_channels=4,
         out_channels=4,
@@ -106,7 +109,8 @@ def _unet(**extra: Any) -> Any:
 def _vae() -> Any:
     from diffusers import AutoencoderKL
 
-    return AutoencoderKL(
+    return _construct(
+        AutoencoderKL,
         in_channels=3,
         out_channels=3,
         down_block_types=("DownEncoderBlock2D",) * 4,
@@ -122,7 +126,7 @@ def _vae() -> Any:
 def _scheduler() -> Any:
     from diffusers import EulerDiscreteScheduler
 
-    return EulerDiscreteScheduler(**_SCHEDULER)
+    return _construct(EulerDiscreteScheduler, **_SCHEDULER)
 
 
 def _tokenizer(pad: str) -> Any:
@@ -139,3 +143,8 @@ def _byte_vocab() -> dict[str, int]:
     symbols = [chr(b) for b in printable] + [chr(256 + i) for i in range(len(others))]
     tokens = ["<|startoftext|>", "<|endoftext|>", *symbols, *(s + "</w>" for s in symbols)]
     return {token: index for index, token in enumerate(dict.fromkeys(tokens))}
+
+
+def _construct(cls: Any, **kwargs: Any) -> Any:
+    """Call a diffusers constructor, which `register_to_config` leaves untyped."""
+    return cls(**kwargs)

@@ -35,7 +35,7 @@ class TrainConfig:
     base_model: str = "stabilityai/stable-diffusion-xl-base-1.0"
     resolution: int = 1024
     rank: int = 16
-    alpha: float = 16.0
+    alpha: int = 16
     steps_per_photo: int = 40
     min_steps: int = 150
     max_steps: int = 500
@@ -122,7 +122,7 @@ def _loop(
         step_loss = 0.0
         for _ in range(config.gradient_accumulation):
             loss = _loss(run, frozen or _conditions(run.pipe, config, run.subject))
-            (loss / config.gradient_accumulation).backward()
+            torch.autograd.backward(loss / config.gradient_accumulation)
             step_loss += loss.item() / config.gradient_accumulation
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         optimizer.step()
@@ -200,7 +200,8 @@ def _encode_latents(pipe: Any, images: Sequence[Image.Image], resolution: int) -
     pixels = pixels.to(vae.device, vae.dtype)
     latents = torch.cat([vae.encode(p[None]).latent_dist.mode() for p in pixels])
     shift = getattr(vae.config, "shift_factor", None) or 0.0
-    return ((latents.float() - shift) * vae.config.scaling_factor).detach()
+    scaled: torch.Tensor = (latents.float() - shift) * vae.config.scaling_factor
+    return scaled.detach()
 
 
 def _to_tensor(image: Image.Image, resolution: int) -> torch.Tensor:
@@ -235,7 +236,7 @@ def _training_adapter(pipe: Any, config: TrainConfig) -> Iterator[list[torch.nn.
             model.requires_grad_(False)
             lora = LoraConfig(
                 r=config.rank,
-                lora_alpha=config.alpha,
+                lora_alpha=int(config.alpha),
                 init_lora_weights="gaussian",
                 target_modules=list(targets),
             )
@@ -289,18 +290,7 @@ def _export(pipe: Any, config: TrainConfig) -> bytes:
     extra = {f"{key.removesuffix('_layers')}_adapter_metadata": metadata for key in layers}
     with tempfile.TemporaryDirectory() as tmp:
         type(pipe).save_lora_weights(tmp, **layers, **extra, weight_name=LORA_FILE)
-        return _canonical(Path(tmp, LORA_FILE))
-
-
-def _canonical(path: Path) -> bytes:
-    """Return the file re-serialised with sorted keys, so equal weights give equal bytes."""
-    from safetensors import safe_open
-    from safetensors.torch import save
-
-    with safe_open(str(path), framework="pt") as handle:
-        tensors = {key: handle.get_tensor(key) for key in sorted(handle.keys())}
-        metadata = handle.metadata()
-    return save(tensors, metadata=metadata)
+        return Path(tmp, LORA_FILE).read_bytes()
 
 
 def _layer_key(pipe: Any, model: Any) -> str:
