@@ -58,6 +58,10 @@ class Frame:
         """Map (N, 2) source points into the frame."""
         return np.asarray(points @ self.matrix[:, :2].T + self.matrix[:, 2], dtype=np.float64)
 
+    def scale(self) -> float:
+        """Return how many output pixels one source pixel spans."""
+        return math.sqrt(abs(float(np.linalg.det(self.matrix[:, :2]))))
+
     def scaled_source(self, factor: float) -> Frame:
         """Return the same frame for a source image resized by `factor`."""
         matrix = self.matrix.copy()
@@ -127,7 +131,7 @@ def _level_angle(roll_deg: float, options: RetouchOptions) -> float:
 
 def warp(image: NDArray[Any], frame: Frame, *, border: float | None = None) -> NDArray[np.float32]:
     """Resample `image` into the frame; `border` fills outside (None: repeat the edge)."""
-    scale = math.sqrt(abs(np.linalg.det(frame.matrix[:, :2])))
+    scale = frame.scale()
     if scale < 0.8:
         # Shrink with area averaging first; an affine warp alone would alias fine detail.
         small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)

@@ -74,8 +74,14 @@ class Retoucher:
         person = framing.warp(rgb.astype(np.float32), frame)
         coarse_out = framing.warp(coarse, frame.scaled_source(factor), border=0.0)
         alpha = matte.refine(person, coarse_out, self.options.feather_px)
+        # Beyond the photo's edge there is only the backdrop: no smeared copies of edge pixels.
+        inside = framing.warp(
+            np.ones(work.shape[:2], np.float32), frame.scaled_source(factor), border=0.0
+        )
+        alpha = alpha * np.clip(inside, 0.0, 1.0)
         mesh_out = frame.apply(mesh)
-        person = self._finish(person, skin.skin_mask(mesh_out, (frame.width, frame.height)))
+        skin_weight = skin.skin_mask(mesh_out, (frame.width, frame.height))
+        person = self._finish(person, skin_weight, frame.scale())
         backdrop = self._backdrop(spec, person, alpha)
         out = matte.composite(person, alpha, backdrop)
         image = np.clip(out + 0.5, 0, 255).astype(np.uint8)
@@ -101,12 +107,12 @@ class Retoucher:
                 raise NoFaceError("I could not find a face in this photo; send a clear selfie")
             return mesh[:, :2], matte.segment(self.segmenter, work)
 
-    def _finish(self, person: Float, skin_weight: Float) -> Float:
+    def _finish(self, person: Float, skin_weight: Float, upscale: float) -> Float:
         o = self.options
         person = tone.correct_light(person, skin_weight, o.exposure, o.white_balance)
         person = tone.local_contrast(person, o.local_contrast)
         person = skin.smooth_skin(person, skin_weight, o.skin_smoothing)
-        return skin.sharpen(person, o.sharpen, skin_weight)
+        return skin.sharpen(person, o.sharpen, skin_weight, upscale)
 
     def _backdrop(self, spec: str, person: Float, alpha: Float) -> Float:
         if spec == "blur":

@@ -55,11 +55,11 @@ def smooth_skin(rgb: Float, skin: Float, strength: float) -> Float:
     return out
 
 
-def sharpen(rgb: Float, amount: float, skin: Float | None = None) -> Float:
-    """Apply an unsharp mask of radius ~1 px per 1024 px; skin gets half as much."""
+def sharpen(rgb: Float, amount: float, skin: Float | None = None, upscale: float = 1.0) -> Float:
+    """Apply an unsharp mask at the photo's own finest scale; skin gets half as much."""
     if amount <= 0:
         return rgb
-    sigma = max(0.6, max(rgb.shape[:2]) / 1024)
+    sigma = 0.8 * max(1.0, upscale)  # an enlarged photo's finest detail is `upscale` px wide
     blurred = cv2.GaussianBlur(rgb, (0, 0), sigma)
     weight = amount if skin is None else (amount * (1.0 - 0.5 * skin))[..., None]
     return np.asarray(np.clip(rgb + weight * (rgb - blurred), 0, 255), dtype=np.float32)
