@@ -278,6 +278,8 @@ class PackRun:
             # A thread cannot be killed: ask it to stop and wait, so no GPU work outlives the job.
             self._stop.set()
             await asyncio.wait([task])
+            if not task.cancelled():
+                task.exception()  # retrieved: the stage's own StageCancelledError is expected
             raise
 
 

@@ -1,0 +1,110 @@
+"""A worker killed mid-training (SIGKILL) or stopped (SIGTERM): the job resumes and arrives once."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+
+from engine.jobs import Training, create_arq_pool, enqueue_pack, event_from_json, stream_key
+from engine.pack_job import REASON_CRASHED
+from storage.blobs import open_blob_store
+from storage.state_redis import RedisStateStore
+from tests.queue_harness import (
+    RecordingSink,
+    eventually,
+    queue_settings,
+    running_notifier,
+    stored_request,
+    stream_kinds,
+    studio_calls,
+    worker_process,
+)
+
+
+async def _trained_steps(redis: Redis, job_id: str) -> int:
+    entries = await redis.xrange(stream_key(job_id))
+    events = [event_from_json(fields[b"e"]) for _, fields in entries]
+    return max((e.step for e in events if isinstance(e, Training)), default=0)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
+async def test_a_worker_stopped_mid_training_resumes_and_delivers_once(
+    tmp_path: Path, redis_url: str, sig: signal.Signals
+) -> None:
+    settings = queue_settings(tmp_path, redis_url)
+    redis, state, blobs = (
+        Redis.from_url(redis_url),
+        RedisStateStore.from_url(redis_url),
+        open_blob_store(settings),
+    )
+    sink = RecordingSink()
+    request = await stored_request(blobs)
+    async with running_notifier(settings, state, blobs, sink):
+        with worker_process(settings, tmp_path, STANDIN_STEP_S="0.15") as first:
+            arq = await create_arq_pool(settings)
+            job_id = (await enqueue_pack(arq, state, request)).job_id
+            await arq.aclose()
+
+            async def training() -> bool:
+                return await _trained_steps(redis, job_id) >= 3
+
+            await eventually(training, "training to be under way")
+            first.send_signal(sig)
+            assert first.wait(timeout=20) is not None
+        assert studio_calls(settings) == ["preprocess", "train"]
+        with worker_process(settings, tmp_path, STANDIN_STEP_S="0.02"):
+
+            async def delivered() -> bool:
+                return len(sink.albums()) >= 2
+
+            await eventually(delivered, "the pack after the restart")
+    kinds = await stream_kinds(redis, job_id)
+    assert kinds.count("done") == 1 and kinds[-1] == "done"
+    # Resumed from the last stored stage: the crops were not made again; training was.
+    assert studio_calls(settings) == ["preprocess", "train", "train", "generate", "select"]
+    assert len(sink.albums()) == 2
+    record = await state.get(f"job:{job_id}")
+    assert record is not None and record["status"] == "done"
+    await state.close()
+    await redis.aclose()
+
+
+async def test_a_job_that_keeps_killing_its_worker_is_failed_not_retried_forever(
+    tmp_path: Path, redis_url: str
+) -> None:
+    settings = queue_settings(tmp_path, redis_url, pack_max_tries=1)
+    redis, state, blobs = (
+        Redis.from_url(redis_url),
+        RedisStateStore.from_url(redis_url),
+        open_blob_store(settings),
+    )
+    sink = RecordingSink()
+    request = await stored_request(blobs)
+    async with running_notifier(settings, state, blobs, sink):
+        with worker_process(settings, tmp_path, STANDIN_STEP_S="0.15") as first:
+            arq = await create_arq_pool(settings)
+            job_id = (await enqueue_pack(arq, state, request)).job_id
+            await arq.aclose()
+
+            async def training() -> bool:
+                return await _trained_steps(redis, job_id) >= 2
+
+            await eventually(training, "training to be under way")
+            first.send_signal(signal.SIGKILL)
+            first.wait(timeout=20)
+        with worker_process(settings, tmp_path, STANDIN_STEP_S="0.02"):
+
+            async def told() -> bool:
+                return bool(sink.replies())
+
+            await eventually(told, "the failure reply")
+    assert sink.replies() == [REASON_CRASHED]
+    assert (await stream_kinds(redis, job_id))[-1] == "failed"
+    assert studio_calls(settings) == ["preprocess", "train"]
+    record = await state.get(f"job:{job_id}")
+    assert record is not None and record["status"] == "failed" and "gave up" in record["error"]
+    await state.close()
+    await redis.aclose()
