@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 import cv2
@@ -49,8 +50,7 @@ def canvas(spec: str, width: int, height: int, brand_colour: str = "#0A66C2") ->
     if spec == "blur":
         raise RetouchError("the blurred background is made from the photo; use blurred_backdrop")
     if spec in GRADIENTS:
-        centre, edge = GRADIENTS[spec]
-        return _radial(width, height, centre, edge)
+        return _radial(spec, width, height).copy()
     if spec == "white":
         colour = (255, 255, 255)
     else:
@@ -96,7 +96,9 @@ def push_pull(colour: Float, weight: Float) -> Float:
     return np.asarray(estimate, dtype=np.float32)
 
 
-def _radial(width: int, height: int, centre: tuple[int, ...], edge: tuple[int, ...]) -> Float:
+@lru_cache(maxsize=8)
+def _radial(name: str, width: int, height: int) -> Float:
+    centre, edge = GRADIENTS[name]
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
     dx = (xs - 0.5 * width) / (0.75 * width)
     dy = (ys - 0.38 * height) / (0.75 * height)

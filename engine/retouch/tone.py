@@ -70,13 +70,12 @@ def _to_linear(rgb: Float) -> Float:
 
 def _apply_gains(rgb: Float, gains: Float) -> Float:
     # Per-channel gains in linear light are per-channel curves in sRGB: apply them as lookups.
-    levels = np.linspace(0.0, 255.0, 1024, dtype=np.float32)
+    levels = np.arange(256, dtype=np.float32)
     linear = _to_linear(levels)
-    out = np.empty_like(rgb)
-    for channel in range(3):
-        curve = _from_linear(_shoulder(linear * float(gains[channel]), float(gains[channel])))
-        out[..., channel] = np.interp(rgb[..., channel], levels, curve)
-    return out
+    table = np.stack([_from_linear(_shoulder(linear * float(g), float(g))) for g in gains], axis=-1)
+    lut = np.clip(table + 0.5, 0, 255).astype(np.uint8).reshape(256, 1, 3)
+    quantised = np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
+    return np.asarray(cv2.LUT(quantised, lut), dtype=np.float32)
 
 
 def _shoulder(x: Float, top: float, knee: float = 0.7) -> Float:
