@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequen
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from PIL import Image
 from redis import Redis as SyncRedis
@@ -28,6 +29,7 @@ from storage.state import StateStore
 from tests.standin_studio import calls_log
 
 ROOT = Path(__file__).resolve().parent.parent
+E = TypeVar("E", bound=Effect)
 STANDIN = "tests.standin_studio:load_standin"
 
 
@@ -143,7 +145,7 @@ class RecordingSink:
         now = time.time()
         self.got.extend((chat, effect, now) for effect in effects)
 
-    def of(self, kind: type) -> list[Effect]:
+    def of(self, kind: type[E]) -> list[E]:
         return [effect for _, effect, _ in self.got if isinstance(effect, kind)]
 
     def albums(self) -> list[SendAlbum | SendPhoto]:

@@ -92,7 +92,7 @@ async def test_a_burst_of_steps_becomes_a_few_edits_ending_on_the_newest(desk: D
         await eventually(newest_shown, "the newest step")
     assert len(sink.progress_texts()) <= 3  # the first at once, the rest coalesced per interval
     assert all(isinstance(effect, Progress) for _, effect, _ in sink.got)
-    assert {effect.key for effect in sink.of(Progress)} == {desk.job_id}  # type: ignore[attr-defined]
+    assert {effect.key for effect in sink.of(Progress)} == {desk.job_id}
 
 
 async def test_identical_text_is_never_edited_twice(desk: Desk) -> None:
@@ -124,9 +124,9 @@ async def test_two_replicas_and_a_duplicate_done_deliver_the_pack_once(desk: Des
     ):
         await eventually(lambda: _acked(desk), "both events to be handled")
     albums = sink.of(SendAlbum)
-    assert [len(a.images) for a in albums] == [6, 6]  # type: ignore[attr-defined]
-    assert [a.caption for a in albums] == ["Office: 6 headshots (1/2)", "Office: 6 headshots (2/2)"]  # type: ignore[attr-defined]
-    assert [p.caption for p in sink.of(SendPhoto)] == ["Outdoor: 1 headshot"]  # type: ignore[attr-defined]
+    assert [len(a.images) for a in albums] == [6, 6]
+    assert [a.caption for a in albums] == ["Office: 6 headshots (1/2)", "Office: 6 headshots (2/2)"]
+    assert [p.caption for p in sink.of(SendPhoto)] == ["Outdoor: 1 headshot"]
     assert sink.progress_texts() == ["Your headshots are ready! ✅"]
 
 

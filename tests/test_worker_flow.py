@@ -97,8 +97,8 @@ async def test_a_pack_is_delivered_with_every_event_in_order(rig: Rig) -> None:
     steps = [e.step for _, f in entries if isinstance(e := event_from_json(f[b"e"]), Training)]
     assert steps == sorted(steps) and steps[-1] == 20  # throttled, but the last step always
     albums = sink.of(SendAlbum)
-    assert [a.caption for a in albums] == ["Office: 3 headshots", "Outdoor: 3 headshots"]  # type: ignore[union-attr]
-    assert all(image.startswith(b"\x89PNG") for a in albums for image in a.images)  # type: ignore[union-attr]
+    assert [a.caption for a in albums] == ["Office: 3 headshots", "Outdoor: 3 headshots"]
+    assert all(image.startswith(b"\x89PNG") for a in albums for image in a.images)
     texts = sink.progress_texts()
     assert all(a != b for a, b in itertools.pairwise(texts)), texts
     assert texts[-1].startswith("Your headshots are ready")
