@@ -282,15 +282,23 @@ def _export(pipe: Any, config: TrainConfig) -> bytes:
     """Return the trained adapters as one safetensors file in diffusers' LoRA format."""
     from peft.utils import get_peft_model_state_dict
 
-    metadata = {"r": config.rank, "lora_alpha": config.alpha}
     layers: dict[str, Any] = {}
     for model, _ in _trained_models(pipe, config):
         state = get_peft_model_state_dict(model, adapter_name=TRAIN_ADAPTER)
         layers[_layer_key(pipe, model)] = {k: v.detach().cpu() for k, v in state.items()}
-    extra = {f"{key.removesuffix('_layers')}_adapter_metadata": metadata for key in layers}
+    extra = {
+        f"{_layer_key(pipe, model).removesuffix('_layers')}_adapter_metadata": _metadata(model)
+        for model, _ in _trained_models(pipe, config)
+    }
     with tempfile.TemporaryDirectory() as tmp:
         type(pipe).save_lora_weights(tmp, **layers, **extra, weight_name=LORA_FILE)
         return Path(tmp, LORA_FILE).read_bytes()
+
+
+def _metadata(model: Any) -> dict[str, Any]:
+    """Return the adapter's LoraConfig as JSON-ready values, so loading needs no guessing."""
+    config = model.peft_config[TRAIN_ADAPTER].to_dict()
+    return {k: sorted(v) if isinstance(v, set) else v for k, v in config.items()}
 
 
 def _layer_key(pipe: Any, model: Any) -> str:
