@@ -1,0 +1,147 @@
+"""Per-photo checks: turn one face's measurements into findings with codes and fixes."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from engine.quality.report import Finding, Verdict
+from engine.quality.thresholds import Thresholds
+
+REJECTED, WARNING = Verdict.REJECTED, Verdict.WARNING
+
+
+@dataclass(frozen=True)
+class FaceMeasures:
+    """Everything measured on the main face of a photo (see `engine.quality.measures`)."""
+
+    faces: int  # faces big enough to count; small background faces are left out
+    face_fraction: float  # face box side / the image's shorter side
+    face_px: float  # face box side in the original file's pixels
+    outside: float  # share of the face (box or mesh, the larger) outside the frame
+    yaw: float
+    pitch: float
+    roll: float
+    sharpness: float
+    brightness: float
+    clipped: float
+    backlight: float  # background brightness / face brightness
+    eye_openness: float
+    eye_visibility: float
+
+    def scores(self) -> dict[str, float]:
+        """Return the measurements as a plain dict of rounded floats."""
+        return {name: round(float(value), 3) for name, value in asdict(self).items()}
+
+
+def photo_findings(m: FaceMeasures, t: Thresholds) -> list[Finding]:
+    """Return every problem with the photo, in the order a person should fix them."""
+    return [
+        *_faces(m),
+        *_framing(m, t),
+        *_pose(m, t),
+        *_light(m, t),
+        *_sharpness(m, t),
+        *_eyes(m, t),
+    ]
+
+
+def _faces(m: FaceMeasures) -> list[Finding]:
+    if m.faces <= 1:
+        return []
+    return [
+        Finding(
+            "multiple_faces",
+            f"I see {m.faces} people. Send a photo with only you in it, or crop the others out.",
+            REJECTED,
+            float(m.faces),
+        )
+    ]
+
+
+def _framing(m: FaceMeasures, t: Thresholds) -> list[Finding]:
+    found = []
+    if m.outside > t.max_outside:
+        found.append(
+            Finding(
+                "face_cut_off",
+                "Your face is cut off by the edge. Keep your whole head inside the frame.",
+                REJECTED,
+                m.outside,
+            )
+        )
+    closer = "Move closer or crop the photo so your face fills more of it."
+    if m.face_fraction < t.min_face_fraction:
+        found.append(
+            Finding(
+                "face_too_small", f"Your face is too small. {closer}", REJECTED, m.face_fraction
+            )
+        )
+    elif m.face_fraction < t.warn_face_fraction:
+        found.append(
+            Finding("face_too_small", f"Your face is small. {closer}", WARNING, m.face_fraction)
+        )
+    sharper = "Send the original full-size photo or take one closer up."
+    px = f"Your face is only {m.face_px:.0f} pixels wide."
+    if m.face_px < t.min_face_px:
+        found.append(Finding("low_resolution", f"{px} {sharper}", REJECTED, m.face_px))
+    elif m.face_px < t.warn_face_px:
+        found.append(Finding("low_resolution", f"{px} {sharper}", WARNING, m.face_px))
+    return found
+
+
+def _pose(m: FaceMeasures, t: Thresholds) -> list[Finding]:
+    if abs(m.roll) > 60:
+        return [Finding("head_turned", _SIDEWAYS, REJECTED, m.roll)]
+    found = []
+    for value, most, warn, message in (
+        (m.yaw, t.max_yaw, t.warn_yaw, "Your head is turned to the side. Face the camera."),
+        (m.pitch, t.max_pitch, t.warn_pitch, "Your chin is too far up or down. Look straight."),
+        (m.roll, t.max_roll, t.warn_roll, "Your head is tilted. Keep it level."),
+    ):
+        if abs(value) > most:
+            found.append(Finding("head_turned", message, REJECTED, value))
+        elif abs(value) > warn:
+            found.append(Finding("head_turned", message, WARNING, value))
+    return found[:1]
+
+
+_SIDEWAYS = "The photo is sideways. Rotate it upright and send it again."
+
+
+def _light(m: FaceMeasures, t: Thresholds) -> list[Finding]:
+    found = []
+    turn = "The light is behind you. Turn to face the window or lamp so it lights your face."
+    if m.backlight > t.backlit_ratio and m.brightness < t.backlit_face_below:
+        found.append(Finding("backlit", turn, REJECTED, m.backlight))
+    elif m.backlight > t.warn_backlit_ratio and m.brightness < t.backlit_face_below:
+        found.append(Finding("backlit", turn, WARNING, m.backlight))
+    dark = "The photo is too dark. Face a window or a lamp and take it again."
+    if m.brightness < t.min_brightness:
+        found.append(Finding("too_dark", dark, REJECTED, m.brightness))
+    elif m.brightness < t.warn_brightness:
+        found.append(Finding("too_dark", dark.replace("too dark", "dark"), WARNING, m.brightness))
+    bright = "Your face is washed out. Avoid direct sun and flash; soft daylight is best."
+    if m.clipped > t.max_clipped or m.brightness > t.max_brightness:
+        found.append(Finding("overexposed", bright, REJECTED, m.clipped))
+    elif m.clipped > t.warn_clipped:
+        found.append(Finding("overexposed", bright, WARNING, m.clipped))
+    return found
+
+
+def _sharpness(m: FaceMeasures, t: Thresholds) -> list[Finding]:
+    steady = "Hold the phone steady, tap your face to focus, and wipe the lens."
+    if m.sharpness < t.min_sharpness:
+        return [Finding("blurry", f"The photo is blurry. {steady}", REJECTED, m.sharpness)]
+    if m.sharpness < t.warn_sharpness:
+        return [Finding("blurry", f"The photo is a little soft. {steady}", WARNING, m.sharpness)]
+    return []
+
+
+def _eyes(m: FaceMeasures, t: Thresholds) -> list[Finding]:
+    if m.eye_visibility < t.min_eye_visibility:
+        hidden = "Your eyes are hidden. Take off sunglasses and keep hair and hands off your eyes."
+        return [Finding("eyes_hidden", hidden, REJECTED, m.eye_visibility)]
+    if m.eye_openness < t.min_eye_openness:
+        closed = "Your eyes look closed. Keep them open and take another one."
+        return [Finding("eyes_closed", closed, REJECTED, m.eye_openness)]
+    return []

@@ -1,0 +1,128 @@
+"""Safe decoding of what people send: limits first, EXIF orientation, reduced-scale decode."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from engine.quality.report import QualityError
+from engine.quality.thresholds import Thresholds
+
+PHOTO_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "HEIF", "AVIF"})
+MULTI_FRAME_OK = frozenset({"MPO", "HEIF", "AVIF"})  # extra frames: depth maps, previews, bursts
+
+
+@dataclass(frozen=True, eq=False)
+class Decoded:
+    """An upright RGB photo at analysis size, with the size of the original file's pixels."""
+
+    rgb: NDArray[np.uint8]
+    original_size: tuple[int, int]  # (width, height) after EXIF orientation
+    format: str
+
+    @property
+    def scale(self) -> float:
+        """Return original pixels per analysis pixel (>= 1)."""
+        return self.original_size[0] / self.rgb.shape[1]
+
+
+def decode(data: bytes, limits: Thresholds) -> Decoded:
+    """Decode a photo file into an upright RGB array no larger than `limits.analysis_px`."""
+    if len(data) > limits.max_bytes:
+        mb = limits.max_bytes / 1e6
+        raise QualityError("too_large", f"The file is over {mb:.0f} MB. Send a smaller photo.")
+    _register_heif()
+    image = _open(data)
+    _check_kind(image, limits)
+    try:
+        return _load(image, limits)
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise QualityError("unreadable", _BROKEN) from exc
+
+
+_BROKEN = "The file looks damaged or cut short. Send the photo again."
+_FORMATS = "That isn't a photo I can read. Send a JPEG, PNG, WebP or HEIC photo."
+
+
+def _open(data: bytes) -> Image.Image:
+    if not data:
+        raise QualityError("unreadable", "The file is empty. Send the photo again.")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            return Image.open(io.BytesIO(data))
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise QualityError("too_large", _TOO_MANY_PIXELS) from exc
+        except UnidentifiedImageError as exc:
+            raise QualityError("unsupported_format", _FORMATS) from exc
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise QualityError("unreadable", _BROKEN) from exc
+
+
+_TOO_MANY_PIXELS = "The photo has too many pixels. Send a regular camera or phone photo."
+
+
+def _check_kind(image: Image.Image, limits: Thresholds) -> None:
+    fmt = image.format or ""
+    frames = getattr(image, "n_frames", 1)
+    if fmt not in PHOTO_FORMATS:
+        kind = "animations" if frames > 1 else f"{fmt or 'this'} files"
+        raise QualityError("unsupported_format", f"I can't use {kind}. {_FORMATS.split('. ')[1]}")
+    if frames > 1 and fmt not in MULTI_FRAME_OK:
+        raise QualityError("unsupported_format", "Send a still photo, not an animation.")
+    width, height = image.size
+    if width * height > limits.max_pixels:
+        raise QualityError("too_large", _TOO_MANY_PIXELS)
+    if min(width, height) < limits.min_side_px:
+        raise QualityError(
+            "low_resolution",
+            f"The photo is only {width}x{height} pixels. Send the original, full-size photo.",
+        )
+
+
+def _load(image: Image.Image, limits: Thresholds) -> Decoded:
+    fmt = image.format or ""
+    full = _upright_size(image)
+    if fmt in {"JPEG", "MPO"}:
+        # JPEG decodes at 1/2, 1/4 or 1/8 scale for almost free; keep at least analysis_px.
+        image.draft("RGB", _draft_request(image.size, limits.analysis_px))
+    image = ImageOps.exif_transpose(image)
+    rgb = _to_rgb(image)
+    rgb.thumbnail((limits.analysis_px, limits.analysis_px), Image.Resampling.BILINEAR)
+    return Decoded(rgb=np.asarray(rgb, dtype=np.uint8), original_size=full, format=fmt)
+
+
+def _draft_request(size: tuple[int, int], target: int) -> tuple[int, int]:
+    width, height = size
+    shrink = max(max(width, height) / target, 1.0)
+    return (max(int(width / shrink), 1), max(int(height / shrink), 1))
+
+
+def _upright_size(image: Image.Image) -> tuple[int, int]:
+    width, height = image.size
+    orientation = image.getexif().get(0x0112, 1)
+    return (height, width) if orientation in {5, 6, 7, 8} else (width, height)
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    image.load()
+    mode = image.mode
+    if mode in {"I;16", "I;16B", "I;16L", "I"}:
+        wide = np.asarray(image, dtype=np.uint32)
+        image = Image.fromarray((wide >> 8).clip(0, 255).astype(np.uint8)).convert("RGB")
+    elif mode in {"RGBA", "LA", "PA"} or (mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(white, rgba)
+    return image.convert("RGB")
+
+
+def _register_heif() -> None:
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()

@@ -1,0 +1,92 @@
+"""Every threshold of the quality gate, in one place, with how each value was chosen.
+
+"Measured" figures come from the real photos (scikit-image's astronaut and cameraman, matplotlib's
+Grace Hopper) and copies degraded in code (tests/photos.py; the measuring script's variants are
+those of tests/test_quality_checks.py): blur sigma 1-3 px, brightness x0.25 and x0.5, x1.4+20 and
+x2.2+40, a bright backdrop behind a dimmed face, drawn sunglasses, rotations of 20, 35 and 90
+degrees, JPEG quality 30, 2x up- and 2/3 downscales, the photo pasted small into a large canvas.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Limits and cut-offs of the gate; build a variant with `dataclasses.replace`."""
+
+    # Telegram's getFile cap, the same default as Settings.max_upload_bytes.
+    max_bytes: int = 20 * 1024 * 1024
+    # 80 MP admits 48-64 MP phone photos and stays below Pillow's own bomb warning (89 MP).
+    max_pixels: int = 80_000_000
+    # A 320 px short side still holds a usable face; Telegram's own previews (90/320 px) do not.
+    min_side_px: int = 320
+    # Analysis size: faces from ~57 px are found, the mesh runs on a crop, and a 12 MP JPEG
+    # decodes at 1/2 or 1/4 scale through Pillow's draft mode.
+    analysis_px: int = 1024
+    # mediapipe full-range scores: real faces 0.65-0.94 (0.65 = astronaut turned 90 degrees).
+    min_face_score: float = 0.5
+    # A second face smaller than this share of the main face's side is background and ignored.
+    background_face_ratio: float = 0.35
+    # Face box side over the image's short side: astronaut 0.20, Grace Hopper 0.39, cameraman
+    # 0.15; Grace pasted into a 4x3 canvas 0.11 (rejected), full-body shots lower still.
+    min_face_fraction: float = 0.12
+    warn_face_fraction: float = 0.16
+    # Face side in the original file's pixels: astronaut 105, cameraman 75, astronaut at 2/3
+    # size 70. Below 90 a training crop is mostly upscaling; below 100 it is worth a warning.
+    min_face_px: int = 90
+    warn_face_px: int = 100
+    good_face_px: int = 400
+    # Share of face box or mesh outside the frame: 0.00 on every whole face measured; a crop
+    # through the eyes measures 0.3-0.5.
+    max_outside: float = 0.08
+    # Fine/coarse Laplacian ratio on the aligned 128 px face: sharp photos 0.29-1.09 (JPEG q30
+    # 0.29-0.87, dark copies 0.29-1.09), blurred sigma 1.5: 0.10-0.23, sigma 3: 0.13-0.15.
+    min_sharpness: float = 0.20
+    warn_sharpness: float = 0.26
+    good_sharpness: float = 0.45
+    # Mean grey level of the face: originals 139-178, x0.5 copies 68-89, x0.25 copies 34-44.
+    min_brightness: float = 55.0
+    warn_brightness: float = 80.0
+    ideal_brightness: float = 150.0
+    # Share of face pixels at >= 250: originals 0.00, x1.4+20 0.12-0.58, x2.2+40 0.63-0.71.
+    max_clipped: float = 0.25
+    warn_clipped: float = 0.08
+    max_brightness: float = 230.0
+    # With no face found at all: whole-image grey mean and clipped share that explain why
+    # (astronaut x2.2+40 has no detectable face and 0.50 of its pixels clipped).
+    no_face_dark: float = 30.0
+    no_face_clipped: float = 0.35
+    # Background over face brightness: originals 0.56-1.24, backlit copies 3.5-5.1.
+    backlit_ratio: float = 2.2
+    warn_backlit_ratio: float = 1.6
+    backlit_face_below: float = 130.0  # a bright backdrop behind a well-lit face is fine
+    # Head pose from the mesh, degrees: frontal originals |yaw| <= 3, |pitch| <= 3 after the
+    # mesh's offset, rotated copies read roll within 4 degrees; the cameraman, in profile at
+    # his camera, reads yaw 49-57 and is rejected.
+    max_yaw: float = 35.0
+    warn_yaw: float = 22.0
+    max_pitch: float = 25.0
+    warn_pitch: float = 15.0
+    max_roll: float = 30.0
+    warn_roll: float = 15.0
+    # Lid gap over eye width: open eyes 0.18-0.34 (0.15 with drawn sunglasses); closed eyes
+    # read below 0.1 in mediapipe's mesh.
+    min_eye_openness: float = 0.12
+    # Eye patch (spread + half mean) over cheek brightness: open eyes 0.40-0.67 (blurred 0.40),
+    # drawn sunglasses 0.05.
+    min_eye_visibility: float = 0.25
+    # pHash bits of the aligned face: a copy recompressed, darkened, blurred or rotated 0-8;
+    # different people 28-36.
+    duplicate_hash_distance: int = 10
+    # dlib descriptor distance: same person 0.08-0.53 (REFERENCE.md), different >= 0.65.
+    same_person_distance: float = 0.6
+    # Variety hints need a few photos; spreads are max distance from the set's mean.
+    variety_min_photos: int = 4
+    variety_yaw_spread: float = 10.0
+    variety_light_spread: float = 0.06  # (brightness / 255, left-right balance)
+    variety_outfit_spread: float = 8.0  # CIE Lab units
+
+
+DEFAULT_THRESHOLDS = Thresholds()
