@@ -12,7 +12,7 @@ import contextlib
 import logging
 import socket
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +20,8 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from bot import progress_text as say
-from bot.events import ChatRef, Effect, Progress, Reply, SendAlbum, SendPhoto
+from bot.endings import Part, ending_parts
+from bot.events import ChatRef, Progress
 from bot.sink import EffectSink
 from engine.jobs import (
     LIVE_STREAMS,
@@ -42,7 +43,6 @@ from storage.state import StateStore
 log = logging.getLogger(__name__)
 
 FinishedHook = Callable[[ChatRef, TerminalEvent], Awaitable[None]]
-Part = Callable[[], Awaitable[list[Effect]]]
 SENDING_LEASE_S = 300  # a replica that died mid-upload frees the part after this
 DELIVERED_TTL_S = 30 * 24 * 3600
 _STREAM_PREFIX = stream_key("")
@@ -257,7 +257,7 @@ class Notifier:
     # ----- the end: exactly once per job and chat ---------------------------------------------
 
     async def _finish(self, job_id: str, chat: ChatRef, event: TerminalEvent) -> None:
-        for index, part in enumerate(self._parts(job_id, event)):
+        for index, part in enumerate(ending_parts(job_id, event, self._blobs, self._titles)):
             await self._once(
                 f"hs:delivery:{job_id}:{chat.platform}:{chat.chat_id}:{index}", chat, part
             )
@@ -283,35 +283,6 @@ class Notifier:
             await self._redis.delete(key)
             raise
         await self._redis.set(key, "sent", ex=DELIVERED_TTL_S)
-
-    def _parts(self, job_id: str, event: TerminalEvent) -> list[Part]:
-        if isinstance(event, Failed):
-            return [_fixed([Progress(key=job_id, text=say.FAILED), Reply(event.reason)])]
-        if isinstance(event, Cancelled):
-            return [_fixed([Progress(key=job_id, text=say.CANCELLED), Reply(say.CANCELLED_REPLY)])]
-        parts = [_fixed([Progress(key=job_id, text=say.READY)])]
-        for result in event.results:
-            chunks = say.split_albums(result.keys)
-            for number, keys in enumerate(chunks, start=1):
-                text = say.caption(result.style_id, len(keys), number, len(chunks), self._titles)
-                parts.append(self._album(keys, text))
-        return parts
-
-    def _album(self, keys: Sequence[str], caption: str) -> Part:
-        async def load() -> list[Effect]:
-            images = tuple([await self._blobs.get(key) for key in keys])
-            if len(images) == 1:
-                return [SendPhoto(images[0], caption=caption, file_name="headshot.png")]
-            return [SendAlbum(images, caption=caption)]
-
-        return load
-
-
-def _fixed(effects: list[Effect]) -> Part:
-    async def same() -> list[Effect]:
-        return effects
-
-    return same
 
 
 def _parse(entries: list[tuple[str, Any]]) -> list[JobEvent]:

@@ -121,9 +121,10 @@ class PackRequest:
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> PackRequest:
-        """Rebuild from the JSON form."""
-        data = {**raw, "selfie_keys": tuple(raw["selfie_keys"])}
-        return cls(**{**data, "style_ids": tuple(raw["style_ids"])})
+        """Rebuild from the JSON form, ignoring fields a newer version added."""
+        data = {name: raw[name] for name in cls.__dataclass_fields__ if name in raw}
+        data |= {"selfie_keys": tuple(raw["selfie_keys"]), "style_ids": tuple(raw["style_ids"])}
+        return cls(**data)
 
 
 @dataclass(frozen=True)

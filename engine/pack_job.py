@@ -234,6 +234,8 @@ class PackRun:
 
     async def _fail(self, code: str, reason: str, error: str) -> dict[str, Any]:
         log.error("pack %s failed (%s): %s", self._job_id, code, error)
+        # Nothing can resume a failed job (a new order is a new job): drop its face data now.
+        await self._blobs.remove_all()
         await self._events.publish_now(Failed(job_id=self._job_id, reason=reason, code=code))
         await self._finish("failed", error)
         return {"status": "failed", "code": code, "error": error}

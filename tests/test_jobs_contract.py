@@ -76,6 +76,7 @@ def test_request_round_trips_and_derives_a_stable_job_id() -> None:
     again = PackRequest.from_json(loads(dumps(request.to_json())))
     assert again == request
     assert again.job_id == request.job_id
+    assert PackRequest.from_json({**request.to_json(), "added_later": 1}) == request
     other = PackRequest.from_json({**request.to_json(), "request_id": "req2"})
     assert other.job_id != request.job_id
 

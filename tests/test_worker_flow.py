@@ -120,6 +120,7 @@ async def test_a_stage_that_raises_fails_once_with_a_clear_message(rig: Rig) -> 
     assert sink.replies() == [REASON_ERROR]
     assert (await rig.kinds(job_id))[-1] == "failed"
     assert studio_calls(rig.settings).count("generate") == 1
+    assert await rig.blobs.list_keys(job_prefix(request.user_scope, job_id)) == []
     assert await active_job(rig.state, request.user_scope) is None
     listing = _cli(rig.settings, "jobs", "--all")
     assert job_id in listing and "stand-in studio told to fail in generate" in listing

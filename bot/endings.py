@@ -1,0 +1,47 @@
+"""The end of a pack job as parts of effects; the notifier sends each part exactly once."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+
+from bot import progress_text as say
+from bot.events import Effect, Progress, Reply, SendAlbum, SendPhoto
+from engine.jobs import Cancelled, Failed, TerminalEvent
+from storage.blobs import BlobStore
+
+Part = Callable[[], Awaitable[list[Effect]]]
+"""Builds one part's effects when it is about to be sent (images are loaded only then)."""
+
+
+def ending_parts(
+    job_id: str, event: TerminalEvent, blobs: BlobStore, titles: Mapping[str, str]
+) -> list[Part]:
+    """Return the parts that tell the person how the job ended, in sending order."""
+    if isinstance(event, Failed):
+        return [_fixed([Progress(key=job_id, text=say.FAILED), Reply(event.reason)])]
+    if isinstance(event, Cancelled):
+        return [_fixed([Progress(key=job_id, text=say.CANCELLED), Reply(say.CANCELLED_REPLY)])]
+    parts = [_fixed([Progress(key=job_id, text=say.READY)])]
+    for result in event.results:
+        chunks = say.split_albums(result.keys)
+        for number, keys in enumerate(chunks, start=1):
+            text = say.caption(result.style_id, len(keys), number, len(chunks), titles)
+            parts.append(_album(blobs, keys, text))
+    return parts
+
+
+def _album(blobs: BlobStore, keys: Sequence[str], caption: str) -> Part:
+    async def load() -> list[Effect]:
+        images = tuple([await blobs.get(key) for key in keys])
+        if len(images) == 1:
+            return [SendPhoto(images[0], caption=caption, file_name="headshot.png")]
+        return [SendAlbum(images, caption=caption)]
+
+    return load
+
+
+def _fixed(effects: list[Effect]) -> Part:
+    async def same() -> list[Effect]:
+        return effects
+
+    return same
