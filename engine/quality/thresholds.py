@@ -77,9 +77,10 @@ class Thresholds:
     # Eye patch (spread + half mean) over cheek brightness: open eyes 0.40-0.67 (blurred 0.40),
     # drawn sunglasses 0.05.
     min_eye_visibility: float = 0.25
-    # pHash bits of the aligned face: a copy recompressed, darkened, blurred or rotated 0-8;
-    # different people 28-36.
-    duplicate_hash_distance: int = 10
+    # pHash bits of the aligned face: copies recompressed (q40), darkened, cropped and resized,
+    # or rotated 10 degrees 2-4; a mirrored copy 32; astronaut, Grace Hopper and cameraman
+    # against each other 24-32. 8 leaves room for a re-shot of the same pose.
+    duplicate_hash_distance: int = 8
     # dlib descriptor distance: same person 0.08-0.53 (REFERENCE.md), different >= 0.65.
     same_person_distance: float = 0.6
     # Variety hints need a few photos; spreads are max distance from the set's mean.
