@@ -21,6 +21,7 @@ from typing import Any
 import torch
 from PIL import Image, PngImagePlugin
 
+from engine.postprocess import AI_NOTICE, HiresSettings, finish, hires_pass
 from engine.stages import GeneratedImage, OnProgress, ShouldStop, StageCancelledError
 from engine.styles import Shot, Style
 
@@ -34,15 +35,15 @@ _SCHEDULERS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "ddim": ("DDIMScheduler", {}),
 }
-AI_NOTICE = "AI-generated image (headshots: Stable Diffusion with a personal LoRA)"
 
 
 @dataclass(frozen=True)
 class RenderSettings:
-    """How a studio renders: its square side in pixels and an optional cap on sampler steps."""
+    """How a studio renders: square side, an optional cap on sampler steps, a hi-res pass."""
 
     base_px: int
     max_steps: int | None = None
+    hires: HiresSettings | None = None
 
 
 @contextmanager
@@ -101,19 +102,20 @@ def render_shot(
     steps = style.sampler.steps
     if render.max_steps is not None:
         steps = min(steps, render.max_steps)
-    generator = torch.Generator(pipe.unet.device).manual_seed(shot.seed)
-    result = pipe(
-        prompt=shot.prompt,
-        negative_prompt=shot.negative_prompt,
-        width=width,
-        height=height,
-        num_inference_steps=steps,
-        guidance_scale=style.sampler.guidance_scale,
-        generator=generator,
-        callback_on_step_end=_stop_check(should_stop),
-    )
-    image: Image.Image = result.images[0]
-    return image
+    call = {
+        "prompt": shot.prompt,
+        "negative_prompt": shot.negative_prompt,
+        "width": width,
+        "height": height,
+        "num_inference_steps": steps,
+        "guidance_scale": style.sampler.guidance_scale,
+        "generator": torch.Generator(pipe.unet.device).manual_seed(shot.seed),
+        "callback_on_step_end": _stop_check(should_stop),
+    }
+    image: Image.Image = pipe(**call).images[0]
+    if render.hires is not None:
+        image = hires_pass(pipe, image, call, render.hires)
+    return finish(image)
 
 
 def make_scheduler(config: Any, name: str) -> Any:

@@ -42,6 +42,12 @@ class Settings(BaseSettings):
         "stabilityai/stable-diffusion-xl-base-1.0",
         description="Diffusers base model: a hub id already in the local cache, or a folder.",
     )
+    train_max_steps: int = Field(
+        500, ge=1, description="Cap on LoRA training steps (steps grow with the photo count)."
+    )
+    hires_px: int = Field(
+        0, ge=0, le=4096, description="Long side of a second, high-resolution pass; 0 is off."
+    )
     telegram_token: SecretStr | None = Field(
         None, description="Telegram bot token from @BotFather."
     )
