@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "bot.commands.version",
     "bot.commands.settings",
     "engine.retouch.cli",
+    "engine.quality.cli",
     "bot.commands.worker",
     "bot.commands.jobs",
 )
