@@ -164,6 +164,11 @@ def cancel_key(job_id: str) -> str:
     return f"cancel:{job_id}"
 
 
+def lease_key(job_id: str) -> str:
+    """Return the key a running job keeps alive while its worker lives."""
+    return f"hs:lease:{job_id}"
+
+
 def job_prefix(user_scope: str, job_id: str) -> str:
     """Return the blob prefix of everything a job stores."""
     return f"{user_scope}/jobs/{job_id}/"
@@ -268,19 +273,23 @@ async def active_job(state: StateStore, user_scope: str) -> str | None:
 
 
 async def cancel_pack(arq: ArqRedis, state: StateStore, job_id: str, *, ttl_s: int = 86400) -> bool:
-    """Ask a queued or running pack to stop; return False if it had already finished."""
+    """Stop a queued or running pack; return False if it had already finished."""
     record = await state.get(record_key(job_id))
     if record is None or record.get("status") in TERMINAL_STATUSES:
         return False
     await state.put(cancel_key(job_id), {"at": time.time()}, ttl_s)
-    if not await arq.exists(in_progress_key_prefix + job_id) and await arq.zrem(QUEUE_NAME, job_id):
-        # Never started, and now it never will: the worker is not there to say so.
-        await arq.delete(job_key_prefix + job_id)
-        await finish_record(state, job_id, "cancelled", ttl_s=ttl_s)
-        await publish_event(arq, Cancelled(job_id=job_id), ttl_s)
+    if await arq.exists(lease_key(job_id)):
+        # A live worker runs it: it polls the cancel key between steps, removes what the job
+        # stored and says so. arq's abort is the backstop should the job's coroutine not get there.
+        await cast(Awaitable[int], arq.zadd(abort_jobs_ss, {job_id: int(time.time() * 1000)}))
         return True
-    # Running: the worker polls the cancel key between steps; arq's abort is the backstop.
-    await cast(Awaitable[int], arq.zadd(abort_jobs_ss, {job_id: int(time.time() * 1000)}))
+    if not await arq.exists(in_progress_key_prefix + job_id):
+        await arq.zrem(QUEUE_NAME, job_id)
+        await arq.delete(job_key_prefix + job_id)
+    # Queued, or its worker died: nobody else would say it. A worker that picks the job up
+    # later finds the cancelled record and only removes what was stored.
+    await finish_record(state, job_id, "cancelled", ttl_s=ttl_s)
+    await publish_event(arq, Cancelled(job_id=job_id), ttl_s)
     return True
 
 

@@ -34,6 +34,7 @@ from engine.jobs import (
     cancel_key,
     finish_record,
     job_prefix,
+    lease_key,
     record_key,
 )
 from engine.progress import ProgressPublisher
@@ -51,11 +52,6 @@ LORA = "lora.safetensors"
 REASON_ERROR = "Sorry, something went wrong while making your pack. Please try again later."
 REASON_TIMEOUT = "Your pack took far longer than it should, so I stopped it. Please try again."
 REASON_CRASHED = "The studio stopped several times while making your pack. Please try again later."
-
-
-def lease_key(job_id: str) -> str:
-    """Return the key a running job keeps alive while its worker lives."""
-    return f"hs:lease:{job_id}"
 
 
 @dataclass(frozen=True)
@@ -87,7 +83,10 @@ class PackRun:
         """Run the stages that are not stored yet; return a small JSON summary."""
         record = await self._res.state.get(record_key(self._job_id))
         if record is not None and record.get("status") in TERMINAL_STATUSES:
-            return {"status": record["status"]}  # re-run after the end was already published
+            # A re-run after the end was published, or a job cancelled while no worker ran it.
+            if record["status"] == "cancelled":
+                await self._blobs.remove_all()
+            return {"status": record["status"]}
         settings = self._res.settings
         self._events = ProgressPublisher(
             self._redis, settings.job_ttl_s, settings.progress_interval_s

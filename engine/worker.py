@@ -25,11 +25,12 @@ from engine.jobs import (
     PackRequest,
     Queued,
     dumps,
+    lease_key,
     loads,
     publish_event,
     redis_settings,
 )
-from engine.pack_job import PackRun, WorkerResources, lease_key
+from engine.pack_job import PackRun, WorkerResources
 from engine.stages import Studio
 from storage.blobs import open_blob_store
 from storage.errors import ConfigError

@@ -8,7 +8,19 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from engine.jobs import Training, create_arq_pool, enqueue_pack, event_from_json, stream_key
+from bot.progress_text import CANCELLED_REPLY
+from engine.jobs import (
+    QUEUE_NAME,
+    Training,
+    active_job,
+    cancel_pack,
+    create_arq_pool,
+    enqueue_pack,
+    event_from_json,
+    job_prefix,
+    lease_key,
+    stream_key,
+)
 from engine.pack_job import REASON_CRASHED
 from storage.blobs import open_blob_store
 from storage.state_redis import RedisStateStore
@@ -106,5 +118,54 @@ async def test_a_job_that_keeps_killing_its_worker_is_failed_not_retried_forever
     assert studio_calls(settings) == ["preprocess", "train"]
     record = await state.get(f"job:{job_id}")
     assert record is not None and record["status"] == "failed" and "gave up" in record["error"]
+    await state.close()
+    await redis.aclose()
+
+
+async def test_cancel_while_the_worker_is_dead_is_told_at_once_and_cleaned_later(
+    tmp_path: Path, redis_url: str
+) -> None:
+    settings = queue_settings(tmp_path, redis_url)
+    redis, state, blobs = (
+        Redis.from_url(redis_url),
+        RedisStateStore.from_url(redis_url),
+        open_blob_store(settings),
+    )
+    sink = RecordingSink()
+    request = await stored_request(blobs)
+    prefix = job_prefix(request.user_scope, request.job_id)
+    async with running_notifier(settings, state, blobs, sink):
+        with worker_process(settings, tmp_path, STANDIN_STEP_S="0.15") as first:
+            arq = await create_arq_pool(settings)
+            job_id = (await enqueue_pack(arq, state, request)).job_id
+
+            async def training() -> bool:
+                return await _trained_steps(redis, job_id) >= 2
+
+            await eventually(training, "training to be under way")
+            first.send_signal(signal.SIGKILL)
+            first.wait(timeout=20)
+
+        async def lease_gone() -> bool:
+            return not await redis.exists(lease_key(job_id))
+
+        await eventually(lease_gone, "the dead worker's lease to lapse")
+        assert await cancel_pack(arq, state, job_id)
+        await arq.aclose()
+
+        async def told() -> bool:
+            return bool(sink.replies())
+
+        await eventually(told, "the cancel reply with no worker running")
+        assert await blobs.list_keys(prefix)  # the crops are still there
+        with worker_process(settings, tmp_path):
+
+            async def cleaned() -> bool:
+                return not await blobs.list_keys(prefix) and not await redis.zcard(QUEUE_NAME)
+
+            await eventually(cleaned, "the returning worker to remove the job's blobs")
+    assert sink.replies() == [CANCELLED_REPLY]
+    assert await active_job(state, request.user_scope) is None
+    assert studio_calls(settings) == ["preprocess", "train"]
     await state.close()
     await redis.aclose()
