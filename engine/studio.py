@@ -155,7 +155,8 @@ def load_pipeline(model: str, *, device: str) -> Any:
 
     dtype = torch.bfloat16 if device == "cuda" else torch.float32
     try:
-        pipe = DiffusionPipeline.from_pretrained(model, dtype=dtype, local_files_only=True)
+        load: Any = DiffusionPipeline.from_pretrained  # untyped in diffusers
+        pipe = load(model, dtype=dtype, local_files_only=True)
     except (OSError, ValueError) as exc:
         raise ModelNotFoundError(
             f"HEADSHOTS_BASE_MODEL={model!r} is neither a diffusers folder nor a model in the "
