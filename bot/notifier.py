@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import ResponseError
+from redis.exceptions import RedisError, ResponseError
 
 from bot import progress_text as say
 from bot.endings import Part, ending_parts
@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 FinishedHook = Callable[[ChatRef, TerminalEvent], Awaitable[None]]
 SENDING_LEASE_S = 300  # a replica that died mid-upload frees the part after this
 DELIVERED_TTL_S = 30 * 24 * 3600
+RETRY_S = 1.0
 _STREAM_PREFIX = stream_key("")
 
 
@@ -118,7 +119,11 @@ class Notifier:
         try:
             await self.start()
             while stop is None or not stop.is_set():
-                await self.step()
+                try:
+                    await self.step()
+                except RedisError:  # Redis restarting: nothing is lost, the group remembers
+                    log.exception("notifier lost Redis; retrying")
+                    await asyncio.sleep(RETRY_S)
         finally:
             if self._owns_redis:
                 await self._redis.aclose()
@@ -237,6 +242,8 @@ class Notifier:
 
     async def _flush_due(self) -> None:
         now = time.monotonic()
+        if len(self._next_edit_at) > 10_000:  # forget chats whose pause is long over
+            self._next_edit_at = {c: t for c, t in self._next_edit_at.items() if t > now}
         for job_id, edit in list(self._pending.items()):
             if now >= self._next_edit_at.get(edit.chat, 0.0):
                 del self._pending[job_id]
