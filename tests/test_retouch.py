@@ -236,3 +236,9 @@ def test_profile_kit_centres_the_avatar_on_the_face(
     cx, cy = box.center
     radius = np.hypot(cx - 400, cy - 400) + box.side * 0.75  # the head reaches past the face box
     assert radius < 400  # the whole head stays inside the circle a profile picture is cut to
+
+
+def test_black_and_white_photo_stays_black_and_white(retoucher: Retoucher) -> None:
+    grey = Image.fromarray(as_array(grace_hopper()).mean(axis=2).astype(np.uint8)).convert("RGB")
+    image = retoucher.retouch_array(as_array(grey), background="grey").image.astype(np.int16)
+    assert np.abs(image[..., 0] - image[..., 2]).max() <= 6

@@ -13,6 +13,8 @@ from engine.retouch.background import fill_behind, push_pull
 Float = NDArray[Any]  # cv2's stubs type every array loosely
 WORK = 512  # the matte is solved at this size, then scaled up
 BAND = 6  # half-width of the unsure band around the segmentation edge, at WORK size
+OPAQUE = 0.998  # alpha above this shows the photo's pixel as it is
+CHOKE = 0.15  # alpha below this is taken for background: upsampling spreads the edge outwards
 CONTRAST = 60.0  # person/background colour distance at which colour alone decides
 
 
@@ -34,7 +36,8 @@ def refine(rgb: Float, coarse: Float, feather_px: float) -> Float:
     mask = cv2.resize(coarse, size, interpolation=cv2.INTER_AREA)
     fine = _colour_alpha(image, mask)
     fine = cv2.ximgproc.guidedFilter((image / 255.0).astype(np.float32), fine, 2, 1e-3)
-    alpha = cv2.resize(np.clip(fine, 0.0, 1.0), (w, h), interpolation=cv2.INTER_LINEAR)
+    fine = np.clip((fine - CHOKE) / (1.0 - CHOKE), 0.0, 1.0)  # pull the edge off the background
+    alpha = cv2.resize(fine, (w, h), interpolation=cv2.INTER_LINEAR)
     if feather_px > 0:
         alpha = cv2.GaussianBlur(alpha, (0, 0), feather_px * max(h, w) / 1024)
     return np.asarray(np.clip(alpha, 0.0, 1.0), dtype=np.float32)
@@ -66,10 +69,16 @@ def _fill(image: Float, weight: Float) -> Float:
 
 
 def composite(person: Float, alpha: Float, backdrop: Float) -> Float:
-    """Put the person over a new backdrop, swapping the old background's spill at the edges."""
-    old = fill_behind(person, alpha)
-    a = alpha[..., None]
-    # Where a pixel mixes person and old background, replace the old background's share only.
-    out = person + (1.0 - a) * (backdrop - old)
-    solid = (alpha <= 0.02)[..., None]
-    return np.asarray(np.where(solid, backdrop, np.clip(out, 0.0, 255.0)), dtype=np.float32)
+    """Put the person over a new backdrop without a fringe of the old background's colour."""
+    out = np.array(backdrop, dtype=np.float32, copy=True)
+    solid = alpha >= OPAQUE
+    out[solid] = person[solid]
+    edge = ~solid & (alpha > 1.0 - OPAQUE)
+    # Along the soft edge the photo's pixels carry the old background; take the person's colour
+    # there from just inside the edge instead, and trust the pixel more the more opaque it is.
+    inner = fill_behind(person, 1.0 - (alpha > 0.98).astype(np.float32), scale=0.5)[edge]
+    a = alpha[edge][:, None]
+    trust = a**4
+    colour = trust * person[edge] + (1.0 - trust) * inner
+    out[edge] = np.clip(a * colour + (1.0 - a) * backdrop[edge], 0.0, 255.0)
+    return out

@@ -14,6 +14,7 @@ TARGET_L = 66.0  # Lab lightness of well-exposed skin in a studio portrait
 SKIN_A, SKIN_B = 13.0, 17.0
 MAX_GAIN = 1.8
 MAX_SHIFT = 8.0
+MONO_CHROMA = 4.0  # Lab chroma under which a photo counts as black and white
 
 
 def correct_light(rgb: Float, skin: Float, exposure: float, white_balance: float) -> Float:
@@ -23,6 +24,8 @@ def correct_light(rgb: Float, skin: Float, exposure: float, white_balance: float
         return rgb
     lab = cv2.cvtColor((rgb / 255.0).astype(np.float32), cv2.COLOR_RGB2Lab)
     mean_l, mean_a, mean_b = (float(np.median(lab[..., i][weight])) for i in range(3))
+    if _is_monochrome(lab):
+        white_balance = 0.0  # a black-and-white photo has no cast to correct: keep it grey
     gain = _exposure_gain(mean_l, exposure)
     shift_a = float(np.clip((SKIN_A - mean_a) * white_balance, -MAX_SHIFT, MAX_SHIFT))
     shift_b = float(np.clip((SKIN_B - mean_b) * white_balance, -MAX_SHIFT, MAX_SHIFT))
@@ -41,6 +44,11 @@ def local_contrast(rgb: Float, strength: float) -> Float:
     base = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
     detail = np.clip(luma - base, -40.0, 40.0)
     return np.asarray(np.clip(rgb + (strength * detail)[..., None], 0, 255), dtype=np.float32)
+
+
+def _is_monochrome(lab: Float) -> bool:
+    chroma = np.hypot(lab[::8, ::8, 1], lab[::8, ::8, 2])
+    return bool(np.percentile(chroma, 95) < MONO_CHROMA)
 
 
 def _exposure_gain(mean_l: float, strength: float) -> float:
