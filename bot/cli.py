@@ -16,6 +16,9 @@ from types import ModuleType
 from storage.errors import HeadshotsError
 
 COMMAND_MODULES = (
+    "bot.commands.run",
+    "bot.commands.chat",
+    "bot.commands.telegram",
     "bot.commands.version",
     "bot.commands.settings",
     "engine.retouch.cli",

@@ -10,9 +10,9 @@ FaceTuple = tuple[str, tuple[float, ...], str, float]
 
 def warm_up() -> None:
     """Load the face models once, when the child starts."""
-    from engine import quality
+    from engine.quality import warm_up as load_models
 
-    quality.warm_up()
+    load_models()
 
 
 def ping() -> bool:
@@ -24,14 +24,14 @@ def check(data: bytes, label: str, prior: Sequence[FaceTuple], max_bytes: int) -
     """Check one photo and return the report as a plain dict."""
     from dataclasses import replace
 
-    from engine import quality
+    from engine.quality import DEFAULT_THRESHOLDS, FaceRecord, check_photo
 
     faces = [
-        quality.FaceRecord(label=name, descriptor=desc, face_hash=fhash, quality=score)
+        FaceRecord(label=name, descriptor=desc, face_hash=fhash, quality=score)
         for name, desc, fhash, score in prior
     ]
-    thresholds = replace(quality.DEFAULT_THRESHOLDS, max_bytes=max_bytes)
-    report = quality.check_photo(data, label, faces, thresholds=thresholds)
+    thresholds = replace(DEFAULT_THRESHOLDS, max_bytes=max_bytes)
+    report = check_photo(data, label, faces, thresholds=thresholds)
     face = report.face
     return {
         "verdict": str(report.verdict),

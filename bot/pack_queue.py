@@ -5,8 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from arq.connections import ArqRedis
+
 from bot.events import ChatRef
 from bot.session import Session
+from engine.jobs import PackRequest, active_job, cancel_pack, enqueue_pack
+from storage.state import StateStore
 
 
 @dataclass(frozen=True)
@@ -28,3 +32,36 @@ class PackQueue(Protocol):
 
     async def active_job(self, scope: str) -> str | None:
         """Return the job id of the person's queued or running pack, if any."""
+
+
+class ArqPackQueue:
+    """The pack queue on arq and Redis (engine.jobs)."""
+
+    def __init__(self, arq: ArqRedis, state: StateStore) -> None:
+        self._arq = arq
+        self._state = state
+
+    async def enqueue(self, chat: ChatRef, scope: str, session: Session) -> Enqueued:
+        """Enqueue the session's order; engine.jobs derives the job id from its request id."""
+        request = PackRequest(
+            platform=chat.platform,
+            chat_id=chat.chat_id,
+            user_id=chat.user_id,
+            user_scope=scope,
+            selfie_keys=tuple(selfie.blob_key for selfie in session.selfies),
+            subject=session.subject,
+            style_ids=session.styles,
+            pack_size=session.pack_size,
+            seed=int(session.request_id[:8], 16),  # reproducible from the order
+            request_id=session.request_id,
+        )
+        enqueued = await enqueue_pack(self._arq, self._state, request)
+        return Enqueued(enqueued.job_id, enqueued.position)
+
+    async def cancel(self, job_id: str) -> bool:
+        """Abort the job through arq."""
+        return await cancel_pack(self._arq, self._state, job_id)
+
+    async def active_job(self, scope: str) -> str | None:
+        """Return the person's queued or running job."""
+        return await active_job(self._state, scope)

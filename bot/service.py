@@ -32,6 +32,7 @@ from bot.menus import CoreConfig
 from bot.pack_queue import PackQueue
 from bot.session import Selfie, Session, Stage
 from bot.sink import EffectSink
+from engine.jobs import PackAlreadyActiveError
 from storage.blobs import BlobStore
 from storage.keys import user_scope
 from storage.state import StateStore
@@ -161,7 +162,10 @@ class ChatService:
         running = await self._svc.queue.active_job(scope)
         if running is not None and running != session.job_id:
             return [Reply(say.JOB_ALREADY_RUNNING)]
-        enqueued = await self._svc.queue.enqueue(chat, scope, session)
+        try:
+            enqueued = await self._svc.queue.enqueue(chat, scope, session)
+        except PackAlreadyActiveError:
+            return [Reply(say.JOB_ALREADY_RUNNING)]  # another replica raced us to it
         saved = session.with_(job_id=enqueued.job_id)
         await self._svc.state.put(f"{scope}:session", saved.to_dict(), ttl_s=SESSION_TTL_S)
         text = (

@@ -75,7 +75,7 @@ class TelegramSink:
         key = f"{user_scope(chat.platform, chat.user_id)}:msg:{progress.key}"
         known = await self._state.get(key)
         markup = _markup(progress.buttons)
-        signature = [progress.text, [[b.data for b in row] for row in progress.buttons]]
+        signature = [progress.text, [[[b.label, b.data] for b in row] for row in progress.buttons]]
         if known is not None and known.get("signature") == signature:
             return  # Telegram refuses an edit that changes nothing; skip the request
         chat_id = int(chat.chat_id)

@@ -1,0 +1,82 @@
+"""Builds a bot process: its resources once at start, the chat service, and the notifier."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from arq.connections import ArqRedis
+
+from bot.gate import GatePool
+from bot.menus import CoreConfig, StyleChoice
+from bot.messages import Policy
+from bot.pack_queue import ArqPackQueue
+from bot.service import ChatService, Services
+from bot.sink import EffectSink
+from engine.jobs import create_arq_pool
+from storage.blobs import BlobStore, open_blob_store
+from storage.settings import Settings
+from storage.state import StateStore
+from storage.state_redis import RedisStateStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Resources:
+    """Connections a bot process opens once and closes at exit."""
+
+    state: StateStore
+    blobs: BlobStore
+    arq: ArqRedis
+    gate: GatePool
+
+
+@asynccontextmanager
+async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
+    """Open Redis, the blob store, the job queue and the gate pool; close them at the end."""
+    state = RedisStateStore.from_url(settings.redis_url)
+    blobs = open_blob_store(settings)
+    arq = await create_arq_pool(settings)
+    gate = GatePool(settings.gate_workers, settings.max_upload_bytes)
+    try:
+        await gate.warm()
+        yield Resources(state, blobs, arq, gate)
+    finally:
+        gate.close()
+        await arq.aclose()
+        await blobs.close()
+        await state.close()
+
+
+def core_config(settings: Settings) -> CoreConfig:
+    """Return what the conversation core needs, from settings and the engine's style files."""
+    from engine.styles import list_styles
+
+    policy = Policy(
+        min_selfies=settings.min_selfies,
+        max_selfies=settings.max_selfies,
+        recommended_selfies=max(settings.min_selfies, min(10, settings.max_selfies)),
+        results_days=settings.results_retention_days,
+        selfies_hours_after_delivery=settings.selfies_retention_hours,
+        abandoned_hours=settings.abandoned_session_hours,
+        max_upload_bytes=settings.max_upload_bytes,
+    )
+    styles = tuple(StyleChoice(style.id, style.title) for style in list_styles())
+    return CoreConfig(policy=policy, styles=styles, max_styles=settings.max_styles)
+
+
+def chat_service(settings: Settings, resources: Resources, sink: EffectSink) -> ChatService:
+    """Build the chat service for one front end."""
+    queue = ArqPackQueue(resources.arq, resources.state)
+    services = Services(resources.state, resources.blobs, resources.gate, queue, sink)
+    return ChatService(services, core_config(settings), settings.album_wait_s)
+
+
+def style_titles() -> dict[str, str]:
+    """Return style titles by id, for captions."""
+    from engine.styles import list_styles
+
+    return {style.id: style.title for style in list_styles()}

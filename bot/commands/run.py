@@ -1,0 +1,33 @@
+"""`headshots run`: everything on one box: local Redis if needed, the worker, and a front end.
+
+The front end is Telegram when HEADSHOTS_TELEGRAM_TOKEN is set, otherwise the console chat.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from storage.settings import load_settings
+
+NAME = "run"
+HELP = "start Redis (if none answers), the worker and the bot (Telegram, or the console)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Take no arguments."""
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run until Ctrl-C (or end of input in the console); stop every child cleanly."""
+    from bot.commands import chat, telegram
+    from bot.supervise import child, headshots_command, local_redis_if_needed
+
+    settings = load_settings()
+    front = telegram if settings.telegram_token is not None else chat
+    with (
+        local_redis_if_needed(settings.redis_url, Path("data/redis")),
+        child(headshots_command("worker"), "worker"),
+    ):
+        status: int = front.run(args)
+    return status

@@ -1,0 +1,38 @@
+"""Runs the console front end: stdin lines in, printed replies out, same core and queue."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from bot.app import chat_service, open_resources, style_titles
+from bot.console_adapter import ConsoleSink, console_chat, parse_line, print_banner, read_lines
+from bot.notifier import Notifier
+from storage.settings import Settings
+
+
+async def serve_console(
+    settings: Settings, out_dir: Path, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout
+) -> None:
+    """Chat in the terminal until end of input; photos the bot sends are saved in `out_dir`."""
+    stop = asyncio.Event()
+    async with open_resources(settings) as resources:
+        sink = ConsoleSink(stdout, out_dir)
+        service = chat_service(settings, resources, sink)
+        notifier = Notifier.from_settings(
+            settings, resources.state, resources.blobs, sink, titles=style_titles()
+        )
+        notify = asyncio.create_task(notifier.run(stop))
+        print_banner(stdout)
+        lines = await read_lines(stdin)
+        chat = console_chat()
+        try:
+            while (line := await lines.get()) is not None:
+                for event in parse_line(line, sink.buttons, settings.max_upload_bytes):
+                    await service.handle(chat, event)
+                await service.drain()
+        finally:
+            stop.set()
+            await notify

@@ -1,0 +1,149 @@
+"""End to end in Telegram: the real PTB client against our fake Bot API server, a real
+redis-server, the real quality gate in its process pool, and a real worker process running the
+queue with the fast stand-in studio."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+from PIL import ImageOps
+
+from bot.telegram_runner import serve_telegram
+from storage.settings import Settings
+from tests import photos
+from tests.fake_telegram import TOKEN, FakeTelegram
+from tests.queue_harness import queue_settings, worker_process
+
+USER = 777
+
+
+@pytest.fixture
+async def telegram() -> AsyncIterator[FakeTelegram]:
+    fake = FakeTelegram()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+def bot_settings(tmp_path: Path, redis_url: str, telegram: FakeTelegram) -> Settings:
+    return queue_settings(
+        tmp_path, redis_url,
+        telegram_token=TOKEN, telegram_base_url=telegram.base_url,
+        telegram_base_file_url=telegram.base_file_url,
+        min_selfies=2, max_selfies=4, gate_workers=1, album_wait_s=0.3,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def worker(bot_settings: Settings, tmp_path: Path) -> Iterator[None]:
+    with worker_process(bot_settings, tmp_path):
+        yield
+
+
+@asynccontextmanager
+async def running_bot(settings: Settings) -> AsyncIterator[None]:
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve_telegram(settings, stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+
+
+def _good_selfies() -> list[bytes]:
+    face = photos.astronaut()
+    return [photos.to_bytes(face), photos.to_bytes(ImageOps.mirror(face))]
+
+
+def _text_has(fragment: str) -> object:
+    return lambda sent: fragment in sent.text
+
+
+async def _consent(tg: FakeTelegram) -> None:
+    tg.send_text(USER, "/start")
+    await tg.wait_for(_text_has("I agree"))
+    tg.press(USER, "consent")
+    await tg.wait_for(_text_has("describe you"))
+    tg.press(USER, "subject:woman")
+    await tg.wait_for(_text_has("Checklist"))
+
+
+async def test_everything_but_photos_gets_a_friendly_answer(
+    telegram: FakeTelegram, bot_settings: Settings
+) -> None:
+    async with running_bot(bot_settings):
+        telegram.send_sticker(USER)
+        await telegram.wait_for(_text_has("I agree"))  # nothing stored before consent
+        await _consent(telegram)
+        cases = [
+            (lambda: telegram.send_text(USER, "hello?"), "waiting for selfies"),
+            (lambda: telegram.send_sticker(USER), "Nice sticker"),
+            (lambda: telegram.send_document(USER, b"%PDF-1.4", "application/pdf", "cv.pdf"),
+             "isn't an image"),
+            (lambda: telegram.send_document(USER, b"x", "image/jpeg", "big.jpg", size=30_000_000),
+             "30 MB is more than I can download"),
+            (lambda: telegram.send_text(USER, "/frobnicate"), "I don't know /frobnicate"),
+            (lambda: telegram.send_text(USER, "/privacy"), "deleted 24 h after"),
+            (lambda: telegram.send_text(USER, "/done"), "2 more good selfie"),
+        ]  # fmt: skip
+        for act, expected in cases:
+            act()
+            await telegram.wait_for(_text_has(expected))
+    assert not any("Traceback" in text or "went wrong" in text for text in telegram.texts(USER))
+
+
+async def test_album_gets_one_consolidated_reply(
+    telegram: FakeTelegram, bot_settings: Settings
+) -> None:
+    good = _good_selfies()
+    async with running_bot(bot_settings):
+        await _consent(telegram)
+        before = len(telegram.sent)
+        telegram.send_photo(USER, good[0], group_id="album1")
+        telegram.send_photo(USER, photos.to_bytes(photos.chelsea()), group_id="album1")
+        telegram.send_photo(USER, b"not an image at all", group_id="album1")
+        reply = await telegram.wait_for(_text_has("good photos"))
+        await asyncio.sleep(0.5)  # any stray per-photo reply would arrive by now
+    verdicts = [s for s in telegram.sent[before:] if "good photos" in s.text]
+    assert len(verdicts) == 1
+    lines = reply.text.splitlines()
+    assert lines[0].startswith("✅ Photo 1")
+    assert lines[1].startswith("❌ Photo 2")
+    assert lines[2].startswith("❌ Photo 3")
+    assert "1 of" in reply.text
+
+
+async def test_happy_path_delivers_the_pack_once(
+    telegram: FakeTelegram, bot_settings: Settings, worker: None
+) -> None:
+    async with running_bot(bot_settings):
+        await _consent(telegram)
+        for selfie in _good_selfies():
+            telegram.send_photo(USER, selfie)
+        await telegram.wait_for(_text_has("2 of"))
+        telegram.press(USER, "continue")
+        menu = await telegram.wait_for(_text_has("Pick up to"))
+        telegram.press(USER, menu.buttons[0][0]["callback_data"])
+        await telegram.wait_for(lambda s: any("✓" in b["text"] for r in s.buttons for b in r))
+        telegram.press(USER, "styles:done")
+        await telegram.wait_for(_text_has("How many"))
+        telegram.press(USER, "size:4")
+        confirm = await telegram.wait_for(_text_has("Ready to make your pack"))
+        start = confirm.buttons[0][0]["callback_data"]
+        telegram.press(USER, start)
+        telegram.press(USER, start)  # a double tap
+        await telegram.wait_for(lambda s: s.photos > 0, timeout_s=60)
+        await asyncio.sleep(1.0)
+    deliveries = [s for s in telegram.sent if s.photos > 0]
+    assert sum(s.photos for s in deliveries) == 4
+    edits = [s for s in telegram.sent if s.method == "editMessageText"]
+    assert edits, "the progress message was never edited"
+    texts = [s.text for s in edits]
+    assert all(a != b for a, b in itertools.pairwise(texts))
