@@ -138,7 +138,7 @@ class PackRun:
         stored = await self._blobs.manifest("crops.json")
         if stored is not None:
             return await self._blobs.load(stored["keys"])
-        self._emit(Preparing(job_id=self._job_id, eta_s=sum(self._typical.values())))
+        self._events.emit(Preparing(job_id=self._job_id, eta_s=sum(self._typical.values())))
         req, studio = self._req, self._res.studio
         crops = await self._timed("preprocess", lambda: studio.preprocess(selfies, req.subject))
         keys = [await self._blobs.put(f"crops/{i:03d}.png", crop) for i, crop in enumerate(crops)]
@@ -203,13 +203,13 @@ class PackRun:
     ) -> tuple[StyleResult, ...]:
         stored = await self._blobs.manifest("selected.json")
         if stored is None:
-            self._emit(Selecting(job_id=self._job_id, eta_s=self._typical["select"]))
+            self._events.emit(Selecting(job_id=self._job_id, eta_s=self._typical["select"]))
             keep, studio = self._req.pack_size, self._res.studio
             chosen = await self._timed(
                 "select",
                 lambda: studio.select(candidates, selfies=selfies, keep_per_style=keep),
             )
-            self._emit(Delivering(job_id=self._job_id))
+            self._events.emit(Delivering(job_id=self._job_id))
             stored = {"items": await self._blobs.put_images("results", chosen)}
             await self._blobs.seal("selected.json", stored)
         return _group(self._req.style_ids, stored["items"])
@@ -245,19 +245,19 @@ class PackRun:
 
     # ----- helpers ------------------------------------------------------------------------------
 
-    def _emit(self, event: JobEvent) -> None:
-        self._events.emit(event)
-
     async def _watch(self) -> None:
         """Keep the lease alive and turn a cancel request into `should_stop`."""
         lease_s = self._res.settings.worker_lease_s
         renew_at = 0.0
         while not self._stop.is_set():
-            if time.monotonic() >= renew_at:
-                await self._redis.set(lease_key(self._job_id), "1", px=int(lease_s * 1000))
-                renew_at = time.monotonic() + lease_s / 3
-            if await self._cancel_requested():
-                self._stop.set()
+            try:
+                if time.monotonic() >= renew_at:
+                    await self._redis.set(lease_key(self._job_id), "1", px=int(lease_s * 1000))
+                    renew_at = time.monotonic() + lease_s / 3
+                if await self._cancel_requested():
+                    self._stop.set()
+            except Exception:  # a Redis blip must not end the lease renewals for good
+                log.exception("lease or cancel check of %s failed", self._job_id)
             await asyncio.sleep(CANCEL_POLL_S)
 
     async def _cancel_requested(self) -> bool:
@@ -296,6 +296,8 @@ def _group(style_ids: Sequence[str], items: list[dict[str, Any]]) -> tuple[Style
 
 def _status(status: str) -> Callable[[dict[str, Any] | None], dict[str, Any] | None]:
     def mark(doc: dict[str, Any] | None) -> dict[str, Any] | None:
-        return None if doc is None else {**doc, "status": status}
+        if doc is None or doc.get("status") in TERMINAL_STATUSES:
+            return doc  # a cancel that came in meanwhile wins
+        return {**doc, "status": status}
 
     return mark
