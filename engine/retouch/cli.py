@@ -64,15 +64,15 @@ def run(args: argparse.Namespace) -> int:
         contact_sheet(rows, ["before", *backgrounds]).save(sheet)
         print(sheet)
     if first is not None and args.name and args.title:
-        _write_kit(first, args, settings.brand_colour)
+        kit = retoucher.profile_kit(
+            first, name=args.name, title=args.title, brand_colour=settings.brand_colour
+        )
+        _write_kit(kit, args.out)
     return 1 if failed else 0
 
 
-def _write_kit(headshot: bytes, args: argparse.Namespace, brand_colour: str) -> None:
-    from engine.retouch.profile import profile_kit
-
-    kit = profile_kit(headshot, name=args.name, title=args.title, brand_colour=brand_colour)
+def _write_kit(kit: dict[str, bytes], out: Path) -> None:
     for part, data in kit.items():
-        target = args.out / f"{part}.{'png' if part == 'banner' else 'jpg'}"
+        target = out / f"{part}.{'png' if part == 'banner' else 'jpg'}"
         target.write_bytes(data)
         print(target)
