@@ -46,6 +46,10 @@ def _train(pipe: Any, config: TrainConfig = CONFIG, **kwargs: Any) -> TrainResul
     return train_lora(pipe, _crops(), config, subject="woman", **kwargs)
 
 
+def _folder_of(pipe: Any) -> Path:
+    return Path(pipe.config["_name_or_path"])
+
+
 def test_steps_grow_with_photos_and_are_capped() -> None:
     config = TrainConfig(steps_per_photo=40, min_steps=150, max_steps=500)
     assert [config.steps_for(n) for n in (1, 4, 6, 10, 20)] == [150, 160, 240, 400, 500]
@@ -63,14 +67,10 @@ def test_sdxl_training_saves_a_loadable_diffusers_lora(sdxl: Any, tmp_path: Path
     assert {key.split(".")[-2] for key in tensors} == {"lora_A", "lora_B"}
     targets = {key.split(".lora_")[0].rsplit(".", 1)[-1] for key in tensors}
     assert targets == {"to_q", "to_k", "to_v", "0"}  # to_out.0
-    fresh = load_tiny(tiny_model_dir_of(sdxl))
+    fresh = load_tiny(_folder_of(sdxl))
     (tmp_path / "lora.safetensors").write_bytes(result.lora)
     fresh.load_lora_weights(str(tmp_path), weight_name="lora.safetensors", adapter_name="user")
     assert fresh.get_list_adapters() == {"unet": ["user"]}
-
-
-def tiny_model_dir_of(pipe: Any) -> str:
-    return str(pipe.config["_name_or_path"])
 
 
 def test_training_is_reproducible_with_a_fixed_seed(sdxl: Any) -> None:

@@ -1,0 +1,145 @@
+"""Per-job LoRA adapters on one shared pipeline: no leak between users, base weights untouched."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from engine.generation import RenderSettings, generate_pack, lora_adapter
+from engine.stages import GeneratedImage, StageCancelledError
+from engine.styles import Sampler, Style, get_style
+from engine.training import TrainConfig, train_lora
+from tests import photos
+from tests.tiny_models import TINY_PX, load_tiny, same_state, state_snapshot, tiny_model_dir
+
+RENDER = RenderSettings(base_px=TINY_PX, max_steps=3)
+# A high learning rate makes the tiny LoRAs change the images visibly, so a leak would show.
+STRONG = TrainConfig(
+    resolution=TINY_PX,
+    min_steps=3,
+    max_steps=3,
+    learning_rate=5e-2,
+    mixed_precision="no",
+    rank=4,
+    alpha=4,
+    train_text_encoder=True,
+)
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tiny_model_dir(tmp_path_factory, "sdxl")
+
+
+@pytest.fixture(scope="module")
+def pipe(folder: Path) -> Any:
+    return load_tiny(folder)
+
+
+@pytest.fixture(scope="module")
+def loras(pipe: Any) -> tuple[bytes, bytes]:
+    def train(seed: int, image: Image.Image) -> bytes:
+        config = replace(STRONG, seed=seed)
+        result = train_lora(
+            pipe,
+            [image],
+            config,
+            subject="person",
+            on_progress=lambda done, total: None,
+            should_stop=lambda: False,
+        )
+        return result.lora
+
+    return train(1, photos.astronaut()), train(2, photos.grace_hopper())
+
+
+def _style(lora_scale: float) -> Style:
+    base = get_style("corporate-grey")
+    return replace(base, sampler=Sampler("euler", 3, 5.0, lora_scale))
+
+
+def _render(pipe: Any, lora: bytes, style: Style, **kwargs: Any) -> list[GeneratedImage]:
+    kwargs.setdefault("should_stop", lambda: False)
+    return generate_pack(
+        pipe,
+        lora,
+        [style],
+        person="ohwx person",
+        images_per_style=2,
+        seed=7,
+        render=RENDER,
+        on_progress=lambda done, total: None,
+        **kwargs,
+    )
+
+
+def _pixels(images: list[GeneratedImage]) -> list[np.ndarray[Any, Any]]:
+    return [np.asarray(Image.open(io.BytesIO(image.png))) for image in images]
+
+
+def _same(a: list[GeneratedImage], b: list[GeneratedImage]) -> bool:
+    return all(np.array_equal(x, y) for x, y in zip(_pixels(a), _pixels(b), strict=True))
+
+
+def test_second_users_images_are_unaffected_by_the_first(
+    pipe: Any, folder: Path, loras: tuple[bytes, bytes]
+) -> None:
+    first, second = loras
+    fresh = load_tiny(folder)
+    expected = _render(fresh, second, _style(1.0))
+    assert not _same(expected, _render(fresh, first, _style(1.0)))  # the LoRAs matter
+    _render(pipe, first, _style(0.3))  # another scale, on the shared pipeline
+    assert _same(_render(pipe, second, _style(1.0)), expected)
+
+
+def test_a_job_leaves_base_weights_bit_for_bit_and_no_adapter(
+    pipe: Any, loras: tuple[bytes, bytes]
+) -> None:
+    models = (pipe.unet, pipe.text_encoder, pipe.text_encoder_2, pipe.vae)
+    before = state_snapshot(*models)
+    images = _render(pipe, loras[0], _style(0.8))
+    assert [(i.style_id, i.seed) for i in images] == [
+        ("corporate-grey", get_style("corporate-grey").shot("ohwx person", n, 7).seed)
+        for n in range(2)
+    ]
+    assert pipe.get_list_adapters() == {}
+    assert same_state(before, *models)
+
+
+def test_adapter_names_are_freed_after_each_job(pipe: Any, loras: tuple[bytes, bytes]) -> None:
+    with lora_adapter(pipe, loras[0], name="user"), pytest.raises(ValueError, match="user"):
+        pipe.load_lora_weights(_as_file(loras[1]), adapter_name="user")  # the trap
+    with lora_adapter(pipe, loras[1], name="user"):  # the same name works once removed
+        assert "user" in pipe.get_list_adapters()["unet"]
+    assert pipe.get_list_adapters() == {}
+
+
+def _as_file(lora: bytes) -> dict[str, Any]:
+    from safetensors.torch import load
+
+    return load(lora)
+
+
+def test_cancel_during_generation_removes_the_adapter(
+    pipe: Any, loras: tuple[bytes, bytes]
+) -> None:
+    before = state_snapshot(pipe.unet)
+    polls = iter([False, False, True])
+    with pytest.raises(StageCancelledError):
+        _render(pipe, loras[0], _style(1.0), should_stop=lambda: next(polls, True))
+    assert pipe.get_list_adapters() == {}
+    assert same_state(before, pipe.unet)
+
+
+def test_png_records_ai_generation_and_seed(pipe: Any, loras: tuple[bytes, bytes]) -> None:
+    image = _render(pipe, loras[0], _style(1.0))[0]
+    with Image.open(io.BytesIO(image.png)) as png:
+        assert png.size == get_style("corporate-grey").shot("p", 0, 7).size(TINY_PX)
+        assert png.info["ai_generated"] == "true"
+        assert str(image.seed) in png.info["parameters"]
