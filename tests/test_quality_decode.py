@@ -65,8 +65,9 @@ def test_large_jpeg_is_decoded_at_reduced_scale() -> None:
     big = photos.astronaut().resize((4000, 3000))
     photo = decode(photos.to_bytes(big), DEFAULT_THRESHOLDS)
     assert photo.original_size == (4000, 3000)
-    assert max(photo.rgb.shape) == DEFAULT_THRESHOLDS.analysis_px
-    assert photo.scale == pytest.approx(4000 / DEFAULT_THRESHOLDS.analysis_px)
+    assert photo.rgb.shape == (750, 1000, 3)  # decoded at 1/4 scale, no resize needed
+    assert DEFAULT_THRESHOLDS.draft_px <= 1000 <= DEFAULT_THRESHOLDS.analysis_px
+    assert photo.scale == pytest.approx(4.0)
 
 
 def test_cmyk_sixteen_bit_and_alpha_become_rgb() -> None:

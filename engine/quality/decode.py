@@ -89,9 +89,10 @@ def _load(image: Image.Image, limits: Thresholds) -> Decoded:
     fmt = image.format or ""
     full = _upright_size(image)
     if fmt in {"JPEG", "MPO"}:
-        # JPEG decodes at 1/2, 1/4 or 1/8 scale for almost free; keep at least analysis_px.
-        image.draft("RGB", _draft_request(image.size, limits.analysis_px))
-    image = ImageOps.exif_transpose(image)
+        # JPEG decodes at 1/2, 1/4 or 1/8 scale for almost free; keep at least draft_px.
+        image.draft("RGB", _draft_request(image.size, limits.draft_px))
+    if image.getexif().get(0x0112, 1) != 1:
+        image = ImageOps.exif_transpose(image)
     rgb = _to_rgb(image)
     rgb.thumbnail((limits.analysis_px, limits.analysis_px), Image.Resampling.BILINEAR)
     return Decoded(rgb=np.asarray(rgb, dtype=np.uint8), original_size=full, format=fmt)
