@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 NAME = "retouch"
 HELP = "turn selfies into studio-style headshots on the CPU and write a contact sheet"
@@ -19,56 +23,69 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--background",
         action="append",
         metavar="grey|white|dark|blur|brand|#RRGGBB",
-        help="backdrop; repeat for several (default: grey)",
+        help="backdrop; repeat for several (default: HEADSHOTS_RETOUCH_BACKGROUND, grey)",
     )
-    parser.add_argument("--aspect", choices=ASPECTS, default="1:1", help="1:1 (1024 px) or 4:5")
+    parser.add_argument(
+        "--aspect", choices=ASPECTS, help="1:1 (1024 px) or 4:5 (default: HEADSHOTS_RETOUCH_ASPECT)"
+    )
     parser.add_argument("--name", help="with --title: also write a profile kit for the first photo")
     parser.add_argument("--title", help="job title for the profile kit's banner")
 
 
 def run(args: argparse.Namespace) -> int:
     """Retouch every photo; report the ones that fail and write the contact sheet."""
-    from PIL import Image
-
     from engine.retouch.background import check_spec
-    from engine.retouch.options import RetouchError, RetouchOptions
+    from engine.retouch.options import RetouchOptions
     from engine.retouch.sheet import contact_sheet
     from engine.retouch.worker import build_retoucher
+    from storage.errors import HeadshotsError
     from storage.settings import load_settings
 
     settings = load_settings()
-    backgrounds = [check_spec(spec) for spec in args.background or ["grey"]]
+    backgrounds = [check_spec(spec) for spec in args.background or [settings.retouch_background]]
+    aspect = args.aspect or settings.retouch_aspect
     retoucher = build_retoucher(RetouchOptions(brand_colour=settings.brand_colour))
     args.out.mkdir(parents=True, exist_ok=True)
-    rows, failed, first = [], 0, None
+    rows, firsts, failed = [], [], 0
     for photo in args.photos:
         try:
-            results = [
-                retoucher.retouch(photo.read_bytes(), background=spec, aspect=args.aspect)
+            results = {
+                spec: retoucher.retouch(photo.read_bytes(), background=spec, aspect=aspect)
                 for spec in backgrounds
-            ]
-        except (RetouchError, OSError) as exc:
+            }
+        except (HeadshotsError, OSError) as exc:
             print(f"{photo}: {exc}", file=sys.stderr)
             failed += 1
             continue
-        first = first or results[0]
-        row = [Image.open(photo)]
-        for spec, jpeg in zip(backgrounds, results, strict=True):
-            target = args.out / f"{photo.stem}_{spec.lstrip('#')}.jpg"
-            target.write_bytes(jpeg)
-            row.append(Image.open(target))
-            print(target)
-        rows.append(row)
+        rows.append([_open(photo), *_write(photo, results, args.out)])
+        firsts.append(results[backgrounds[0]])
     if rows:
         sheet = args.out / "contact_sheet.png"
         contact_sheet(rows, ["before", *backgrounds]).save(sheet)
         print(sheet)
-    if first is not None and args.name and args.title:
+    if firsts and args.name and args.title:
         kit = retoucher.profile_kit(
-            first, name=args.name, title=args.title, brand_colour=settings.brand_colour
+            firsts[0], name=args.name, title=args.title, brand_colour=settings.brand_colour
         )
         _write_kit(kit, args.out)
     return 1 if failed else 0
+
+
+def _write(photo: Path, results: dict[str, bytes], out: Path) -> list[Image.Image]:
+    images = []
+    for spec, jpeg in results.items():
+        target = out / f"{photo.stem}_{spec.lstrip('#')}.jpg"
+        target.write_bytes(jpeg)
+        print(target)
+        images.append(_open(target))
+    return images
+
+
+def _open(path: Path) -> Image.Image:
+    from PIL import Image, ImageOps
+
+    with Image.open(path) as image:
+        return ImageOps.exif_transpose(image).convert("RGB")
 
 
 def _write_kit(kit: dict[str, bytes], out: Path) -> None:
