@@ -1,4 +1,4 @@
-"""Style packs: every file validates, bad files are refused, every style renders on the tiny model."""
+"""Style packs: the files validate, bad data is refused, every style renders on the tiny model."""
 
 from __future__ import annotations
 
@@ -50,7 +50,9 @@ def test_at_least_eight_styles_with_short_titles() -> None:
 
 def test_list_styles_imports_no_heavy_library() -> None:
     code = "import sys, engine.styles as s; s.list_styles(); print('torch' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
     assert out.stdout.strip() == "False", out.stderr
 
 
