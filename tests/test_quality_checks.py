@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter
 
-from engine.faces import FaceAnalyzer
+from engine.faces import LEFT_EYE_RING, RIGHT_EYE_RING, FaceAnalyzer
 from engine.quality import PhotoReport, Verdict, check_photo
+from engine.quality.measures import LEFT_SKIN, RIGHT_SKIN
 from tests import photos
 
 
@@ -144,12 +145,42 @@ def test_mild_problems_are_warnings_not_rejections(analyzer: FaceAnalyzer) -> No
 
 
 def test_a_small_face_far_behind_is_tolerated(analyzer: FaceAnalyzer) -> None:
-    scene = photos.grace_hopper()
-    scene.paste(photos.astronaut().resize((180, 180)), (0, 420))  # a ~36 px face: not counted
-    bystander = photos.astronaut().crop((120, 20, 330, 230)).resize((60, 60))
-    scene.paste(bystander, (440, 20))
-    report = check(scene, analyzer)
-    assert "multiple_faces" not in report.codes and report.verdict is not Verdict.REJECTED
+    def scene(bystander_px: int) -> Image.Image:
+        canvas = photos.grace_hopper().resize((1024, 1200))
+        face = photos.astronaut().crop((120, 20, 330, 230)).resize((bystander_px, bystander_px))
+        canvas.paste(face, (1024 - bystander_px, 1200 - bystander_px))
+        return canvas
+
+    behind = scene(320)
+    assert len(analyzer.detect(photos.as_array(behind))) == 2
+    report = check(behind, analyzer)
+    assert report.verdict is Verdict.ACCEPTED and report.scores["faces"] == 1
+    assert check(scene(400), analyzer).codes == ("multiple_faces",)
+
+
+def shut_eyes(image: Image.Image, analyzer: FaceAnalyzer) -> Image.Image:
+    """Return the photo with each eye painted over in its cheek's colour and a lash line."""
+    rgb = photos.as_array(image)
+    marks = analyzer.landmarks(rgb, analyzer.detect(rgb)[0])
+    assert marks is not None
+    out = image.copy()
+    draw = ImageDraw.Draw(out)
+    for ring, cheek in ((RIGHT_EYE_RING, RIGHT_SKIN), (LEFT_EYE_RING, LEFT_SKIN)):
+        (x0, y0), (x1, y1) = marks.xy(ring).min(axis=0), marks.xy(ring).max(axis=0)
+        cx, cy = marks.xy(cheek).mean(axis=0)
+        skin = tuple(int(v) for v in rgb[int(cy), int(cx)])
+        pad = (x1 - x0) * 0.15
+        draw.ellipse([x0 - pad, y0 - pad * 2, x1 + pad, y1 + pad * 2], fill=skin)
+        mid = (y0 + y1) / 2 + (y1 - y0) * 0.2
+        box = [x0, mid - (x1 - x0) * 0.25, x1, mid + (x1 - x0) * 0.15]
+        draw.arc(box, 10, 170, fill=(40, 30, 30), width=2)
+    return out
+
+
+@pytest.mark.parametrize("photo", [photos.astronaut, photos.grace_hopper])
+def test_closed_eyes_are_caught(photo: object, analyzer: FaceAnalyzer) -> None:
+    report = check(shut_eyes(photo(), analyzer), analyzer)  # type: ignore[operator]
+    assert report.codes == ("eyes_closed",) and report.scores["eye_openness"] < 0.1
 
 
 def test_reports_pickle(analyzer: FaceAnalyzer) -> None:
