@@ -17,7 +17,12 @@ if TYPE_CHECKING:
 
 NAME = "check"
 HELP = "Check selfies with the quality gate: a verdict, reasons and fixes per photo, and the set."
-TABLE_SCORES = (("sharpness", "SHARP", 5, 2), ("brightness", "LIGHT", 5, 0), ("yaw", "YAW", 4, 0))
+TABLE_SCORES = (
+    ("face_px", "FACE", 4, 0),
+    ("sharpness", "SHARP", 5, 2),
+    ("brightness", "LIGHT", 5, 0),
+    ("yaw", "YAW", 4, 0),
+)
 
 
 class UsageError(HeadshotsError):
