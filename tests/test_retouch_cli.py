@@ -25,7 +25,7 @@ def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 def test_retouch_writes_headshots_a_contact_sheet_and_a_kit(tmp_path: Path) -> None:
     astronaut().save(tmp_path / "eileen.jpg", quality=92)
-    chelsea().save(tmp_path / "cat.png")
+    chelsea().resize((902, 600)).save(tmp_path / "cat.png")
     out = tmp_path / "out"
     result = _run(
         "retouch", "eileen.jpg", "cat.png", "--out", "out", "--background", "white",

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from engine.quality.report import QualityError
 from engine.retouch import background, framing, profile
 from engine.retouch.decode import decode_rgb
 from engine.retouch.options import ASPECTS, RetouchError, RetouchOptions
@@ -160,19 +161,28 @@ def test_contact_sheet_lays_out_a_grid() -> None:
 
 
 def test_decode_applies_exif_orientation() -> None:
-    image = Image.new("RGB", (60, 40), (0, 0, 0))
+    image = Image.new("RGB", (600, 400), (0, 0, 0))
     exif = Image.Exif()
     exif[0x0112] = 6  # rotate 90° clockwise to display
     data = to_bytes(image, exif=exif)
-    assert decode_rgb(data).shape[:2] == (60, 40)
+    assert decode_rgb(data).shape[:2] == (600, 400)
 
 
 def test_decode_reduces_a_large_jpeg_but_keeps_enough_pixels() -> None:
     data = to_bytes(astronaut().resize((4000, 3000)))
-    rgb = decode_rgb(data, min_side=1400)
-    assert 1400 <= min(rgb.shape[:2]) < 3000
+    assert decode_rgb(data).shape == (1500, 2000, 3)
 
 
-def test_decode_refuses_what_is_not_a_photo() -> None:
-    with pytest.raises(RetouchError, match="not a photo"):
-        decode_rgb(b"certainly not a jpeg")
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        (b"certainly not a jpeg", "unsupported_format"),
+        (b"", "unreadable"),
+        (to_bytes(astronaut().resize((200, 200))), "low_resolution"),
+        (to_bytes(astronaut())[:4000], "unreadable"),
+    ],
+)
+def test_decode_reuses_the_gate_s_refusals(data: bytes, code: str) -> None:
+    with pytest.raises(QualityError) as refused:
+        decode_rgb(data)
+    assert refused.value.code == code

@@ -53,7 +53,11 @@ class Retoucher:
         self._lock = threading.Lock()  # mediapipe graphs are not safe to share between threads
 
     def retouch(self, data: bytes, *, background: str = "grey", aspect: str = "1:1") -> bytes:
-        """Return a studio-style headshot JPEG made from the photo file `data`."""
+        """Return a studio-style headshot JPEG made from the photo file `data`.
+
+        Raises `QualityError` for a file the gate refuses to read, `NoFaceError` without a face
+        and `RetouchError` for an unknown background or aspect (all are `HeadshotsError`s).
+        """
         rgb = decode_rgb(data)
         result = self.retouch_array(rgb, background=background, aspect=aspect)
         return encode_jpeg(result.image, self.options.jpeg_quality)
@@ -91,7 +95,7 @@ class Retoucher:
         self, headshot: bytes, *, name: str, title: str, brand_colour: str
     ) -> dict[str, bytes]:
         """Return the profile kit of a headshot, its avatar centred on the face found in it."""
-        rgb = decode_rgb(headshot, min_side=1024)
+        rgb = decode_rgb(headshot)
         work, factor = _work_copy(rgb)
         with self._lock:
             mesh = self.faces.mesh(work)
