@@ -33,8 +33,20 @@ def process_analyzer() -> FaceAnalyzer:
 
 
 def warm_up() -> None:
-    """Load this process's face models now (a process pool's initializer)."""
-    process_analyzer()
+    """Load this process's face models and run them once (a process pool's initializer).
+
+    mediapipe and TFLite finish setting up on the first photo (about a second), so one real
+    portrait, scikit-image's astronaut, goes through the whole gate here instead.
+    """
+    import io
+
+    from PIL import Image
+    from skimage import data
+
+    buffer = io.BytesIO()
+    portrait = data.astronaut()  # type: ignore[no-untyped-call]
+    Image.fromarray(portrait).save(buffer, format="JPEG", quality=90)
+    check_photo(buffer.getvalue(), "warm-up")
 
 
 def check_photo(
