@@ -129,3 +129,17 @@ def test_cli_prints_a_table_and_json_and_exits_by_readiness(
     assert main(["check", str(tmp_path / "1-good.jpg")]) == 0
     assert "ready to train" in capsys.readouterr().out
     assert main(["check", str(tmp_path / "missing.jpg")]) == 2
+
+
+def test_gate_runs_in_a_spawned_pool_with_models_loaded_once() -> None:
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from engine.quality import warm_up
+
+    jpeg = photos.to_bytes(photos.grace_hopper())
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn"), initializer=warm_up) as pool:
+        first = pool.submit(check_photo, jpeg, "photo 1").result(timeout=120)
+        assert first.verdict is Verdict.ACCEPTED and first.face is not None
+        again = pool.submit(check_photo, jpeg, "photo 2", [first.face]).result(timeout=120)
+    assert again.codes == ("duplicate",) and "photo 1" in again.summary

@@ -44,8 +44,8 @@ class Thresholds:
     min_face_px: int = 90
     warn_face_px: int = 100
     good_face_px: int = 400
-    # Share of face box or mesh outside the frame: 0.00 on every whole face measured; a crop
-    # through the eyes measures 0.3-0.5.
+    # Share of face box or mesh outside the frame: 0.00 on every whole face measured; the
+    # astronaut cropped at the brows 0.10, through the eyes 0.36, down the middle of the face 0.19.
     max_outside: float = 0.08
     # Fine/coarse Laplacian ratio on the aligned 128 px face: sharp photos 0.29-1.09 (JPEG q30
     # 0.29-0.87, dark copies 0.29-1.09), blurred sigma 1.5: 0.10-0.23, sigma 3: 0.13-0.15.
@@ -88,7 +88,10 @@ class Thresholds:
     # or rotated 10 degrees 2-4; a mirrored copy 32; astronaut, Grace Hopper and cameraman
     # against each other 24-32. 8 leaves room for a re-shot of the same pose.
     duplicate_hash_distance: int = 8
-    # dlib descriptor distance: same person 0.08-0.53 (REFERENCE.md), different >= 0.65.
+    # dlib descriptor distance, seeded with mediapipe's box: copies of one person (darker,
+    # cropped, rotated 12 degrees, JPEG q30, HEIC, 2x) 0.07-0.18, blurred sigma 2: 0.19-0.38
+    # (REFERENCE.md: same person 0.08-0.53); astronaut, Grace Hopper and cameraman against each
+    # other 0.68-0.83 (REFERENCE.md: different people >= 0.65).
     same_person_distance: float = 0.6
     # Variety hints need a few photos; spreads are max distance from the set's mean.
     variety_min_photos: int = 4
