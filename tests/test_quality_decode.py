@@ -17,6 +17,14 @@ from engine.quality.thresholds import DEFAULT_THRESHOLDS
 from tests import photos
 
 
+def heic_bytes(image: Image.Image, **options: object) -> bytes:
+    """Encode as HEIC, the iPhone's format (pillow-heif registers the encoder)."""
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+    return photos.to_bytes(image, "HEIF", **options)
+
+
 def code_of(data: bytes, **limits: int) -> str:
     with pytest.raises(QualityError) as caught:
         decode(data, replace(DEFAULT_THRESHOLDS, **limits))
@@ -37,7 +45,7 @@ def png_header_only(width: int, height: int) -> bytes:
 
 
 def test_jpeg_png_webp_and_heic_decode_to_the_same_upright_rgb() -> None:
-    heic = photos.to_bytes(photos.astronaut(), "HEIF")
+    heic = heic_bytes(photos.astronaut())
     for data in (
         photos.to_bytes(photos.astronaut()),
         photos.to_bytes(photos.astronaut(), "PNG"),
@@ -59,6 +67,9 @@ def test_exif_orientation_is_applied_before_anything_else() -> None:
     assert photo.rgb.shape == (600, 512, 3)
     upright = photos.as_array(photos.grace_hopper()).astype(int)
     assert np.abs(photo.rgb.astype(int) - upright).mean() < 6
+    from_iphone = decode(heic_bytes(sideways, exif=exif.tobytes()), DEFAULT_THRESHOLDS)
+    assert from_iphone.original_size == (512, 600)
+    assert np.abs(from_iphone.rgb.astype(int) - upright).mean() < 6
 
 
 def test_large_jpeg_is_decoded_at_reduced_scale() -> None:
