@@ -109,7 +109,7 @@ def _measure(
     height, width = rgb.shape[:2]
     counted = [b for b in boxes if b.side >= main.side * t.background_face_ratio]
     pose = measures.head_pose(marks)
-    bright, clipped, _ = measures.brightness(gray)
+    bright, clipped = measures.brightness(gray)
     outside = max(main.outside_fraction(width, height), measures.mesh_outside(marks, width, height))
     return FaceMeasures(
         faces=len(counted),

@@ -73,9 +73,9 @@ def sharpness(face: Gray) -> float:
     return fine / max(float(cv2.Laplacian(half, cv2.CV_32F).var()), 1e-3)
 
 
-def brightness(face: Gray) -> tuple[float, float, float]:
-    """Return the face's mean grey level and its shares of clipped highlights and shadows."""
-    return float(face.mean()), float((face >= 250).mean()), float((face <= 8).mean())
+def brightness(face: Gray) -> tuple[float, float]:
+    """Return the face's mean grey level and its share of clipped highlights."""
+    return float(face.mean()), float((face >= 250).mean())
 
 
 def background_brightness(rgb: RGB, box: FaceBox) -> float:
