@@ -15,7 +15,7 @@ from PIL import Image
 
 from engine.faces import FaceAnalyzer
 from engine.quality.report import QualityError
-from engine.retouch import background, framing
+from engine.retouch import background, framing, skin
 from engine.retouch.options import NoFaceError, RetouchError, RetouchOptions
 from engine.retouch.retoucher import Retouched, Retoucher
 from engine.retouch.worker import build_retoucher
@@ -243,3 +243,51 @@ def test_black_and_white_photo_stays_black_and_white(retoucher: Retoucher) -> No
     grey = Image.fromarray(as_array(grace_hopper()).mean(axis=2).astype(np.uint8)).convert("RGB")
     image = retoucher.retouch_array(as_array(grey), background="grey").image.astype(np.int16)
     assert np.abs(image[..., 0] - image[..., 2]).max() <= 6
+
+
+def _only(*, skin_smoothing: float = 0.0, white_balance: float = 0.0) -> RetouchOptions:
+    return RetouchOptions(
+        exposure=0.0,
+        white_balance=white_balance,
+        local_contrast=0.0,
+        skin_smoothing=skin_smoothing,
+        sharpen=0.0,
+    )
+
+
+def test_skin_smoothing_leaves_eyes_brows_and_lips_sharp(retoucher: Retoucher) -> None:
+    photo = as_array(grace_hopper())
+    plain = Retoucher(retoucher.faces, retoucher.segmenter, _only())
+    smooth = Retoucher(retoucher.faces, retoucher.segmenter, _only(skin_smoothing=1.0))
+    before, after = plain.retouch_array(photo), smooth.retouch_array(photo)
+    change = np.abs(after.image.astype(np.float32) - before.image).mean(axis=2)
+    for part in (skin.LEFT_EYE, skin.RIGHT_EYE, skin.LIPS):
+        (x0, y0), (x1, y1) = before.mesh[list(part)].min(0), before.mesh[list(part)].max(0)
+        assert change[int(y0) : int(y1), int(x0) : int(x1)].mean() < 1.0
+    cheek = before.mesh[[50, 280]]  # one point on each cheek
+    for x, y in cheek.astype(int):
+        assert change[y - 10 : y + 10, x - 10 : x + 10].mean() > 1.5
+    assert change[:, :40].max() == 0  # nothing away from the face
+
+
+def _face_mean(rgb: NDArray[Any], result: Retouched) -> NDArray[Any]:
+    x0, y0, x1, y1 = _inner_face(result)
+    return np.asarray(rgb[y0:y1, x0:x1].reshape(-1, 3).astype(np.float32).mean(axis=0))
+
+
+def test_exposure_lifts_an_underexposed_face(retoucher: Retoucher) -> None:
+    dark = (as_array(astronaut()) * 0.45).astype(np.uint8)
+    result = retoucher.retouch_array(dark)
+    before = framing.warp(dark.astype(np.float32), result.frame)
+    gain = _face_mean(result.image, result).mean() / _face_mean(before, result).mean()
+    assert gain > 1.3
+
+
+def test_white_balance_reduces_a_colour_cast(retoucher: Retoucher) -> None:
+    warm = np.clip(as_array(grace_hopper()) * (1.15, 1.0, 0.75), 0, 255).astype(np.uint8)
+    balance = Retoucher(retoucher.faces, retoucher.segmenter, _only(white_balance=1.0))
+    result = balance.retouch_array(warm)
+    before = framing.warp(warm.astype(np.float32), result.frame)
+    r0, _, b0 = _face_mean(before, result)
+    r1, _, b1 = _face_mean(result.image, result)
+    assert r1 / b1 < 0.9 * (r0 / b0)
