@@ -7,6 +7,7 @@ base pipeline and the job's LoRA (`from_pipe` shares the loaded modules, adapter
 from __future__ import annotations
 
 import io
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,16 +30,17 @@ def hires_pass(
     pipe: Any, image: Image.Image, call: dict[str, Any], hires: HiresSettings
 ) -> Image.Image:
     """Upscale `image` to the target size and re-detail it at low strength with `pipe`."""
-    from diffusers import AutoPipelineForImage2Image
+    import diffusers
 
-    img2img = AutoPipelineForImage2Image.from_pipe(pipe)
+    sdxl = getattr(pipe, "text_encoder_2", None) is not None
+    name = "StableDiffusionXLImg2ImgPipeline" if sdxl else "StableDiffusionImg2ImgPipeline"
+    img2img = getattr(diffusers, name).from_pipe(pipe)
     scale = hires.target_px / max(image.size)
     size = (_round8(image.width * scale), _round8(image.height * scale))
     upscaled = image.resize(size, Image.Resampling.LANCZOS)
     args = {k: v for k, v in call.items() if k not in {"width", "height", "num_inference_steps"}}
-    result = img2img(
-        image=upscaled, strength=hires.strength, num_inference_steps=hires.steps, **args
-    )
+    steps = max(hires.steps, math.ceil(1 / hires.strength))  # at least one denoising step
+    result = img2img(image=upscaled, strength=hires.strength, num_inference_steps=steps, **args)
     out: Image.Image = result.images[0]
     return out
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import cv2
@@ -17,7 +17,8 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from engine.faces import RGB, FaceAnalyzer, Landmarks
-from engine.retouch.decode import decode_rgb
+from engine.quality.decode import decode
+from engine.quality.thresholds import DEFAULT_THRESHOLDS
 from storage.errors import HeadshotsError
 
 ANALYSIS_PX = 1024
@@ -47,7 +48,7 @@ def training_crops(
     """Return one framed square crop per selfie with a face; a segmenter greys the background."""
     crops = []
     for data in selfies:
-        rgb = decode_rgb(data, min_side=size)
+        rgb = decode_selfie(data, long_side=max(2048, 2 * size))
         landmarks = find_landmarks(faces, rgb)
         if landmarks is None:
             continue
@@ -58,6 +59,13 @@ def training_crops(
     if not crops:
         raise NoUsableFaceError("no selfie has a face the studio can frame")
     return crops
+
+
+def decode_selfie(data: bytes, long_side: int) -> RGB:
+    """Decode a selfie upright with the quality gate's decoder, its long side at most this."""
+    # The gate already accepted the selfie; only its safe decoding is wanted here, not its rules.
+    limits = replace(DEFAULT_THRESHOLDS, analysis_px=long_side, draft_px=long_side, min_side_px=1)
+    return decode(data, limits).rgb
 
 
 def find_landmarks(faces: FaceAnalyzer, rgb: RGB) -> Landmarks | None:

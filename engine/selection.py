@@ -7,15 +7,17 @@ person 0.08-0.53, different people >= 0.65).
 
 from __future__ import annotations
 
+import io
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
+from PIL import Image
 
 from engine.faces import RGB, FaceAnalyzer, FaceBox
-from engine.retouch.decode import decode_rgb
+from engine.preprocess import decode_selfie
 from engine.stages import GeneratedImage
 
 ANALYSIS_PX = 1024
@@ -57,7 +59,8 @@ def score(
     rules: SelectionRules,
 ) -> GeneratedImage | None:
     """Return the candidate with its identity distance, or None if it fails the rules."""
-    rgb = _analysis_copy(decode_rgb(candidate.png, min_side=ANALYSIS_PX))
+    with Image.open(io.BytesIO(candidate.png)) as image:
+        rgb = _analysis_copy(np.asarray(image.convert("RGB"), dtype=np.uint8))
     face = one_clear_face(faces.detect(rgb), rgb, rules)
     if face is None or not references:
         return None
@@ -83,7 +86,7 @@ def reference_descriptors(faces: FaceAnalyzer, selfies: Sequence[bytes]) -> list
     """Return the descriptor of the largest face in each selfie that has one."""
     descriptors = []
     for data in selfies:
-        rgb = _analysis_copy(decode_rgb(data, min_side=ANALYSIS_PX))
+        rgb = decode_selfie(data, long_side=ANALYSIS_PX)
         boxes = faces.detect(rgb)
         if boxes:
             descriptors.append(faces.descriptor(rgb, boxes[0]))

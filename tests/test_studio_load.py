@@ -1,0 +1,100 @@
+"""The worker's studio end to end on the tiny model, loaded from settings like a real one."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from engine.generation import RenderSettings, generate_pack
+from engine.postprocess import AI_NOTICE, HiresSettings, export_jpeg
+from engine.stages import Studio
+from engine.studio import ModelNotFoundError, load_pipeline, load_studio
+from engine.styles import get_style
+from storage.settings import Settings
+from tests import photos
+from tests.tiny_models import tiny_model_dir
+
+
+def _settings(model: str) -> Settings:
+    return Settings(_env_file=None, base_model=model, train_max_steps=2)  # type: ignore[call-arg]
+
+
+def test_a_whole_pack_through_the_studio_protocol(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    studio = load_studio(_settings(str(tiny_model_dir(tmp_path_factory, "sdxl"))))
+    as_protocol: Studio = studio
+    selfies = [photos.to_bytes(photos.astronaut()), photos.to_bytes(photos.chelsea())]
+    crops = as_protocol.preprocess(selfies, "woman")
+    assert len(crops) == 1
+    with Image.open(io.BytesIO(crops[0])) as crop:
+        assert crop.size == (128, 128)  # the tiny model's native size
+    steps: list[tuple[int, int]] = []
+    lora = as_protocol.train(
+        crops,
+        subject="woman",
+        seed=5,
+        on_progress=lambda done, total: steps.append((done, total)),
+        should_stop=lambda: False,
+    )
+    assert steps == [(1, 2), (2, 2)]
+    images = as_protocol.generate(
+        lora,
+        style_ids=["tech-casual", "medical"],
+        images_per_style=2,
+        subject="woman",
+        seed=5,
+        on_progress=lambda done, total: None,
+        should_stop=lambda: False,
+    )
+    assert [i.style_id for i in images] == ["tech-casual"] * 2 + ["medical"] * 2
+    assert "ohwx woman" in Image.open(io.BytesIO(images[0].png)).info["parameters"]
+    # Random weights draw no faces: selection keeps nothing rather than strangers.
+    assert as_protocol.select(images, selfies=selfies, keep_per_style=1) == []
+    studio.close()
+
+
+def test_an_unknown_model_gives_one_clear_message(tmp_path: Path) -> None:
+    with pytest.raises(ModelNotFoundError, match="HEADSHOTS_BASE_MODEL"):
+        load_pipeline("no-such-org/no-such-model-xyz", device="cpu")
+    with pytest.raises(ModelNotFoundError, match="tiny-model"):
+        load_pipeline(str(tmp_path / "missing"), device="cpu")
+
+
+def test_hires_pass_and_jpeg_export(tmp_path_factory: pytest.TempPathFactory) -> None:
+    from engine.training import TrainConfig, train_lora
+
+    pipe = load_pipeline(str(tiny_model_dir(tmp_path_factory, "sdxl")), device="cpu")
+    config = TrainConfig(resolution=64, min_steps=1, max_steps=1, mixed_precision="no")
+    lora = train_lora(
+        pipe,
+        [photos.astronaut()],
+        config,
+        subject="woman",
+        on_progress=lambda done, total: None,
+        should_stop=lambda: False,
+    ).lora
+    render = RenderSettings(64, max_steps=2, hires=HiresSettings(target_px=128, steps=2))
+    style = get_style("corporate-grey")
+    images = generate_pack(
+        pipe,
+        lora,
+        [style],
+        person="ohwx woman",
+        images_per_style=1,
+        seed=1,
+        render=render,
+        on_progress=lambda done, total: None,
+        should_stop=lambda: False,
+    )
+    assert pipe.get_list_adapters() == {}
+    with Image.open(io.BytesIO(images[0].png)) as png:
+        width, height = style.shot("ohwx woman", 0, 1).size(64)
+        assert png.size == (round(width * 128 / height / 8) * 8, 128)
+    jpeg = export_jpeg(images[0].png)
+    with Image.open(io.BytesIO(jpeg)) as image:
+        assert image.format == "JPEG"
+        assert image.getexif()[0x010E] == AI_NOTICE
