@@ -16,7 +16,8 @@ import time
 import tracemalloc
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# The repository root replaces this folder on the path, so bench/queue.py cannot shadow `queue`.
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 
 def main() -> None:
