@@ -84,7 +84,7 @@ class Retoucher:
         )
         alpha = alpha * np.clip(inside, 0.0, 1.0)
         mesh_out = frame.apply(mesh)
-        skin_weight = skin.skin_mask(mesh_out, (frame.width, frame.height))
+        skin_weight = skin.skin_mask(mesh_out, (frame.width, frame.height), person)
         person = self._finish(person, skin_weight, frame.scale())
         backdrop = self._backdrop(spec, person, alpha)
         out = matte.composite(person, alpha, backdrop)

@@ -21,11 +21,17 @@ LEFT_BROW = (276, 283, 282, 295, 285, 300, 293, 334, 296, 336)
 RIGHT_BROW = (46, 53, 52, 65, 55, 70, 63, 105, 66, 107)
 LIPS = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185)
 NOSTRILS = (79, 166, 75, 60, 20, 242, 141, 94, 370, 462, 250, 290, 305, 392, 309, 459)
+SKIN_CHROMA = 12.0  # Lab a/b spread of one face's skin (shade to highlight)
+SKIN_LIGHT = 30.0  # Lab lightness spread: shadowed skin is still skin
 KEEP_SHARP = (LEFT_EYE, RIGHT_EYE, LEFT_BROW, RIGHT_BROW, LIPS, NOSTRILS)
 
 
-def skin_mask(points: Points, size: tuple[int, int]) -> Float:
-    """Return a soft mask (0..1) of the face's skin at `size` (width, height)."""
+def skin_mask(points: Points, size: tuple[int, int], rgb: Float | None = None) -> Float:
+    """Return a soft mask (0..1) of the face's skin at `size` (width, height).
+
+    With the image, pixels far from the face's own skin colour (hair over the forehead, glasses
+    frames) are left out too.
+    """
     width, height = size
     mask: Float = np.zeros((height, width), dtype=np.uint8)
     face_w = float(np.ptp(points[list(FACE_OVAL), 0]))
@@ -37,7 +43,27 @@ def skin_mask(points: Points, size: tuple[int, int]) -> Float:
     holes = cv2.dilate(holes, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2))
     mask = cv2.subtract(mask, holes)
     soft = cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (0, 0), max(1.0, face_w * 0.02))
+    if rgb is not None:
+        soft = soft * _skin_likeness(rgb, soft)
     return np.asarray(soft, dtype=np.float32)
+
+
+def _skin_likeness(rgb: Float, mask: Float) -> Float:
+    box = _box(mask)
+    likeness = np.zeros(mask.shape, dtype=np.float32)
+    if box is None:
+        return likeness
+    x0, y0, x1, y1 = box
+    patch = np.clip(rgb[y0:y1, x0:x1], 0, 255).astype(np.float32) / 255.0
+    lab = cv2.cvtColor(patch, cv2.COLOR_RGB2Lab)
+    core = mask[y0:y1, x0:x1] > 0.9
+    if core.sum() < 50:
+        return likeness + 1.0
+    ref = np.median(lab[core], axis=0)
+    chroma = np.sum((lab[..., 1:] - ref[1:]) ** 2, axis=2) / (2 * SKIN_CHROMA**2)
+    light = (lab[..., 0] - ref[0]) ** 2 / (2 * SKIN_LIGHT**2)
+    likeness[y0:y1, x0:x1] = np.exp(-(chroma + light))
+    return np.asarray(cv2.GaussianBlur(likeness, (0, 0), 1.5), dtype=np.float32)
 
 
 def smooth_skin(rgb: Float, skin: Float, strength: float) -> Float:
