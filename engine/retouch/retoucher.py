@@ -12,7 +12,9 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
-from engine.retouch import background, framing, matte, profile, skin, tone
+from engine.retouch import framing, matte, profile, skin, tone
+from engine.retouch.background import blurred_backdrop, canvas
+from engine.retouch.background import check_spec as background_spec
 from engine.retouch.decode import decode_rgb
 from engine.retouch.options import NoFaceError, RetouchOptions, aspect_of
 
@@ -66,7 +68,7 @@ class Retoucher:
         self, rgb: NDArray[np.uint8], *, background: str = "grey", aspect: str = "1:1"
     ) -> Retouched:
         """Frame, cut out, relight and sharpen the person in an RGB array."""
-        spec = _check_background(background)
+        spec = background_spec(background)
         shape = aspect_of(aspect)
         work, factor = _work_copy(rgb)
         mesh_work, coarse = self._analyse(work)
@@ -120,9 +122,16 @@ class Retoucher:
 
     def _backdrop(self, spec: str, person: Float, alpha: Float) -> Float:
         if spec == "blur":
-            return background.blurred_backdrop(person, alpha)
+            return blurred_backdrop(person, alpha)
         h, w = alpha.shape
-        return background.canvas(spec, w, h, self.options.brand_colour)
+        return canvas(spec, w, h, self.options.brand_colour)
+
+    def close(self) -> None:
+        """Release the models' graphs."""
+        for model in (self.faces, self.segmenter):
+            closer = getattr(model, "close", None)
+            if closer is not None:
+                closer()
 
 
 def avatar_focus(mesh: Points, width: int) -> profile.Focus:
@@ -138,10 +147,6 @@ def encode_jpeg(image: NDArray[np.uint8], quality: int = 92) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(image).save(buffer, format="JPEG", quality=quality, subsampling=0)
     return buffer.getvalue()
-
-
-def _check_background(spec: str) -> str:
-    return background.check_spec(spec)
 
 
 def _work_copy(rgb: NDArray[np.uint8]) -> tuple[NDArray[np.uint8], float]:
