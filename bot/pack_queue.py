@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol
 
 from arq.connections import ArqRedis
@@ -13,19 +12,11 @@ from engine.jobs import PackRequest, active_job, cancel_pack, enqueue_pack
 from storage.state import StateStore
 
 
-@dataclass(frozen=True)
-class Enqueued:
-    """A pack job on the queue."""
-
-    job_id: str
-    position: int
-
-
 class PackQueue(Protocol):
     """What the chat service needs from the job queue."""
 
-    async def enqueue(self, chat: ChatRef, scope: str, session: Session) -> Enqueued:
-        """Enqueue the pack the session describes; the same request_id gives the same job."""
+    async def enqueue(self, chat: ChatRef, scope: str, session: Session) -> str:
+        """Enqueue the pack the session describes; return the job id (one per request_id)."""
 
     async def cancel(self, job_id: str) -> bool:
         """Abort a queued or running job; return whether one was stopped."""
@@ -41,7 +32,7 @@ class ArqPackQueue:
         self._arq = arq
         self._state = state
 
-    async def enqueue(self, chat: ChatRef, scope: str, session: Session) -> Enqueued:
+    async def enqueue(self, chat: ChatRef, scope: str, session: Session) -> str:
         """Enqueue the session's order; engine.jobs derives the job id from its request id."""
         request = PackRequest(
             platform=chat.platform,
@@ -56,7 +47,7 @@ class ArqPackQueue:
             request_id=session.request_id,
         )
         enqueued = await enqueue_pack(self._arq, self._state, request)
-        return Enqueued(enqueued.job_id, enqueued.position)
+        return enqueued.job_id
 
     async def cancel(self, job_id: str) -> bool:
         """Abort the job through arq."""

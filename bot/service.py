@@ -26,7 +26,7 @@ from bot.conversation import (
     accepts_photos,
     decide,
 )
-from bot.events import ChatRef, Effect, Event, Photo, Progress, Reply, Unsupported
+from bot.events import ChatRef, Effect, Event, Photo, Reply, Unsupported
 from bot.gate import GatePool
 from bot.menus import CoreConfig
 from bot.pack_queue import PackQueue
@@ -163,15 +163,13 @@ class ChatService:
         if running is not None and running != session.job_id:
             return [Reply(say.JOB_ALREADY_RUNNING)]
         try:
-            enqueued = await self._svc.queue.enqueue(chat, scope, session)
+            job_id = await self._svc.queue.enqueue(chat, scope, session)
         except PackAlreadyActiveError:
             return [Reply(say.JOB_ALREADY_RUNNING)]  # another replica raced us to it
-        saved = session.with_(job_id=enqueued.job_id)
+        saved = session.with_(job_id=job_id)
         await self._svc.state.put(f"{scope}:session", saved.to_dict(), ttl_s=SESSION_TTL_S)
-        text = (
-            f"Your pack is in the queue (position {enqueued.position}). I'll update this message."
-        )
-        return [Progress(enqueued.job_id, text)]
+        # The notifier posts the progress message from the job's own "queued" event.
+        return []
 
     async def _delete_everything(self, scope: str) -> str:
         job = await self._svc.queue.active_job(scope)

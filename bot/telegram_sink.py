@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
 from typing import TypeVar
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, Message
 from telegram.error import BadRequest, RetryAfter
+from telegram.warnings import PTBDeprecationWarning
 
 from bot.events import Button, ChatRef, Effect, Progress, Reply, SendAlbum, SendPhoto
 from bot.pacing import ChatPacer
@@ -109,11 +112,18 @@ class TelegramSink:
             except RetryAfter as exc:
                 if attempt == MAX_RETRIES - 1:
                     raise
-                delay = exc.retry_after
-                seconds = delay.total_seconds() if hasattr(delay, "total_seconds") else float(delay)
+                seconds = _retry_seconds(exc)
                 log.info("Telegram asked to wait %.1f s in chat %s", seconds, chat.chat_id)
                 await asyncio.sleep(seconds)
         raise AssertionError("unreachable")
+
+
+def _retry_seconds(exc: RetryAfter) -> float:
+    # PTB 22 warns that `retry_after` becomes a timedelta in a future major version; accept both.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        delay = exc.retry_after
+    return delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
 
 
 def _markup(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | None:

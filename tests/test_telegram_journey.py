@@ -147,3 +147,86 @@ async def test_happy_path_delivers_the_pack_once(
     assert edits, "the progress message was never edited"
     texts = [s.text for s in edits]
     assert all(a != b for a, b in itertools.pairwise(texts))
+
+
+async def _order_pack(tg: FakeTelegram) -> str:
+    """Send two good selfies, pick one style and 4 per style; return the Start button's data."""
+    for selfie in _good_selfies():
+        tg.send_photo(USER, selfie)
+    await tg.wait_for(_text_has("2 of"))
+    tg.press(USER, "continue")
+    menu = await tg.wait_for(_text_has("Pick up to"))
+    tg.press(USER, menu.buttons[0][0]["callback_data"])
+    await tg.wait_for(lambda s: any("✓" in b["text"] for r in s.buttons for b in r))
+    tg.press(USER, "styles:done")
+    await tg.wait_for(_text_has("How many"))
+    tg.press(USER, "size:4")
+    confirm = await tg.wait_for(_text_has("Ready to make your pack"))
+    return str(confirm.buttons[0][0]["callback_data"])
+
+
+async def test_restarts_lose_nothing_and_deliver_once(
+    telegram: FakeTelegram, bot_settings: Settings, tmp_path: Path
+) -> None:
+    good = _good_selfies()
+    with worker_process(bot_settings, tmp_path, STANDIN_STEP_S="0.1"):
+        async with running_bot(bot_settings):
+            await _consent(telegram)
+            telegram.send_photo(USER, good[0])
+            await telegram.wait_for(_text_has("1 of"))
+        async with running_bot(bot_settings):  # a restart between photos
+            telegram.send_photo(USER, good[1])
+            await telegram.wait_for(_text_has("2 of"))
+            telegram.press(USER, "continue")
+            menu = await telegram.wait_for(_text_has("Pick up to"))
+            telegram.press(USER, menu.buttons[0][0]["callback_data"])
+            await telegram.wait_for(lambda s: any("✓" in b["text"] for r in s.buttons for b in r))
+            telegram.press(USER, "styles:done")
+            await telegram.wait_for(_text_has("How many"))
+            telegram.press(USER, "size:4")
+            confirm = await telegram.wait_for(_text_has("Ready to make your pack"))
+            telegram.press(USER, str(confirm.buttons[0][0]["callback_data"]))
+            await telegram.wait_for(_text_has("In the queue"))
+        await asyncio.sleep(6)  # the bot is down while the worker finishes the pack
+        assert not any(s.photos for s in telegram.sent)
+        async with running_bot(bot_settings):  # a restart between enqueue and delivery
+            await telegram.wait_for(lambda s: s.photos > 0, timeout_s=60)
+            await asyncio.sleep(1.5)
+    assert sum(s.photos for s in telegram.sent) == 4
+    assert len([t for t in telegram.texts(USER) if t.startswith("✅ Photo")]) == 2
+
+
+async def test_429_storm_during_progress_still_delivers(
+    telegram: FakeTelegram, bot_settings: Settings, tmp_path: Path
+) -> None:
+    telegram.fail_with_429["editMessageText"] = 3
+    telegram.fail_with_429["sendMediaGroup"] = 1
+    with worker_process(bot_settings, tmp_path, STANDIN_STEP_S="0.05"):
+        async with running_bot(bot_settings):
+            await _consent(telegram)
+            telegram.press(USER, await _order_pack(telegram))
+            await telegram.wait_for(lambda s: s.photos > 0, timeout_s=60)
+            await asyncio.sleep(1.0)
+    assert telegram.fail_with_429["editMessageText"] == 0  # the storm really happened
+    assert sum(s.photos for s in telegram.sent) == 4
+
+
+async def test_cancel_during_training_and_one_pack_at_a_time(
+    telegram: FakeTelegram, bot_settings: Settings, tmp_path: Path
+) -> None:
+    with worker_process(bot_settings, tmp_path, STANDIN_STEP_S="0.5"):
+        async with running_bot(bot_settings):
+            await _consent(telegram)
+            telegram.press(USER, await _order_pack(telegram))
+            await telegram.wait_for(_text_has("In the queue"))
+            telegram.send_text(USER, "/new")
+            await telegram.wait_for(_text_has("already being made"))
+            await telegram.wait_for(_text_has("Learning your face"), timeout_s=30)
+            telegram.send_text(USER, "/cancel")
+            await telegram.wait_for(_text_has("Stop making your pack?"))
+            telegram.press(USER, "cancel:yes")
+            await telegram.wait_for(_text_has("Stopping your pack"))
+            await telegram.wait_for(_text_has("ancel"), timeout_s=30)
+            telegram.send_text(USER, "/new")
+            await telegram.wait_for(_text_has("Checklist"))
+    assert not any(s.photos for s in telegram.sent)
