@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -9,7 +10,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from tests.photos import astronaut, chelsea
+from tests.photos import astronaut, chelsea, to_bytes
 
 HEADSHOTS = Path(sys.executable).with_name("headshots")
 
@@ -54,3 +55,35 @@ def test_retouch_refuses_an_unknown_background(tmp_path: Path) -> None:
     result = _run("retouch", "eileen.jpg", "--out", "out", "--background", "plaid", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.startswith("headshots: unknown background 'plaid'")
+
+
+def test_pool_entry_points_import_nothing_heavy() -> None:
+    code = (
+        "import sys, engine.retouch.worker, engine.retouch.pick\n"
+        "print(','.join(m for m in ['cv2', 'mediapipe', 'dlib', 'numpy'] if m in sys.modules))"
+    )
+    root = Path(__file__).resolve().parent.parent
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=root, check=True
+    )
+    assert result.stdout.strip() == ""
+
+
+def test_retouch_runs_in_a_spawned_pool_as_the_bot_will_call_it() -> None:
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from engine.retouch import worker
+
+    with ProcessPoolExecutor(
+        1, mp_context=get_context("spawn"), initializer=worker.warm_up
+    ) as pool:
+        jpeg = pool.submit(worker.retouch, to_bytes(astronaut()), "white", "4:5").result(
+            timeout=120
+        )
+        kit = pool.submit(worker.profile_kit, jpeg, "Eileen Collins", "Pilot", "#0A66C2").result(
+            timeout=120
+        )
+    with Image.open(io.BytesIO(jpeg)) as image:
+        assert image.size == (1080, 1350)
+    assert set(kit) == {"avatar", "signature", "banner"}
