@@ -32,6 +32,7 @@ class Sent:
     text: str = ""
     buttons: list[list[dict[str, str]]] = field(default_factory=list)
     photos: int = 0
+    at: float = field(default_factory=time.monotonic)  # when the fake received it
 
 
 class FakeTelegram:

@@ -1,0 +1,112 @@
+"""Time from a photo update reaching the bot to its verdict being sent, 20 people at once.
+
+Runs the real Telegram front end (python-telegram-bot, the chat service, the quality gate in its
+process pool, a real redis-server) against the fake Bot API server of the tests. Each person has
+consented and is capturing; then all of them send a selfie in the same instant, for several
+rounds. Prints p50/p95/max of update-to-verdict latency. Usage: python bench/chat.py [--people N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+# The repository root replaces this folder on the path, so bench/queue.py cannot shadow `queue`.
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
+
+from PIL import ImageOps  # noqa: E402
+
+from bot.telegram_runner import serve_telegram  # noqa: E402
+from storage.settings import Settings  # noqa: E402
+from tests import photos  # noqa: E402
+from tests.fake_telegram import TOKEN, FakeTelegram  # noqa: E402
+from tests.servers import redis_server  # noqa: E402
+
+
+def _selfies() -> list[bytes]:
+    face = photos.astronaut()
+    variants = [face, ImageOps.mirror(face)]
+    return [photos.to_bytes(v, quality=q) for v in variants for q in (90, 80, 70, 60)]
+
+
+async def _prepare(tg: FakeTelegram, users: list[int]) -> None:
+    for user in users:
+        tg.send_text(user, "/start")
+    await tg.wait_for(lambda s: s.chat_id == users[-1] and "I agree" in s.text)
+    for user in users:
+        tg.press(user, "consent")
+    await _all_have(tg, users, "describe you")
+    for user in users:
+        tg.press(user, "subject:person")
+    await _all_have(tg, users, "Checklist")
+
+
+async def _all_have(tg: FakeTelegram, users: list[int], fragment: str) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        done = {s.chat_id for s in tg.sent if fragment in s.text}
+        if all(user in done for user in users):
+            return
+        await asyncio.sleep(0.02)
+    raise RuntimeError(f"not every person got {fragment!r}")
+
+
+async def _round(tg: FakeTelegram, users: list[int], selfie: bytes) -> list[float]:
+    seen = len(tg.sent)
+    sent_at = {}
+    for user in users:
+        sent_at[user] = time.monotonic()
+        tg.send_photo(user, selfie)
+    latencies: dict[int, float] = {}
+    deadline = time.monotonic() + 120
+    while len(latencies) < len(users) and time.monotonic() < deadline:
+        for sent in tg.sent[seen:]:
+            if "good photos" in sent.text and sent.chat_id not in latencies:
+                latencies[sent.chat_id] = sent.at - sent_at[sent.chat_id]
+        await asyncio.sleep(0.005)
+    return list(latencies.values())
+
+
+async def main(people: int, rounds: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp, redis_server(Path(tmp)) as redis_url:
+        tg = FakeTelegram()
+        await tg.start()
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            redis_url=redis_url, storage_url=f"file://{tmp}/blobs", telegram_token=TOKEN,  # type: ignore[arg-type]
+            telegram_base_url=tg.base_url, telegram_base_file_url=tg.base_file_url,
+            max_selfies=rounds + 1,
+        )  # fmt: skip
+        stop = asyncio.Event()
+        bot = asyncio.create_task(serve_telegram(settings, stop))
+        users = [10_000 + n for n in range(people)]
+        await _prepare(tg, users)
+        latencies: list[float] = []
+        for selfie in _selfies()[:rounds]:
+            latencies += await _round(tg, users, selfie)
+        stop.set()
+        await bot
+        await tg.stop()
+    _report(latencies, people, rounds, settings.gate_workers)
+
+
+def _report(latencies: list[float], people: int, rounds: int, workers: int) -> None:
+    ms = sorted(x * 1000 for x in latencies)
+    p95 = ms[max(0, round(0.95 * len(ms)) - 1)]
+    print(f"{people} people sending a photo at once, {rounds} rounds, {len(ms)} verdicts, "
+          f"{workers} gate processes")  # fmt: skip
+    print(f"update -> verdict sent: p50 {statistics.median(ms):.0f} ms, p95 {p95:.0f} ms, "
+          f"max {ms[-1]:.0f} ms")  # fmt: skip
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--people", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    asyncio.run(main(args.people, args.rounds))
