@@ -25,6 +25,8 @@ COMMAND_MODULES = (
     "engine.quality.cli",
     "bot.commands.worker",
     "bot.commands.jobs",
+    "engine.studio_cli",
+    "engine.tiny_cli",
 )
 
 
