@@ -16,6 +16,7 @@ BAND = 6  # half-width of the unsure band around the segmentation edge, at WORK 
 OPAQUE = 0.998  # alpha above this shows the photo's pixel as it is
 CHOKE = 0.15  # alpha below this is taken for background: upsampling spreads the edge outwards
 CONTRAST = 60.0  # person/background colour distance at which colour alone decides
+TIGHTEN = 2.5  # slope applied to the segmentation where colour cannot decide
 
 
 def segment(segmenter: Any, rgb: NDArray[np.uint8]) -> Float:
@@ -55,7 +56,9 @@ def _colour_alpha(image: Float, mask: Float) -> Float:
     length2 = np.sum(span * span, axis=2)
     colour = np.sum((image - bg) * span, axis=2) / (length2 + 1e-3)
     trust = np.clip(np.sqrt(length2) / CONTRAST, 0.0, 1.0)
-    blended = trust * np.clip(colour, 0.0, 1.0) + (1.0 - trust) * mask
+    # Without colour contrast, trust the segmentation but tighten its blurry, upsampled edge.
+    tight = np.clip((mask - 0.5) * TIGHTEN + 0.5, 0.0, 1.0)
+    blended = trust * np.clip(colour, 0.0, 1.0) + (1.0 - trust) * tight
     return np.asarray(np.where(sure_fg > 0, 1.0, np.where(sure_bg > 0, 0.0, blended)), np.float32)
 
 
