@@ -87,14 +87,14 @@ class ConsoleSink:
 def parse_line(line: str, buttons: Sequence[Button], max_bytes: int) -> list[Event]:
     """Turn one typed line into events: a command, a button press, photos, or text."""
     text = line.strip()
+    paths = _image_paths(text)  # before commands: "/home/me/selfie.jpg" starts with a slash
+    if paths:
+        return _photo_events(paths, max_bytes)
     if text.startswith("/"):
         name, _, args = text[1:].partition(" ")
         return [Command(name.lower(), args.strip())]
     if text.isdigit() and 1 <= int(text) <= len(buttons):
         return [Press(buttons[int(text) - 1].data)]
-    paths = _image_paths(text)
-    if paths:
-        return _photo_events(paths, max_bytes)
     return [Text(text)]
 
 
@@ -113,13 +113,14 @@ def _image_paths(text: str) -> list[Path]:
 
 def _photo_events(paths: list[Path], max_bytes: int) -> list[Event]:
     events: list[Event] = []
+    batch = time.monotonic_ns()
     for index, path in enumerate(paths):
         size = path.stat().st_size
         if size > max_bytes:
             events.append(Unsupported("too_large", size))
             continue
         # Paths typed together behave like a chat album: one consolidated reply per 10.
-        group = f"console-{time.monotonic_ns()}-{index // ALBUM_MAX}" if len(paths) > 1 else None
+        group = f"console-{batch}-{index // ALBUM_MAX}" if len(paths) > 1 else None
         events.append(Photo(path.read_bytes(), str(path), path.name, group))
     return events
 

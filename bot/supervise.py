@@ -51,7 +51,7 @@ def local_redis_if_needed(url: str, data_dir: Path) -> Iterator[None]:
     port = str(parsed.port or 6379)
     # Append-only persistence: queued jobs and sessions survive a restart of `make run`.
     command = [binary, "--port", port, "--bind", "127.0.0.1", "--dir", str(data_dir.resolve()),
-               "--appendonly", "yes", "--save", ""]  # fmt: skip
+               "--appendonly", "yes", "--save", "", "--logfile", "redis.log"]  # fmt: skip
     with child(command, "redis-server"):
         _wait_for(lambda: redis_answers(url), "redis-server")
         print(f"Started a local redis-server on port {port} (data in {data_dir})", file=sys.stderr)
