@@ -9,11 +9,11 @@ from dataclasses import dataclass
 
 from arq.connections import ArqRedis
 
-from bot.gate import GatePool
+from bot.image_pool import ImagePool
 from bot.menus import CoreConfig, StyleChoice
 from bot.messages import Policy
 from bot.pack_queue import ArqPackQueue
-from bot.service import ChatService, Services
+from bot.service import ChatService, RetouchLook, Services
 from bot.sink import EffectSink
 from engine.jobs import create_arq_pool
 from storage.blobs import BlobStore, open_blob_store
@@ -31,7 +31,7 @@ class Resources:
     state: StateStore
     blobs: BlobStore
     arq: ArqRedis
-    gate: GatePool
+    images: ImagePool
 
 
 @asynccontextmanager
@@ -40,12 +40,12 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     state = RedisStateStore.from_url(settings.redis_url)
     blobs = open_blob_store(settings)
     arq = await create_arq_pool(settings)
-    gate = GatePool(settings.gate_workers, settings.max_upload_bytes)
+    images = ImagePool(settings.gate_workers, settings.max_upload_bytes)
     try:
-        await gate.warm()
-        yield Resources(state, blobs, arq, gate)
+        await images.warm()
+        yield Resources(state, blobs, arq, images)
     finally:
-        gate.close()
+        images.close()
         await arq.aclose()
         await blobs.close()
         await state.close()
@@ -71,8 +71,9 @@ def core_config(settings: Settings) -> CoreConfig:
 def chat_service(settings: Settings, resources: Resources, sink: EffectSink) -> ChatService:
     """Build the chat service for one front end."""
     queue = ArqPackQueue(resources.arq, resources.state)
-    services = Services(resources.state, resources.blobs, resources.gate, queue, sink)
-    return ChatService(services, core_config(settings), settings.album_wait_s)
+    services = Services(resources.state, resources.blobs, resources.images, queue, sink)
+    look = RetouchLook(settings.retouch_background, settings.retouch_aspect, settings.brand_colour)
+    return ChatService(services, core_config(settings), settings.album_wait_s, look)
 
 
 def style_titles() -> dict[str, str]:

@@ -122,6 +122,10 @@ NOTHING_RUNNING = "Nothing is running right now."
 
 CANCEL_KEPT = "Okay, nothing was changed."
 
+RETOUCH_FAILED = (
+    "I couldn't make the instant retouch this time, sorry. Your headshot pack is not affected."
+)
+
 UNEXPECTED_ERROR = (
     "Sorry, something went wrong on my side while handling that. Nothing you sent was lost; "
     "please try again in a minute. If it keeps happening, /status shows where you are."

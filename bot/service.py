@@ -26,8 +26,8 @@ from bot.conversation import (
     accepts_photos,
     decide,
 )
-from bot.events import ChatRef, Effect, Event, Photo, Reply, Unsupported
-from bot.gate import GatePool
+from bot.events import ChatRef, Effect, Event, Photo, Reply, SendPhoto, Unsupported
+from bot.image_pool import ImagePool
 from bot.menus import CoreConfig
 from bot.pack_queue import PackQueue
 from bot.session import Selfie, Session, Stage
@@ -43,12 +43,21 @@ SESSION_TTL_S = 30 * 24 * 3600  # refreshed on every event; retention may sweep 
 
 
 @dataclass(frozen=True)
+class RetouchLook:
+    """How the instant retouch looks (from settings)."""
+
+    background: str = "grey"
+    aspect: str = "1:1"
+    brand_colour: str = "#0A66C2"
+
+
+@dataclass(frozen=True)
 class Services:
     """The long-lived resources the chat service uses, created once at start."""
 
     state: StateStore
     blobs: BlobStore
-    gate: GatePool
+    images: ImagePool
     queue: PackQueue
     sink: EffectSink
 
@@ -56,9 +65,17 @@ class Services:
 class ChatService:
     """Turns neutral events into effects for one deployment."""
 
-    def __init__(self, services: Services, config: CoreConfig, album_wait_s: float = 0.8) -> None:
+    def __init__(
+        self,
+        services: Services,
+        config: CoreConfig,
+        album_wait_s: float = 0.8,
+        look: RetouchLook = RetouchLook(),
+    ) -> None:
         self._svc = services
         self._config = config
+        self._look = look
+        self._background: set[asyncio.Task[None]] = set()
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._albums = AlbumCollector(self._handle_photos, album_wait_s)
 
@@ -72,8 +89,10 @@ class ChatService:
             await self._guarded(chat, self._run(chat, event))
 
     async def drain(self) -> None:
-        """Finish albums still being collected (on shutdown, and in tests)."""
+        """Finish albums being collected and retouches being made (on shutdown, and in tests)."""
         await self._albums.drain()
+        while self._background:
+            await asyncio.gather(*self._background)
 
     async def _handle_photos(self, chat: ChatRef, photos: Sequence[Photo]) -> None:
         await self._guarded(chat, self._run_photos(chat, photos))
@@ -110,7 +129,7 @@ class ChatService:
         checked = []
         for number, photo in enumerate(photos, start=session.received + 1):
             label = f"photo {number}"
-            result = await self._svc.gate.check(photo.data, label, prior)
+            result = await self._svc.images.check(photo.data, label, prior)
             selfie = None
             if result.verdict != "rejected" and len(prior) < self._config.policy.max_selfies:
                 key = f"{scope}/selfies/{uuid.uuid4().hex}"
@@ -169,7 +188,26 @@ class ChatService:
         saved = session.with_(job_id=job_id)
         await self._svc.state.put(f"{scope}:session", saved.to_dict(), ttl_s=SESSION_TTL_S)
         # The notifier posts the progress message from the job's own "queued" event.
+        task = asyncio.create_task(self._send_retouch(chat, session))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
         return []
+
+    async def _send_retouch(self, chat: ChatRef, session: Session) -> None:
+        """Send the instant retouch of the best selfie while the pack trains."""
+        best = max(session.selfies, key=lambda selfie: selfie.quality)
+        look = self._look
+        try:
+            data = await self._svc.blobs.get(best.blob_key)
+            image = await self._svc.images.retouch(
+                data, look.background, look.aspect, look.brand_colour
+            )
+        except Exception:
+            log.exception("instant retouch failed in %s:%s", chat.platform, chat.chat_id)
+            await self._svc.sink.apply(chat, (Reply(say.RETOUCH_FAILED),))
+            return
+        caption = f"Your instant studio retouch of {best.label}. Your full pack is on its way."
+        await self._svc.sink.apply(chat, (SendPhoto(image, caption),))
 
     async def _delete_everything(self, scope: str) -> str:
         job = await self._svc.queue.active_job(scope)

@@ -16,7 +16,7 @@ from PIL import ImageOps
 from bot.telegram_runner import serve_telegram
 from storage.settings import Settings
 from tests import photos
-from tests.fake_telegram import TOKEN, FakeTelegram
+from tests.fake_telegram import TOKEN, FakeTelegram, Sent
 from tests.queue_harness import queue_settings, worker_process
 
 USER = 777
@@ -60,6 +60,14 @@ async def running_bot(settings: Settings) -> AsyncIterator[None]:
 def _good_selfies() -> list[bytes]:
     face = photos.astronaut()
     return [photos.to_bytes(face), photos.to_bytes(ImageOps.mirror(face))]
+
+
+def _is_pack(sent: Sent) -> bool:
+    return sent.photos > 0 and "instant" not in sent.text
+
+
+def _pack(tg: FakeTelegram) -> list[Sent]:
+    return [s for s in tg.sent if _is_pack(s)]
 
 
 def _text_has(fragment: str) -> object:
@@ -139,10 +147,12 @@ async def test_happy_path_delivers_the_pack_once(
         start = confirm.buttons[0][0]["callback_data"]
         telegram.press(USER, start)
         telegram.press(USER, start)  # a double tap
-        await telegram.wait_for(lambda s: s.photos > 0, timeout_s=60)
+        await telegram.wait_for(_is_pack, timeout_s=60)
         await asyncio.sleep(1.0)
-    deliveries = [s for s in telegram.sent if s.photos > 0]
-    assert sum(s.photos for s in deliveries) == 4
+    assert sum(s.photos for s in _pack(telegram)) == 4
+    retouch = [s for s in telegram.sent if s.method == "sendPhoto" and "instant" in s.text]
+    assert len(retouch) == 1
+    assert telegram.sent.index(retouch[0]) < telegram.sent.index(_pack(telegram)[0])
     edits = [s for s in telegram.sent if s.method == "editMessageText"]
     assert edits, "the progress message was never edited"
     texts = [s.text for s in edits]
@@ -188,11 +198,11 @@ async def test_restarts_lose_nothing_and_deliver_once(
             telegram.press(USER, str(confirm.buttons[0][0]["callback_data"]))
             await telegram.wait_for(_text_has("In the queue"))
         await asyncio.sleep(6)  # the bot is down while the worker finishes the pack
-        assert not any(s.photos for s in telegram.sent)
+        assert not _pack(telegram)
         async with running_bot(bot_settings):  # a restart between enqueue and delivery
-            await telegram.wait_for(lambda s: s.photos > 0, timeout_s=60)
+            await telegram.wait_for(_is_pack, timeout_s=60)
             await asyncio.sleep(1.5)
-    assert sum(s.photos for s in telegram.sent) == 4
+    assert sum(s.photos for s in _pack(telegram)) == 4
     assert len([t for t in telegram.texts(USER) if t.startswith("✅ Photo")]) == 2
 
 
@@ -205,10 +215,10 @@ async def test_429_storm_during_progress_still_delivers(
         async with running_bot(bot_settings):
             await _consent(telegram)
             telegram.press(USER, await _order_pack(telegram))
-            await telegram.wait_for(lambda s: s.photos > 0, timeout_s=60)
+            await telegram.wait_for(_is_pack, timeout_s=60)
             await asyncio.sleep(1.0)
     assert telegram.fail_with_429["editMessageText"] == 0  # the storm really happened
-    assert sum(s.photos for s in telegram.sent) == 4
+    assert sum(s.photos for s in _pack(telegram)) == 4
 
 
 async def test_cancel_during_training_and_one_pack_at_a_time(
@@ -229,4 +239,4 @@ async def test_cancel_during_training_and_one_pack_at_a_time(
             await telegram.wait_for(_text_has("ancel"), timeout_s=30)
             telegram.send_text(USER, "/new")
             await telegram.wait_for(_text_has("Checklist"))
-    assert not any(s.photos for s in telegram.sent)
+    assert not _pack(telegram)

@@ -1,4 +1,4 @@
-"""Runs inside the gate's pool processes: calls `engine.quality` and returns plain data."""
+"""Runs inside the image pool's processes: calls `engine.quality` and `engine.retouch`."""
 
 from __future__ import annotations
 
@@ -41,3 +41,10 @@ def check(data: bytes, label: str, prior: Sequence[FaceTuple], max_bytes: int) -
         "descriptor": list(face.descriptor) if face else [],
         "face_hash": face.face_hash if face else "",
     }
+
+
+def retouch(data: bytes, background: str, aspect: str, brand_colour: str) -> bytes:
+    """Return the retouched headshot; the segmentation model loads on first use per process."""
+    from engine.retouch import worker
+
+    return worker.retouch(data, background, aspect, brand_colour)

@@ -1,7 +1,7 @@
-"""The quality gate seen from the bot: `engine.quality` runs in a process pool.
+"""The image work of the bot (quality gate, instant retouch) in a pool of processes.
 
-The pool's children import mediapipe and dlib; the bot process never does. Results cross the
-process boundary as plain dicts (see `bot.gate_child`), so unpickling them imports nothing heavy.
+The children import mediapipe and dlib; the bot process never does. Results cross the process
+boundary as plain data (see `bot.image_child`), so unpickling them imports nothing heavy.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from multiprocessing import get_context
 from typing import Any
 
-from bot import gate_child
+from bot import image_child
 from bot.session import Selfie
 
 
@@ -41,7 +41,7 @@ class GateResult:
         )
 
 
-class GatePool:
+class ImagePool:
     """A pool of processes, each with the face models loaded once at start."""
 
     def __init__(self, workers: int, max_upload_bytes: int) -> None:
@@ -49,7 +49,7 @@ class GatePool:
         self._pool = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=get_context("spawn"),
-            initializer=gate_child.warm_up,
+            initializer=image_child.warm_up,
         )
         self._max_bytes = max_upload_bytes
         self._workers = workers
@@ -57,15 +57,22 @@ class GatePool:
     async def warm(self) -> None:
         """Start every child and load its models now rather than on the first selfie."""
         loop = asyncio.get_running_loop()
-        pings = [loop.run_in_executor(self._pool, gate_child.ping) for _ in range(self._workers)]
+        pings = [loop.run_in_executor(self._pool, image_child.ping) for _ in range(self._workers)]
         await asyncio.gather(*pings)
+
+    async def retouch(self, data: bytes, background: str, aspect: str, brand_colour: str) -> bytes:
+        """Return the instant studio retouch (JPEG) of one selfie."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._pool, image_child.retouch, data, background, aspect, brand_colour
+        )
 
     async def check(self, data: bytes, label: str, prior: Sequence[Selfie]) -> GateResult:
         """Check one photo against the already accepted selfies of the set."""
         faces = [(s.label, s.descriptor, s.face_hash, s.quality) for s in prior]
         loop = asyncio.get_running_loop()
         raw = await loop.run_in_executor(
-            self._pool, gate_child.check, data, label, faces, self._max_bytes
+            self._pool, image_child.check, data, label, faces, self._max_bytes
         )
         return GateResult.from_dict(raw)
 
