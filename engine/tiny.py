@@ -62,8 +62,8 @@ def _build_sdxl() -> Any:
         vae=_vae(),
         text_encoder=CLIPTextModel(CLIPTextConfig(**_TEXT)),
         text_encoder_2=CLIPTextModelWithProjection(CLIPTextConfig(**_TEXT)),
-        tokenizer=_tokenizer(pad="<|endoftext|>"),
-        tokenizer_2=_tokenizer(pad="!"),
+        tokenizer=byte_tokenizer(pad="<|endoftext|>"),
+        tokenizer_2=byte_tokenizer(pad="!"),
         unet=unet,
         scheduler=_scheduler(),
         force_zeros_for_empty_prompt=True,
@@ -78,7 +78,7 @@ def _build_sd15() -> Any:
         StableDiffusionPipeline,
         vae=_vae(),
         text_encoder=CLIPTextModel(CLIPTextConfig(**_TEXT)),
-        tokenizer=_tokenizer(pad="<|endoftext|>"),
+        tokenizer=byte_tokenizer(pad="<|endoftext|>"),
         unet=_unet(cross_attention_dim=32),
         scheduler=_scheduler(),
         safety_checker=None,
@@ -129,7 +129,8 @@ def _scheduler() -> Any:
     return _construct(EulerDiscreteScheduler, **_SCHEDULER)
 
 
-def _tokenizer(pad: str) -> Any:
+def byte_tokenizer(pad: str) -> Any:
+    """Return a CLIP tokenizer over a byte-level vocabulary with no merges."""
     from transformers import CLIPTokenizer
 
     return CLIPTokenizer(vocab=_byte_vocab(), merges=[], pad_token=pad, model_max_length=77)
