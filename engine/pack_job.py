@@ -40,7 +40,6 @@ from engine.jobs import (
 from engine.progress import ProgressPublisher
 from engine.stages import GeneratedImage, StageCancelledError, Studio
 from storage.blobs import BlobStore
-from storage.errors import HeadshotsError
 from storage.settings import Settings
 from storage.state import StateStore
 
@@ -51,6 +50,10 @@ CANCEL_POLL_S = 0.25
 LORA = "lora.safetensors"
 REASON_ERROR = "Sorry, something went wrong while making your pack. Please try again later."
 REASON_TIMEOUT = "Your pack took far longer than it should, so I stopped it. Please try again."
+REASON_EMPTY = (
+    "None of the images I made looked enough like you, so I won't send them. Please try again"
+    " with sharper, well-lit selfies."
+)
 REASON_CRASHED = "The studio stopped several times while making your pack. Please try again later."
 
 
@@ -121,10 +124,13 @@ class PackRun:
             return await self._fail("timeout", REASON_TIMEOUT, "pack_timeout_s exceeded")
         except Exception as exc:
             log.exception("pack %s failed", self._job_id)
-            reason = str(exc) if isinstance(exc, HeadshotsError) else REASON_ERROR
+            # Only a message written for the person is shown; anything else is for operators.
+            reason = str(getattr(exc, "user_message", "") or REASON_ERROR)
             return await self._fail("stage", reason, f"{type(exc).__name__}: {exc}")
         finally:
             watcher.cancel()
+        if not results:
+            return await self._fail("empty", REASON_EMPTY, "the selection kept no image")
         return await self._done(results)
 
     async def _stages(self) -> tuple[StyleResult, ...]:

@@ -44,7 +44,9 @@ class StandInStudio:
         with self._log.open("a") as handle:
             handle.write(f"{stage} {os.getpid()}\n")
         if stage == self._fail_in:
-            raise RuntimeError(f"stand-in studio told to fail in {stage}")
+            error = RuntimeError(f"stand-in studio told to fail in {stage}")
+            error.user_message = os.environ.get("STANDIN_USER_MESSAGE", "")  # type: ignore[attr-defined]
+            raise error
 
     def _steps(self, total: int, on_progress: OnProgress, should_stop: ShouldStop) -> None:
         for step in range(1, total + 1):
@@ -104,6 +106,8 @@ class StandInStudio:
     ) -> list[GeneratedImage]:
         self._called("select")
         kept: list[GeneratedImage] = []
+        if os.environ.get("STANDIN_KEEP_NONE"):
+            return kept  # what a real filter does when no candidate shows the person
         for style in dict.fromkeys(image.style_id for image in candidates):
             ranked = sorted(
                 (c for c in candidates if c.style_id == style), key=lambda c: c.score or 0

@@ -28,7 +28,7 @@ from engine.jobs import (
     record_key,
     stream_key,
 )
-from engine.pack_job import REASON_ERROR
+from engine.pack_job import REASON_EMPTY, REASON_ERROR
 from storage.blobs import BlobStore, open_blob_store
 from storage.settings import Settings
 from storage.state_redis import RedisStateStore
@@ -109,21 +109,41 @@ async def test_a_pack_is_delivered_with_every_event_in_order(rig: Rig) -> None:
     assert record is not None and record["status"] == "done"
 
 
-async def test_a_stage_that_raises_fails_once_with_a_clear_message(rig: Rig) -> None:
+@pytest.mark.parametrize(
+    ("user_message", "reply"),
+    [("", REASON_ERROR), ("None of your selfies shows one clear face.", None)],
+    ids=["internal", "written-for-the-person"],
+)
+async def test_a_stage_that_raises_fails_once_with_a_clear_message(
+    rig: Rig, user_message: str, reply: str | None
+) -> None:
     sink = RecordingSink()
     request = await stored_request(rig.blobs)
-    with worker_process(rig.settings, rig.workdir, STANDIN_FAIL_IN="generate"):
+    env = {"STANDIN_FAIL_IN": "generate", "STANDIN_USER_MESSAGE": user_message}
+    with worker_process(rig.settings, rig.workdir, **env):
         async with running_notifier(rig.settings, rig.state, rig.blobs, sink):
             job_id = await rig.enqueue(request)
             await eventually(lambda: _true(bool(sink.replies())), "the failure reply")
             await eventually(lambda: _not_queued(rig.redis, job_id), "the job to leave the queue")
-    assert sink.replies() == [REASON_ERROR]
+    assert sink.replies() == [reply or user_message]
     assert (await rig.kinds(job_id))[-1] == "failed"
     assert studio_calls(rig.settings).count("generate") == 1
     assert await rig.blobs.list_keys(job_prefix(request.user_scope, job_id)) == []
     assert await active_job(rig.state, request.user_scope) is None
     listing = _cli(rig.settings, "jobs", "--all")
     assert job_id in listing and "stand-in studio told to fail in generate" in listing
+
+
+async def test_a_pack_whose_filter_keeps_nothing_fails_plainly(rig: Rig) -> None:
+    sink = RecordingSink()
+    request = await stored_request(rig.blobs)
+    with worker_process(rig.settings, rig.workdir, STANDIN_KEEP_NONE="1"):
+        async with running_notifier(rig.settings, rig.state, rig.blobs, sink):
+            job_id = await rig.enqueue(request)
+            await eventually(lambda: _true(bool(sink.replies())), "the failure reply")
+    assert sink.replies() == [REASON_EMPTY]
+    assert not sink.albums()
+    assert (await rig.kinds(job_id))[-1] == "failed"
 
 
 async def test_cancel_during_training_stops_tells_and_cleans_up(rig: Rig) -> None:
