@@ -36,7 +36,7 @@ async def _lines(settings: Any, *, everything: bool) -> list[str]:
     state = RedisStateStore.from_url(settings.redis_url)
     try:
         queued = [_str(raw) for raw in await arq.zrange(QUEUE_NAME, 0, -1)]
-        lines = []
+        lines: list[tuple[int, str]] = []
         for key in await state.keys("job:"):
             record = await state.get(key)
             if record is None:
@@ -46,8 +46,9 @@ async def _lines(settings: Any, *, everything: bool) -> list[str]:
                 continue
             running = bool(await arq.exists(in_progress_key_prefix + job_id))
             latest = _str(await arq.get(latest_key(job_id)))
-            lines.append(_describe(record, queued, running, latest))
-        return lines or ["no jobs"]
+            place = queued.index(job_id) if job_id in queued else len(queued)
+            lines.append((place, _describe(record, queued, running, latest)))
+        return [line for _, line in sorted(lines)] or ["no jobs"]
     finally:
         await state.close()
         await arq.aclose()
