@@ -34,7 +34,16 @@ class BlobStore(Protocol):
 
 
 def open_blob_store(settings: Settings) -> BlobStore:
-    """Build the blob store that `settings.storage_url` names."""
+    """Build the blob store that `settings.storage_url` names, encrypted if a key is set."""
+    store = _open_backend(settings)
+    if settings.blob_encryption_key is None:
+        return store
+    from storage.blobs_crypto import EncryptedBlobStore, parse_key
+
+    return EncryptedBlobStore(store, parse_key(settings.blob_encryption_key.get_secret_value()))
+
+
+def _open_backend(settings: Settings) -> BlobStore:
     parsed = urlparse(settings.storage_url)
     if parsed.scheme == "s3":
         from storage.blobs_s3 import S3BlobStore

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     s3_region: str = Field("us-east-1", description="S3 region name.")
     s3_access_key_id: SecretStr | None = Field(None, description="S3 access key id.")
     s3_secret_access_key: SecretStr | None = Field(None, description="S3 secret access key.")
+    blob_encryption_key: SecretStr | None = Field(
+        None, description="Base64 32-byte key: encrypt every blob at rest (AES-256-GCM)."
+    )
     base_model: str = Field(
         "stabilityai/stable-diffusion-xl-base-1.0",
         description="Diffusers base model: a hub id already in the local cache, or a folder.",

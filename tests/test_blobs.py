@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -11,10 +12,14 @@ import boto3
 import pytest
 
 from storage.blobs import BlobStore, open_blob_store
+from storage.blobs_crypto import BlobDecryptionError, EncryptedBlobStore, parse_key
 from storage.blobs_local import LocalBlobStore
 from storage.blobs_s3 import S3BlobStore
-from storage.errors import BlobNotFoundError, BlobTooLargeError, InvalidKeyError
+from storage.errors import BlobNotFoundError, BlobTooLargeError, ConfigError, InvalidKeyError
 from storage.settings import Settings
+
+KEY_A = bytes(range(32))
+KEY_B = bytes(range(1, 33))
 
 
 def _s3_settings(endpoint: str, bucket: str) -> Settings:
@@ -27,12 +32,14 @@ def _s3_settings(endpoint: str, bucket: str) -> Settings:
     )
 
 
-@pytest.fixture(params=["local", "s3"])
+@pytest.fixture(params=["local", "s3", "local-encrypted"])
 async def store(
     request: pytest.FixtureRequest, tmp_path: Path, s3_endpoint: str
 ) -> AsyncIterator[BlobStore]:
     if request.param == "local":
         blob_store: BlobStore = LocalBlobStore(tmp_path / "blobs")
+    elif request.param == "local-encrypted":
+        blob_store = EncryptedBlobStore(LocalBlobStore(tmp_path / "blobs"), KEY_A)
     else:
         bucket = f"test-{uuid.uuid4().hex[:12]}"
         boto3.client(
@@ -132,3 +139,48 @@ def test_s3_prefix_isolates_tenants(s3_endpoint: str) -> None:
     store = open_blob_store(settings)
     assert isinstance(store, S3BlobStore)
     assert store.prefix == "tenant-a/"
+
+
+async def test_encrypted_blobs_are_not_readable_on_disk(tmp_path: Path) -> None:
+    store = EncryptedBlobStore(LocalBlobStore(tmp_path), KEY_A)
+    selfie = b"\xff\xd8 a face " * 100
+    await store.put("u1/selfies/a.jpg", selfie)
+    on_disk = (tmp_path / "u1" / "selfies" / "a.jpg").read_bytes()
+    assert b"a face" not in on_disk
+    assert await store.get("u1/selfies/a.jpg") == selfie
+
+
+async def test_wrong_key_is_a_clear_error_never_garbage(tmp_path: Path) -> None:
+    await EncryptedBlobStore(LocalBlobStore(tmp_path), KEY_A).put("k", b"secret")
+    with pytest.raises(BlobDecryptionError, match="wrong HEADSHOTS_BLOB_ENCRYPTION_KEY"):
+        await EncryptedBlobStore(LocalBlobStore(tmp_path), KEY_B).get("k")
+
+
+async def test_plain_blob_under_encryption_is_refused(tmp_path: Path) -> None:
+    await LocalBlobStore(tmp_path).put("k", b"plain")
+    with pytest.raises(BlobDecryptionError, match="not encrypted"):
+        await EncryptedBlobStore(LocalBlobStore(tmp_path), KEY_A).get("k")
+
+
+async def test_blob_moved_to_another_key_does_not_decrypt(tmp_path: Path) -> None:
+    store = EncryptedBlobStore(LocalBlobStore(tmp_path), KEY_A)
+    await store.put("alice/selfie", b"alice's face")
+    (tmp_path / "bob").mkdir()
+    (tmp_path / "alice" / "selfie").rename(tmp_path / "bob" / "selfie")
+    with pytest.raises(BlobDecryptionError):
+        await store.get("bob/selfie")
+
+
+@pytest.mark.parametrize("encoded", ["", "not base64!", "c2hvcnQ="])
+def test_bad_encryption_key_names_the_setting(encoded: str) -> None:
+    with pytest.raises(ConfigError, match="HEADSHOTS_BLOB_ENCRYPTION_KEY"):
+        parse_key(encoded)
+
+
+def test_settings_key_turns_encryption_on(tmp_path: Path) -> None:
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        storage_url=f"file://{tmp_path}",
+        blob_encryption_key=base64.b64encode(KEY_A).decode(),  # type: ignore[arg-type]
+    )
+    assert isinstance(open_blob_store(settings), EncryptedBlobStore)
