@@ -20,9 +20,12 @@ from engine.preprocess import to_png, training_crops
 from engine.selection import SelectionRules, select_best
 from engine.stages import GeneratedImage, OnProgress, ShouldStop
 from engine.styles import get_style
+from engine.tiny import is_tiny
 from engine.training import TrainConfig, train_lora
 from storage.errors import ConfigError
 from storage.settings import Settings
+
+TINY_STEPS = 4  # sampler steps on the tiny model: plumbing tests need no image quality
 
 
 class ModelNotFoundError(ConfigError):
@@ -39,6 +42,7 @@ class StudioOptions:
     selection: SelectionRules = field(default_factory=SelectionRules)
     hires: HiresSettings | None = None
     simplify_background: bool = False
+    select_faces: bool = True  # off only for the tiny model, whose images are noise
 
 
 class DiffusersStudio:
@@ -118,6 +122,8 @@ class DiffusersStudio:
         keep_per_style: int,
     ) -> list[GeneratedImage]:
         """Keep the candidates with one clear face, most alike first, per style."""
+        if not self.options.select_faces:
+            return _first_per_style(candidates, keep_per_style)
         return select_best(
             self.faces,
             candidates,
@@ -146,7 +152,16 @@ def load_studio(settings: Settings) -> DiffusersStudio:
     )
     hires = HiresSettings(target_px=settings.hires_px) if settings.hires_px else None
     options = StudioOptions(train=train, resolution=resolution, hires=hires)
+    if is_tiny(settings.base_model):
+        options = replace(options, max_inference_steps=TINY_STEPS, select_faces=False)
     return DiffusersStudio(pipe, FaceAnalyzer(), options)
+
+
+def _first_per_style(candidates: Sequence[GeneratedImage], keep: int) -> list[GeneratedImage]:
+    kept: list[GeneratedImage] = []
+    for style_id in dict.fromkeys(c.style_id for c in candidates):
+        kept += [c for c in candidates if c.style_id == style_id][:keep]
+    return kept
 
 
 def load_pipeline(model: str, *, device: str) -> Any:

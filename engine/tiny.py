@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 Kind = Literal["sdxl", "sd15"]
+MARKER = "headshots-tiny.txt"  # tells the studio its images are noise: no faces to select on
 
 _SCHEDULER: dict[str, Any] = {
     "num_train_timesteps": 1000,
@@ -43,7 +44,13 @@ def write_tiny_model(folder: Path, kind: Kind = "sdxl", seed: int = 0) -> Path:
     pipe = _build_sdxl() if kind == "sdxl" else _build_sd15()
     folder.mkdir(parents=True, exist_ok=True)
     pipe.save_pretrained(str(folder))
+    (folder / MARKER).write_text("random weights for smoke tests; images have no faces\n")
     return folder
+
+
+def is_tiny(model: str) -> bool:
+    """Tell whether `model` is a folder written by `write_tiny_model`."""
+    return (Path(model) / MARKER).is_file()
 
 
 def _build_sdxl() -> Any:

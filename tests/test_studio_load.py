@@ -10,6 +10,7 @@ from PIL import Image
 
 from engine.generation import RenderSettings, generate_pack
 from engine.postprocess import AI_NOTICE, HiresSettings, export_jpeg
+from engine.selection import select_best
 from engine.stages import Studio
 from engine.studio import ModelNotFoundError, load_pipeline, load_studio
 from engine.styles import get_style
@@ -52,8 +53,11 @@ def test_a_whole_pack_through_the_studio_protocol(
     )
     assert [i.style_id for i in images] == ["tech-casual"] * 2 + ["medical"] * 2
     assert "ohwx woman" in Image.open(io.BytesIO(images[0].png)).info["parameters"]
-    # Random weights draw no faces: selection keeps nothing rather than strangers.
-    assert as_protocol.select(images, selfies=selfies, keep_per_style=1) == []
+    # Random weights draw no faces: identity selection keeps nothing rather than strangers...
+    assert select_best(studio.faces, images, selfies=selfies, keep_per_style=1) == []
+    # ...so on the tiny model the studio keeps the first images, for plumbing tests.
+    kept = as_protocol.select(images, selfies=selfies, keep_per_style=1)
+    assert kept == [images[0], images[2]]
     studio.close()
 
 
