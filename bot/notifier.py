@@ -257,6 +257,8 @@ class Notifier:
         shown_key = f"hs:notify:shown:{job_id}"
         if _text(await self._redis.get(shown_key)) == text:
             return
+        if await self._redis.exists(_part_key(job_id, chat, 0)):
+            return  # another replica already showed the end; an older step must not replace it
         self._next_edit_at[chat] = time.monotonic() + self._edit_interval_s
         await self._sink.apply(chat, [Progress(key=job_id, text=text)])
         await self._redis.set(shown_key, text, ex=DELIVERED_TTL_S)
@@ -265,9 +267,7 @@ class Notifier:
 
     async def _finish(self, job_id: str, chat: ChatRef, event: TerminalEvent) -> None:
         for index, part in enumerate(ending_parts(job_id, event, self._blobs, self._titles)):
-            await self._once(
-                f"hs:delivery:{job_id}:{chat.platform}:{chat.chat_id}:{index}", chat, part
-            )
+            await self._once(_part_key(job_id, chat, index), chat, part)
         if self._on_finished is not None:
             await self._on_finished(chat, event)
 
@@ -301,6 +301,10 @@ def _parse(entries: list[tuple[str, Any]]) -> list[JobEvent]:
         except (ValueError, TypeError):
             log.warning("unreadable event %s: %r", entry_id, body)
     return events
+
+
+def _part_key(job_id: str, chat: ChatRef, index: int) -> str:
+    return f"hs:delivery:{job_id}:{chat.platform}:{chat.chat_id}:{index}"
 
 
 def _text(value: Any) -> str:
