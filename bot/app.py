@@ -71,7 +71,10 @@ def core_config(settings: Settings) -> CoreConfig:
 def chat_service(settings: Settings, resources: Resources, sink: EffectSink) -> ChatService:
     """Build the chat service for one front end."""
     queue = ArqPackQueue(resources.arq, resources.state)
-    services = Services(resources.state, resources.blobs, resources.images, queue, sink)
+    services = Services(
+        state=resources.state, blobs=resources.blobs, images=resources.images,
+        redis=resources.arq, queue=queue, sink=sink,
+    )  # fmt: skip
     look = RetouchLook(settings.retouch_background, settings.retouch_aspect, settings.brand_colour)
     return ChatService(services, core_config(settings), settings.album_wait_s, look)
 

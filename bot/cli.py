@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "bot.commands.run",
     "bot.commands.chat",
     "bot.commands.telegram",
+    "bot.commands.delete_user",
     "bot.commands.version",
     "bot.commands.settings",
     "engine.retouch.cli",

@@ -12,6 +12,11 @@ from engine.jobs import PackRequest, active_job, cancel_pack, enqueue_pack
 from storage.state import StateStore
 
 
+def jobs_index(scope: str) -> str:
+    """Return the state key listing every job a person ever started (for erasure)."""
+    return f"{scope}:jobs"
+
+
 class PackQueue(Protocol):
     """What the chat service needs from the job queue."""
 
@@ -46,6 +51,7 @@ class ArqPackQueue:
             seed=int(session.request_id[:8], 16),  # reproducible from the order
             request_id=session.request_id,
         )
+        await self._state.index_add(jobs_index(scope), request.job_id)
         enqueued = await enqueue_pack(self._arq, self._state, request)
         return enqueued.job_id
 

@@ -15,6 +15,8 @@ from collections import defaultdict
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 
+from redis.asyncio import Redis
+
 from bot import messages as say
 from bot.albums import AlbumCollector
 from bot.conversation import (
@@ -26,6 +28,7 @@ from bot.conversation import (
     accepts_photos,
     decide,
 )
+from bot.erase import erase_person
 from bot.events import ChatRef, Effect, Event, Photo, Reply, SendPhoto, Unsupported
 from bot.image_pool import ImagePool
 from bot.menus import CoreConfig
@@ -58,6 +61,7 @@ class Services:
     state: StateStore
     blobs: BlobStore
     images: ImagePool
+    redis: Redis
     queue: PackQueue
     sink: EffectSink
 
@@ -210,17 +214,15 @@ class ChatService:
         await self._svc.sink.apply(chat, (SendPhoto(image, caption),))
 
     async def _delete_everything(self, scope: str) -> str:
-        job = await self._svc.queue.active_job(scope)
-        if job is not None:
-            await self._svc.queue.cancel(job)
-        blobs = await self._svc.blobs.delete_prefix(f"{scope}/")
-        keys = await self._svc.state.keys(f"{scope}:")
-        await self._svc.state.delete(*keys)
-        stopped = " and stopped the pack being made" if job else ""
-        return (
-            f"Done: I erased {blobs} stored file(s) and {len(keys)} record(s) of yours{stopped}. "
-            "Nothing of you is left here. /start begins again."
+        svc = self._svc
+        erased = await erase_person(scope, svc.state, svc.redis, svc.blobs, svc.queue)
+        log.info(
+            "erased a person: %d blobs, %d records, %d jobs",
+            erased.blobs,
+            erased.records,
+            erased.jobs,
         )
+        return erased.describe()
 
 
 def _photo_refusal(session: Session | None) -> str:

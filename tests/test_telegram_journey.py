@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 from PIL import ImageOps
+from redis import Redis as SyncRedis
 
 from bot.telegram_runner import serve_telegram
+from storage.keys import user_scope
 from storage.settings import Settings
 from tests import photos
 from tests.fake_telegram import TOKEN, FakeTelegram, Sent
@@ -240,3 +242,34 @@ async def test_cancel_during_training_and_one_pack_at_a_time(
             telegram.send_text(USER, "/new")
             await telegram.wait_for(_text_has("Checklist"))
     assert not _pack(telegram)
+
+
+async def test_delete_erases_everything_of_one_person_only(
+    telegram: FakeTelegram, bot_settings: Settings, worker: None, redis_url: str
+) -> None:
+    other = USER + 1
+    async with running_bot(bot_settings):
+        await _consent(telegram)
+        telegram.press(USER, await _order_pack(telegram))
+        await telegram.wait_for(_is_pack, timeout_s=60)
+        telegram.send_text(other, "/start")
+        telegram.press(other, "consent")
+        telegram.press(other, "subject:man")
+        telegram.send_photo(other, _good_selfies()[0])
+        await telegram.wait_for(lambda s: s.chat_id == other and "1 of" in s.text)
+        telegram.send_text(USER, "/delete")
+        await telegram.wait_for(_text_has("Erase everything"))
+        telegram.press(USER, "delete:yes")
+        done = await telegram.wait_for(_text_has("Nothing of you is left"))
+    assert "history of 1 pack" in done.text
+    mine, theirs = user_scope("telegram", USER), user_scope("telegram", other)
+    client = SyncRedis.from_url(redis_url)
+    keys = [key.decode() for key in client.scan_iter("*")]
+    jobs = [key.removeprefix("hs:job:") for key in keys if key.startswith("hs:job:")]
+    assert not [key for key in keys if mine in key], keys
+    assert jobs == [], "the erased person's job record is gone and the other has none"
+    assert any(theirs in key for key in keys), "the other person's session survives"
+    files = [p.relative_to(bot_settings.local_storage_root()).as_posix()
+             for p in bot_settings.local_storage_root().rglob("*") if p.is_file()]  # fmt: skip
+    assert files
+    assert all(f.startswith(f"{theirs}/") for f in files), files
