@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from arq.connections import ArqRedis
 
 from bot.image_pool import ImagePool
+from bot.limits import Limits
 from bot.menus import CoreConfig, StyleChoice
 from bot.messages import Policy
 from bot.pack_queue import ArqPackQueue
-from bot.service import ChatService, RetouchLook, Services
+from bot.service import ChatService, RetouchLook, ServiceOptions, Services
 from bot.sink import EffectSink
 from engine.jobs import create_arq_pool
 from storage.blobs import BlobStore, open_blob_store
@@ -76,7 +77,11 @@ def chat_service(settings: Settings, resources: Resources, sink: EffectSink) -> 
         redis=resources.arq, queue=queue, sink=sink,
     )  # fmt: skip
     look = RetouchLook(settings.retouch_background, settings.retouch_aspect, settings.brand_colour)
-    return ChatService(services, core_config(settings), settings.album_wait_s, look)
+    limits = Limits(
+        settings.packs_per_day, settings.max_queue_length, frozenset(settings.allowed_users)
+    )
+    options = ServiceOptions(settings.album_wait_s, look, limits)
+    return ChatService(services, core_config(settings), options)
 
 
 def style_titles() -> dict[str, str]:

@@ -122,6 +122,8 @@ NOTHING_RUNNING = "Nothing is running right now."
 
 CANCEL_KEPT = "Okay, nothing was changed."
 
+PRIVATE_BOT = "Sorry, this is a private headshot studio. Ask its owner for access."
+
 RETOUCH_FAILED = (
     "I couldn't make the instant retouch this time, sorry. Your headshot pack is not affected."
 )

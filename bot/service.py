@@ -13,7 +13,7 @@ import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 
@@ -31,6 +31,7 @@ from bot.conversation import (
 from bot.erase import erase_person
 from bot.events import ChatRef, Effect, Event, Photo, Reply, SendPhoto, Unsupported
 from bot.image_pool import ImagePool
+from bot.limits import Limits, count_pack, pack_refusal
 from bot.menus import CoreConfig
 from bot.pack_queue import PackQueue
 from bot.session import Selfie, Session, Stage
@@ -55,6 +56,15 @@ class RetouchLook:
 
 
 @dataclass(frozen=True)
+class ServiceOptions:
+    """How this deployment behaves, from settings."""
+
+    album_wait_s: float = 0.8
+    look: RetouchLook = field(default_factory=RetouchLook)
+    limits: Limits = field(default_factory=Limits)
+
+
+@dataclass(frozen=True)
 class Services:
     """The long-lived resources the chat service uses, created once at start."""
 
@@ -70,22 +80,22 @@ class ChatService:
     """Turns neutral events into effects for one deployment."""
 
     def __init__(
-        self,
-        services: Services,
-        config: CoreConfig,
-        album_wait_s: float = 0.8,
-        look: RetouchLook = RetouchLook(),
+        self, services: Services, config: CoreConfig, options: ServiceOptions | None = None
     ) -> None:
         self._svc = services
         self._config = config
-        self._look = look
-        self._background: set[asyncio.Task[None]] = set()
+        options = options or ServiceOptions()
+        self._look = options.look
+        self._limits = options.limits
+        self._albums = AlbumCollector(self._handle_photos, options.album_wait_s)
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self._albums = AlbumCollector(self._handle_photos, album_wait_s)
+        self._background: set[asyncio.Task[None]] = set()
 
     async def handle(self, chat: ChatRef, event: Event) -> None:
         """Answer one event; never raises, the person always gets an answer."""
-        if isinstance(event, Photo) and event.group_id:
+        if not self._limits.allows(chat.platform, chat.user_id):
+            await self._svc.sink.apply(chat, (Reply(say.PRIVATE_BOT),))
+        elif isinstance(event, Photo) and event.group_id:
             self._albums.add(chat, event)
         elif isinstance(event, Photo):
             await self._handle_photos(chat, [event])
@@ -185,10 +195,17 @@ class ChatService:
         running = await self._svc.queue.active_job(scope)
         if running is not None and running != session.job_id:
             return [Reply(say.JOB_ALREADY_RUNNING)]
+        refusal = await pack_refusal(self._svc.state, self._svc.redis, scope, self._limits)
+        if refusal is not None:
+            # Back to the confirmation, so the Start button works again later.
+            waiting = session.with_(stage=Stage.CONFIRM)
+            await self._svc.state.put(f"{scope}:session", waiting.to_dict(), ttl_s=SESSION_TTL_S)
+            return [Reply(refusal)]
         try:
             job_id = await self._svc.queue.enqueue(chat, scope, session)
         except PackAlreadyActiveError:
             return [Reply(say.JOB_ALREADY_RUNNING)]  # another replica raced us to it
+        await count_pack(self._svc.state, scope)
         saved = session.with_(job_id=job_id)
         await self._svc.state.put(f"{scope}:session", saved.to_dict(), ttl_s=SESSION_TTL_S)
         # The notifier posts the progress message from the job's own "queued" event.

@@ -61,6 +61,21 @@ class Settings(BaseSettings):
         "https://api.telegram.org/file/bot", description="Bot API file download base."
     )
     discord_token: SecretStr | None = Field(None, description="Discord bot token.")
+    discord_guild_id: int | None = Field(
+        None, description="Sync slash commands to this guild only (instant, for development)."
+    )
+    discord_api_base: str = Field(
+        "https://discord.com/api/v10", description="Discord REST base (a fake in tests)."
+    )
+    discord_gateway_url: str = Field(
+        "wss://gateway.discord.gg/", description="Discord gateway URL (a fake in tests)."
+    )
+    discord_max_file_bytes: int = Field(
+        10 * 1024 * 1024, ge=1024, description="Largest file the bot uploads to Discord."
+    )
+    discord_interaction_token_s: float = Field(
+        900.0, gt=0, description="Lifetime of an interaction token; later edits use the bot token."
+    )
     min_selfies: int = Field(6, ge=1, description="Fewest accepted selfies that make a set.")
     max_selfies: int = Field(20, ge=1, description="Most selfies kept in one set.")
     max_upload_bytes: int = Field(
@@ -107,6 +122,14 @@ class Settings(BaseSettings):
         0.8, gt=0, le=10, description="Quiet time that ends an album sent as separate updates."
     )
     max_styles: int = Field(4, ge=1, le=12, description="Most style packs one order may pick.")
+    packs_per_day: int = Field(3, ge=1, description="Packs one person may start per UTC day.")
+    max_queue_length: int = Field(
+        100, ge=1, description="Packs waiting before new ones get a polite 'busy, try later'."
+    )
+    allowed_users: list[str] = Field(
+        default_factory=list,
+        description='Private deployments: JSON list like ["telegram:123"]; empty allows everyone.',
+    )
     selfies_retention_hours: int = Field(
         24, ge=0, description="Hours selfies and the LoRA are kept after the pack is delivered."
     )

@@ -273,3 +273,13 @@ async def test_delete_erases_everything_of_one_person_only(
              for p in bot_settings.local_storage_root().rglob("*") if p.is_file()]  # fmt: skip
     assert files
     assert all(f.startswith(f"{theirs}/") for f in files), files
+
+
+async def test_private_deployment_answers_strangers_politely(
+    telegram: FakeTelegram, bot_settings: Settings
+) -> None:
+    private = bot_settings.model_copy(update={"allowed_users": [f"telegram:{USER}"]})
+    async with running_bot(private):
+        telegram.send_text(USER + 5, "/start")
+        await telegram.wait_for(_text_has("private headshot studio"))
+        await _consent(telegram)  # the allowed person goes on as usual

@@ -1,0 +1,58 @@
+"""Abuse limits from settings: who may use the bot, packs per day, and the global queue length."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from engine import eta
+from engine.jobs import QUEUE_NAME
+from storage.state import JsonDict, StateStore
+
+DAY_S = 24 * 3600
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The limits of one deployment."""
+
+    packs_per_day: int = 3
+    max_queue_length: int = 100
+    allowed_users: frozenset[str] = frozenset()  # "telegram:123"; empty means everyone
+
+    def allows(self, platform: str, user_id: str) -> bool:
+        """Return whether the person may use this (maybe private) deployment."""
+        return not self.allowed_users or f"{platform}:{user_id}" in self.allowed_users
+
+
+def _quota_key(scope: str) -> str:
+    return f"{scope}:quota:{time.strftime('%Y%m%d', time.gmtime())}"
+
+
+async def pack_refusal(state: StateStore, redis: Redis, scope: str, limits: Limits) -> str | None:
+    """Return why a new pack cannot start now, or None if it can."""
+    used = await state.get(_quota_key(scope))
+    if used is not None and int(used.get("packs", 0)) >= limits.packs_per_day:
+        return (
+            f"You've made {limits.packs_per_day} packs today, the daily limit. "
+            "Please come back tomorrow; your selfies stay here until then."
+        )
+    waiting = int(await redis.zcard(QUEUE_NAME))
+    if waiting >= limits.max_queue_length:
+        minutes = eta.queue_eta_s(await eta.typical_s(redis), waiting) / 60
+        return (
+            f"I'm very busy right now ({waiting} packs waiting, about {minutes:.0f} minutes). "
+            "Please tap Start again a little later; nothing you sent is lost."
+        )
+    return None
+
+
+async def count_pack(state: StateStore, scope: str) -> None:
+    """Count one started pack against today's quota."""
+
+    def bump(doc: JsonDict | None) -> JsonDict:
+        return {"packs": int((doc or {}).get("packs", 0)) + 1}
+
+    await state.update(_quota_key(scope), bump, ttl_s=2 * DAY_S)
