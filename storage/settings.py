@@ -158,6 +158,13 @@ class Settings(BaseSettings):
     retouch_aspect: str = Field(
         "1:1", pattern=r"^(1:1|4:5)$", description="Instant retouch frame: 1:1 or 4:5."
     )
+    ops_port: int = Field(
+        0, ge=0, le=65535, description="Port of /healthz and Prometheus /metrics; 0 is off."
+    )
+    ops_listen: str = Field("127.0.0.1", description="Bind address of /healthz and /metrics.")
+    log_format: str = Field(
+        "text", pattern=r"^(text|json)$", description="Log lines as text, or one JSON object each."
+    )
 
     @field_validator("redis_url")
     @classmethod
@@ -194,6 +201,12 @@ class Settings(BaseSettings):
         """Return the folder of a file:// storage URL (relative paths resolve from the cwd)."""
         parsed = urlparse(self.storage_url)
         return Path(parsed.netloc + parsed.path).resolve()
+
+
+def secret_values(settings: Settings) -> list[str]:
+    """Return the values of every secret setting that is set, for scrubbing logs."""
+    values = [getattr(settings, name) for name in type(settings).model_fields]
+    return [value.get_secret_value() for value in values if isinstance(value, SecretStr)]
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -6,7 +6,7 @@ import argparse
 import asyncio
 from pathlib import Path
 
-from storage.settings import load_settings
+from storage.settings import load_settings, secret_values
 
 NAME = "chat"
 HELP = "talk to the bot in this terminal (run `headshots worker` beside it)"
@@ -22,6 +22,6 @@ def run(args: argparse.Namespace) -> int:
     from bot.logs import setup_logging
 
     settings = load_settings()
-    setup_logging(settings.log_level, quiet=True)
+    setup_logging(settings.log_level, quiet=True, secrets=secret_values(settings))
     asyncio.run(serve_console(settings, Path("data/console").resolve()))
     return 0

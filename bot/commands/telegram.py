@@ -7,7 +7,7 @@ import asyncio
 import signal
 
 from storage.errors import ConfigError
-from storage.settings import Settings, load_settings
+from storage.settings import Settings, load_settings, secret_values
 
 NAME = "telegram"
 HELP = "run the Telegram bot (needs HEADSHOTS_TELEGRAM_TOKEN; run `headshots worker` beside it)"
@@ -24,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings()
     if settings.telegram_token is None:
         raise ConfigError("HEADSHOTS_TELEGRAM_TOKEN: not set (get one from @BotFather)")
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, secrets=secret_values(settings))
     asyncio.run(_serve(settings))
     return 0
 
