@@ -237,26 +237,38 @@ async def enqueue_pack(
 ) -> Enqueued:
     """Queue the pack once per request_id; raise PackAlreadyActiveError for a second pack."""
     job_id = request.job_id
-    record = {"job_id": job_id, "request": request.to_json(), "status": "queued"}
-    if not await state.set_if_absent(record_key(job_id), {**record, "at": time.time()}, ttl_s):
+    record = {"job_id": job_id, "request": request.to_json(), "status": "queued", "at": time.time()}
+    created = await state.set_if_absent(record_key(job_id), record, ttl_s)
+    if not created and await _submitted(arq, state, job_id):
         return Enqueued(job_id, False, await queue_position(arq, job_id))
+    # New, or an earlier call stopped before the job reached arq: (re)claim the slot and submit.
     active = await active_job(state, request.user_scope)
-    if active is None and await state.set_if_absent(
-        active_key(request.user_scope), {"job_id": job_id}, ttl_s
+    marker = {"job_id": job_id}
+    if active == job_id or (
+        active is None and await state.set_if_absent(active_key(request.user_scope), marker, ttl_s)
     ):
-        return await _submit(arq, request, ttl_s)
-    await state.delete(record_key(job_id))
+        position = await _submit(arq, request, ttl_s)
+        return Enqueued(job_id, created, position)
+    if created:
+        await state.delete(record_key(job_id))
     raise PackAlreadyActiveError(active or "another job")
 
 
-async def _submit(arq: ArqRedis, request: PackRequest, ttl_s: int) -> Enqueued:
+async def _submitted(arq: ArqRedis, state: StateStore, job_id: str) -> bool:
+    record = await state.get(record_key(job_id))
+    if record is None or record.get("status") != "queued":
+        return True  # running or over
+    return bool(await arq.exists(job_key_prefix + job_id))
+
+
+async def _submit(arq: ArqRedis, request: PackRequest, ttl_s: int) -> int:
     job_id = request.job_id
     await open_stream(arq, job_id, ttl_s)
     await arq.enqueue_job(PACK_JOB, request.to_json(), _job_id=job_id, _queue_name=QUEUE_NAME)
     position = await queue_position(arq, job_id)
     eta_s = eta.queue_eta_s(await eta.typical_s(arq), position)
     await publish_event(arq, Queued(job_id=job_id, position=position, eta_s=eta_s), ttl_s)
-    return Enqueued(job_id, True, position)
+    return position
 
 
 async def active_job(state: StateStore, user_scope: str) -> str | None:

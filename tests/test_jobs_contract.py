@@ -32,6 +32,7 @@ from engine.jobs import (
     event_from_json,
     event_to_json,
     loads,
+    record_key,
 )
 from storage.blobs import open_blob_store
 from storage.state_redis import RedisStateStore
@@ -107,6 +108,29 @@ async def test_double_enqueue_makes_one_job(tmp_path: Path, redis_url: str) -> N
         assert second == Enqueued(request.job_id, False, 1)
         assert await arq.zcard(QUEUE_NAME) == 1
         assert await stream_kinds(arq, request.job_id) == ["queued"]
+        assert await active_job(state, request.user_scope) == request.job_id
+    finally:
+        await arq.aclose()
+        await state.close()
+
+
+async def test_an_enqueue_that_stopped_half_way_is_completed_by_the_retry(
+    tmp_path: Path, redis_url: str
+) -> None:
+    settings = queue_settings(tmp_path, redis_url)
+    arq, state, blobs = (
+        await create_arq_pool(settings),
+        RedisStateStore.from_url(redis_url),
+        open_blob_store(settings),
+    )
+    try:
+        request = await stored_request(blobs)
+        # What a bot killed between writing the record and reaching arq leaves behind.
+        record = {"job_id": request.job_id, "request": request.to_json(), "status": "queued"}
+        await state.put(record_key(request.job_id), record)
+        again = await enqueue_pack(arq, state, request)
+        assert again == Enqueued(request.job_id, False, 1)
+        assert await arq.zcard(QUEUE_NAME) == 1
         assert await active_job(state, request.user_scope) == request.job_id
     finally:
         await arq.aclose()
