@@ -80,7 +80,9 @@ def chat_service(settings: Settings, resources: Resources, sink: EffectSink) -> 
     limits = Limits(
         settings.packs_per_day, settings.max_queue_length, frozenset(settings.allowed_users)
     )
-    options = ServiceOptions(settings.album_wait_s, look, limits)
+    options = ServiceOptions(
+        settings.album_wait_s, settings.abandoned_session_hours * 3600, look, limits
+    )
     return ChatService(services, core_config(settings), options)
 
 

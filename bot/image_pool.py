@@ -15,6 +15,7 @@ from typing import Any
 
 from bot import image_child
 from bot.session import Selfie
+from engine import ops
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,9 @@ class ImagePool:
         raw = await loop.run_in_executor(
             self._pool, image_child.check, data, label, faces, self._max_bytes
         )
-        return GateResult.from_dict(raw)
+        result = GateResult.from_dict(raw)
+        ops.count_photo(result.verdict, result.codes)
+        return result
 
     def close(self) -> None:
         """Stop the children."""

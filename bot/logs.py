@@ -6,6 +6,8 @@ import logging
 import re
 from collections.abc import Iterable
 
+from engine.ops_logs import BytesAsSize, JsonFormatter
+
 NOISY = ("httpx", "telegram.ext.Updater", "aiohttp.access", "arq.worker", "discord")
 # Bot tokens in URLs ("bot123456:AA...") and headers; matched even when no setting names them.
 TOKEN_PATTERN = re.compile(r"\d{6,}:[A-Za-z0-9_-]{30,}")
@@ -36,7 +38,9 @@ class SecretScrubber(logging.Filter):
         return TOKEN_PATTERN.sub(MASK, text)
 
 
-def setup_logging(level: str, *, quiet: bool = False, secrets: Iterable[str] = ()) -> None:
+def setup_logging(
+    level: str, *, quiet: bool = False, secrets: Iterable[str] = (), json_lines: bool = False
+) -> None:
     """Log to stderr at `level`; `quiet` (console chat) keeps only warnings and errors."""
     logging.basicConfig(
         level=logging.WARNING if quiet else level,
@@ -44,6 +48,9 @@ def setup_logging(level: str, *, quiet: bool = False, secrets: Iterable[str] = (
     )
     scrubber = SecretScrubber(secrets)
     for handler in logging.getLogger().handlers:
+        handler.addFilter(BytesAsSize())  # before the scrubber renders the message
         handler.addFilter(scrubber)
+        if json_lines:
+            handler.setFormatter(JsonFormatter())
     for name in NOISY:
         logging.getLogger(name).setLevel(logging.WARNING)

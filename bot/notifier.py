@@ -23,6 +23,7 @@ from bot import progress_text as say
 from bot.endings import Part, ending_parts
 from bot.events import ChatRef, Progress
 from bot.sink import EffectSink
+from engine import ops
 from engine.jobs import (
     LIVE_STREAMS,
     NOTIFIER_GROUP,
@@ -220,6 +221,7 @@ class Notifier:
         except Exception:
             # Not acknowledged: the entry stays pending and _claim_stale retries it later.
             log.exception("delivering the end of %s to %s failed; will retry", job_id, chat)
+            ops.DELIVERY_FAILURES.inc()
             return
         await self._redis.xack(stream, NOTIFIER_GROUP, *ids)
         await self._redis.srem(LIVE_STREAMS, stream)  # type: ignore[misc]
@@ -266,12 +268,14 @@ class Notifier:
     # ----- the end: exactly once per job and chat ---------------------------------------------
 
     async def _finish(self, job_id: str, chat: ChatRef, event: TerminalEvent) -> None:
-        for index, part in enumerate(ending_parts(job_id, event, self._blobs, self._titles)):
-            await self._once(_part_key(job_id, chat, index), chat, part)
+        parts = enumerate(ending_parts(job_id, event, self._blobs, self._titles))
+        sent = [await self._once(_part_key(job_id, chat, i), chat, part) for i, part in parts]
+        if isinstance(event, Done) and any(sent):  # counted by the replica that sent it
+            ops.PACKS_DELIVERED.inc()
         if self._on_finished is not None:
             await self._on_finished(chat, event)
 
-    async def _once(self, key: str, chat: ChatRef, part: Part) -> None:
+    async def _once(self, key: str, chat: ChatRef, part: Part) -> bool:
         """Send one part of the ending unless it was sent.
 
         Claim, send, then mark: the claim (SET NX with a lease) stops two replicas sending the
@@ -282,7 +286,7 @@ class Notifier:
         """
         if not await self._redis.set(key, "sending", nx=True, ex=SENDING_LEASE_S):
             if _text(await self._redis.get(key)) == "sent":
-                return
+                return False
             raise PartBusyError(key)
         try:
             await self._sink.apply(chat, await part())
@@ -290,6 +294,7 @@ class Notifier:
             await self._redis.delete(key)
             raise
         await self._redis.set(key, "sent", ex=DELIVERED_TTL_S)
+        return True
 
 
 def _parse(entries: list[tuple[str, Any]]) -> list[JobEvent]:

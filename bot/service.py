@@ -43,8 +43,6 @@ from storage.state import StateStore
 
 log = logging.getLogger(__name__)
 
-SESSION_TTL_S = 30 * 24 * 3600  # refreshed on every event; retention may sweep sooner
-
 
 @dataclass(frozen=True)
 class RetouchLook:
@@ -60,6 +58,9 @@ class ServiceOptions:
     """How this deployment behaves, from settings."""
 
     album_wait_s: float = 0.8
+    # Refreshed on every event; when it runs out the conversation counts as abandoned and the
+    # retention sweeper deletes its selfies.
+    session_ttl_s: int = 48 * 3600
     look: RetouchLook = field(default_factory=RetouchLook)
     limits: Limits = field(default_factory=Limits)
 
@@ -86,6 +87,7 @@ class ChatService:
         self._config = config
         options = options or ServiceOptions()
         self._look = options.look
+        self._session_ttl_s = options.session_ttl_s
         self._limits = options.limits
         self._albums = AlbumCollector(self._handle_photos, options.album_wait_s)
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
@@ -166,12 +168,15 @@ class ChatService:
             session = session.with_(stage=Stage.DONE)
         return session
 
+    async def _save(self, scope: str, session: Session) -> None:
+        await self._svc.state.put(f"{scope}:session", session.to_dict(), ttl_s=self._session_ttl_s)
+
     async def _commit(self, chat: ChatRef, scope: str, step: Step) -> list[Effect]:
         key = f"{scope}:session"
         if step.session is None:
             await self._svc.state.delete(key)
         else:
-            await self._svc.state.put(key, step.session.to_dict(), ttl_s=SESSION_TTL_S)
+            await self._save(scope, step.session)
         effects = list(step.effects)
         for action in step.actions:
             effects += await self._act(chat, scope, step.session, action)
@@ -199,15 +204,16 @@ class ChatService:
         if refusal is not None:
             # Back to the confirmation, so the Start button works again later.
             waiting = session.with_(stage=Stage.CONFIRM)
-            await self._svc.state.put(f"{scope}:session", waiting.to_dict(), ttl_s=SESSION_TTL_S)
+            await self._svc.state.put(
+                f"{scope}:session", waiting.to_dict(), ttl_s=self._session_ttl_s
+            )
             return [Reply(refusal)]
         try:
             job_id = await self._svc.queue.enqueue(chat, scope, session)
         except PackAlreadyActiveError:
             return [Reply(say.JOB_ALREADY_RUNNING)]  # another replica raced us to it
         await count_pack(self._svc.state, scope)
-        saved = session.with_(job_id=job_id)
-        await self._svc.state.put(f"{scope}:session", saved.to_dict(), ttl_s=SESSION_TTL_S)
+        await self._save(scope, session.with_(job_id=job_id))
         # The notifier posts the progress message from the job's own "queued" event.
         task = asyncio.create_task(self._send_retouch(chat, session))
         self._background.add(task)

@@ -10,6 +10,7 @@ from bot.notifier import Notifier
 from bot.pacing import ChatPacer
 from bot.telegram_adapter import build_application, register
 from bot.telegram_sink import TelegramSink
+from engine.ops_server import start_ops_server, stop_ops_server
 from storage.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ async def serve_telegram(settings: Settings, stop: asyncio.Event) -> None:
         await application.start()
         await _start_updates(application, settings)
         notify = asyncio.create_task(notifier.run(stop))
+        ops = await start_ops_server(settings, resources.arq, "bot")
         log.info("Telegram bot @%s is running", application.bot.username)
         try:
             await stop.wait()
@@ -38,6 +40,7 @@ async def serve_telegram(settings: Settings, stop: asyncio.Event) -> None:
             await service.drain()
             await application.stop()
             await notify
+            await stop_ops_server(ops)
 
 
 async def _start_updates(application: object, settings: Settings) -> None:

@@ -24,7 +24,8 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings()
     if settings.telegram_token is None:
         raise ConfigError("HEADSHOTS_TELEGRAM_TOKEN: not set (get one from @BotFather)")
-    setup_logging(settings.log_level, secrets=secret_values(settings))
+    json_lines = settings.log_format == "json"
+    setup_logging(settings.log_level, secrets=secret_values(settings), json_lines=json_lines)
     asyncio.run(_serve(settings))
     return 0
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 
 NAME = "worker"
 HELP = "run the GPU worker that trains and renders packs (one at a time)"
@@ -18,12 +17,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load the studio once, then take jobs until SIGINT or SIGTERM."""
+    from bot.logs import setup_logging
     from engine.worker import run_worker
-    from storage.settings import load_settings
+    from storage.settings import load_settings, secret_values
 
     settings = load_settings()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    json_lines = settings.log_format == "json"
+    setup_logging(settings.log_level, secrets=secret_values(settings), json_lines=json_lines)
     run_worker(settings, burst=args.burst)
     return 0

@@ -1,0 +1,101 @@
+"""Retention: nothing is kept longer than the privacy notice promises.
+
+After a pack ends, its selfies and everything that could rebuild the face (crops, LoRA,
+candidates) go after a short grace period; the delivered results go after some days. Selfies of
+conversations that were abandoned (their session expired, no pack running) go too. The sweeper
+runs as a cron job in the worker and as `headshots sweep`; it logs counts, never names.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from engine.jobs import TERMINAL_STATUSES, PackRequest, active_key, job_prefix, record_key
+from storage.blobs import BlobStore
+from storage.settings import Settings
+from storage.state import JsonDict, StateStore
+
+log = logging.getLogger(__name__)
+
+RESULTS_FOLDER = "results/"
+RESULTS_MANIFEST = "selected.json"
+
+
+@dataclass(frozen=True)
+class RetentionPolicy:
+    """How long each kind of data lives, in seconds."""
+
+    private_after_end_s: float  # selfies, crops, LoRA, candidates, after the pack ended
+    results_s: float  # delivered headshots
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RetentionPolicy:
+        """Read the retention settings the privacy notice quotes."""
+        return cls(settings.selfies_retention_hours * 3600, settings.results_retention_days * 86400)
+
+
+@dataclass
+class SweepCounts:
+    """What one sweep deleted."""
+
+    private_blobs: int = 0
+    result_blobs: int = 0
+    records: int = 0
+    abandoned_blobs: int = 0
+
+
+async def sweep(
+    state: StateStore, blobs: BlobStore, policy: RetentionPolicy, now: float | None = None
+) -> SweepCounts:
+    """Delete what has outlived its promise; return the counts."""
+    now = time.time() if now is None else now
+    counts = SweepCounts()
+    for key in await state.keys("job:"):
+        record = await state.get(key)
+        if record is not None and record.get("status") in TERMINAL_STATUSES:
+            private, results, records = await _sweep_job(state, blobs, record, policy, now)
+            counts.private_blobs += private
+            counts.result_blobs += results
+            counts.records += records
+    counts.abandoned_blobs = await _sweep_abandoned(state, blobs)
+    log.info("retention sweep: %s", counts)
+    return counts
+
+
+async def _sweep_job(
+    state: StateStore, blobs: BlobStore, record: JsonDict, policy: RetentionPolicy, now: float
+) -> tuple[int, int, int]:
+    """Return how many private blobs, result blobs and records of one ended job went."""
+    request = PackRequest.from_json(record["request"])
+    age_s = now - float(record.get("finished_at") or now)
+    prefix = job_prefix(request.user_scope, request.job_id)
+    results = records = private = 0
+    if age_s >= policy.results_s:
+        results = await blobs.delete_prefix(prefix)
+        records = await state.delete(record_key(request.job_id))
+    if age_s >= policy.private_after_end_s:
+        private = await _delete_private(blobs, request, prefix)
+    return private, results, records
+
+
+async def _delete_private(blobs: BlobStore, request: PackRequest, prefix: str) -> int:
+    keep = (prefix + RESULTS_FOLDER, prefix + RESULTS_MANIFEST)
+    job_keys = [key for key in await blobs.list_keys(prefix) if not key.startswith(keep)]
+    deleted = [await blobs.delete(key) for key in (*request.selfie_keys, *job_keys)]
+    return sum(deleted)
+
+
+async def _sweep_abandoned(state: StateStore, blobs: BlobStore) -> int:
+    # A session key expires after the abandoned-session time; selfies it leaves behind, with no
+    # pack of that person running, belong to nobody's conversation any more.
+    scopes = {key.split("/", 1)[0] for key in await blobs.list_keys("") if "/selfies/" in key}
+    deleted = 0
+    for scope in sorted(scopes):
+        if (
+            await state.get(f"{scope}:session") is None
+            and await state.get(active_key(scope)) is None
+        ):
+            deleted += await blobs.delete_prefix(f"{scope}/selfies/")
+    return deleted
