@@ -1,0 +1,370 @@
+"""A small fake Discord REST + gateway server (aiohttp on 127.0.0.1) for the real discord.py client.
+
+It speaks just enough for our bot: login (users/@me, oauth2/applications/@me), command sync, the
+gateway handshake (HELLO, IDENTIFY -> READY, heartbeats), channel messages with files and buttons
+(create and edit), DM channel creation, attachment downloads, and interaction callbacks and
+webhook follow-ups. It enforces the 3-second answer deadline (a late first answer gets Discord's
+"Unknown interaction") and the interaction-token lifetime (a later webhook call gets "Invalid
+Webhook Token"). Tests drive it as a person would: DM text and attachments, slash commands, presses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+TOKEN = "discord-test-token"
+APP_ID = 4242
+BOT_USER = {"id": "4242", "username": "headshots", "discriminator": "0", "global_name": None,
+            "avatar": None, "bot": True}  # fmt: skip
+DEADLINE_S = 3.0
+
+
+@dataclass
+class Sent:
+    """A message the bot created or edited in a channel."""
+
+    method: str  # "create" or "edit"
+    channel_id: int
+    message_id: int
+    text: str = ""
+    buttons: list[list[dict[str, str]]] = field(default_factory=list)
+    files: list[int] = field(default_factory=list)  # sizes in bytes
+    at: float = field(default_factory=time.monotonic)  # when the fake received it
+
+    @property
+    def photos(self) -> int:
+        """Return how many files came with it."""
+        return len(self.files)
+
+
+@dataclass
+class Interaction:
+    """An interaction the fake delivered, and when (monotonic) it was first answered."""
+
+    id: int
+    token: str
+    delivered_at: float | None = None
+    answered_at: float | None = None
+    late: bool = False
+
+
+class FakeDiscord:
+    """State of the fake server; `api_base` and `gateway_url` are what the bot is pointed at."""
+
+    def __init__(self, token_lifetime_s: float = 900.0) -> None:
+        self.token_lifetime_s = token_lifetime_s
+        self.sent: list[Sent] = []
+        self.interactions: dict[str, Interaction] = {}
+        self.expired_token_calls = 0
+        self.identified = 0
+        self.message_delay_s = 0.0  # a slow channel: every message create waits this long
+        self.attachments: dict[str, bytes] = {}
+        self._ids = itertools.count(10_000)
+        self._pending: list[dict[str, Any]] = []
+        self._sockets: list[web.WebSocketResponse] = []
+        self._seq = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    # ----- lifecycle ----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Listen on a free 127.0.0.1 port."""
+        app = web.Application(client_max_size=60 * 1024 * 1024)
+        app.router.add_get("/gateway", self._gateway)
+        app.router.add_get("/cdn/{id}/{name}", self._cdn)
+        app.router.add_route("*", "/api/v10/{path:.+}", self._api)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def stop(self) -> None:
+        """Close every gateway socket and stop listening."""
+        for socket in list(self._sockets):
+            await socket.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def api_base(self) -> str:
+        """Return the value for HEADSHOTS_DISCORD_API_BASE."""
+        return f"http://127.0.0.1:{self.port}/api/v10"
+
+    @property
+    def gateway_url(self) -> str:
+        """Return the value for HEADSHOTS_DISCORD_GATEWAY_URL."""
+        return f"ws://127.0.0.1:{self.port}/gateway"
+
+    # ----- what a person does -------------------------------------------------------------
+
+    def send_text(self, user_id: int, text: str) -> None:
+        """The person writes `text` in their DM with the bot."""
+        self._push("MESSAGE_CREATE", self._message(user_id, content=text))
+
+    def send_files(self, user_id: int, files: list[tuple[str, str, bytes]]) -> int:
+        """The person sends one DM with attachments (name, content type, bytes); return its id."""
+        attachments = []
+        for name, content_type, data in files:
+            attachment_id = str(next(self._ids))
+            self.attachments[attachment_id] = data
+            url = f"http://127.0.0.1:{self.port}/cdn/{attachment_id}/{name}"
+            attachment = {"id": attachment_id, "filename": name, "size": len(data), "url": url}
+            attachments.append({**attachment, "proxy_url": url, "content_type": content_type})
+        message = self._message(user_id, attachments=attachments)
+        self._push("MESSAGE_CREATE", message)
+        return int(message["id"])
+
+    def slash(self, user_id: int, sub: str) -> str:
+        """The person runs `/headshots <sub>` in their DM; return the interaction id."""
+        data = {"id": "900", "name": "headshots", "type": 1,
+                "options": [{"name": sub, "type": 1, "options": []}]}  # fmt: skip
+        return self._interaction(user_id, 2, data)
+
+    def press(self, user_id: int, data: str) -> str:
+        """The person presses the newest button carrying our `data`; return the interaction id."""
+        custom_id = f"hs:{data}"
+        for sent in reversed(self.sent):
+            if any(b["custom_id"] == custom_id for row in sent.buttons for b in row):
+                message = self._bot_message(sent)
+                payload = {"custom_id": custom_id, "component_type": 2}
+                return self._interaction(user_id, 3, payload, message=message)
+        raise AssertionError(f"no button {data!r} was shown; sent: {self.texts()}")
+
+    # ----- what tests look at -------------------------------------------------------------
+
+    def texts(self) -> list[str]:
+        """Return the texts of every message created or edited, in order."""
+        return [s.text for s in self.sent]
+
+    async def wait_for(self, predicate: Any, timeout_s: float = 30.0) -> Sent:
+        """Wait until a created or edited message satisfies `predicate`; return it."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            for sent in list(self.sent):
+                if predicate(sent):
+                    return sent
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"nothing matched in time; sent: {self.texts()}")
+
+    # ----- the gateway --------------------------------------------------------------------
+
+    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        self._sockets.append(socket)
+        await socket.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": 41250}}))
+        try:
+            async for frame in socket:
+                if frame.type != WSMsgType.TEXT:
+                    break
+                payload = json.loads(frame.data)
+                if payload["op"] == 1:
+                    await socket.send_str(json.dumps({"op": 11}))
+                elif payload["op"] == 2:
+                    await self._ready(socket, payload["d"])
+                elif payload["op"] == 6:  # no resuming here: start afresh
+                    await socket.send_str(json.dumps({"op": 9, "d": False}))
+        finally:
+            self._sockets.remove(socket)
+        return socket
+
+    async def _ready(self, socket: web.WebSocketResponse, identify: dict[str, Any]) -> None:
+        if identify.get("token") != TOKEN:
+            await socket.close(code=4004)
+            return
+        ready = {"v": 10, "user": BOT_USER, "guilds": [], "private_channels": [],
+                 "session_id": f"s{next(self._ids)}", "resume_gateway_url": self.gateway_url,
+                 "application": {"id": str(APP_ID), "flags": 0}}  # fmt: skip
+        await self._dispatch(socket, "READY", ready)
+        self.identified += 1
+        pending, self._pending = self._pending, []
+        for event, data in ((e["t"], e["d"]) for e in pending):
+            await self._deliver(socket, event, data)
+
+    def _push(self, event: str, data: dict[str, Any]) -> None:
+        # Events wait for a connected bot: tests act while the bot restarts.
+        live = [s for s in self._sockets if not s.closed]
+        if live and self.identified:
+            asyncio.get_running_loop().create_task(self._deliver(live[-1], event, data))
+        else:
+            self._pending.append({"t": event, "d": data})
+
+    async def _deliver(
+        self, socket: web.WebSocketResponse, event: str, data: dict[str, Any]
+    ) -> None:
+        if event == "INTERACTION_CREATE":
+            self.interactions[data["id"]].delivered_at = time.monotonic()
+        await self._dispatch(socket, event, data)
+
+    async def _dispatch(self, socket: web.WebSocketResponse, event: str, data: Any) -> None:
+        await socket.send_str(json.dumps({"op": 0, "t": event, "s": next(self._seq), "d": data}))
+
+    # ----- REST ---------------------------------------------------------------------------
+
+    async def _api(self, request: web.Request) -> web.StreamResponse:
+        if request.headers.get("Authorization") not in (f"Bot {TOKEN}", None):
+            return _json({"message": "401: Unauthorized", "code": 0}, 401)
+        path, method = request.match_info["path"], request.method
+        parts = path.split("/")
+        if path == "users/@me":
+            return _json(BOT_USER)
+        if path == "oauth2/applications/@me":
+            return _json(_app_info())
+        if parts[0] == "applications" and method == "PUT":
+            commands = await request.json()
+            return _json([{**c, "id": str(next(self._ids)), "application_id": str(APP_ID),
+                           "version": "1"} for c in commands])  # fmt: skip
+        if path == "users/@me/channels":
+            user_id = int((await request.json())["recipient_id"])
+            return _json(
+                {"id": str(dm_channel(user_id)), "type": 1, "recipients": [_user(user_id)]}
+            )
+        if parts[0] == "channels" and parts[2:3] == ["messages"]:
+            return await self._messages(
+                request, int(parts[1]), parts[3] if len(parts) > 3 else None
+            )
+        if parts[0] == "interactions":
+            return self._callback(parts[1], parts[2])
+        if parts[0] == "webhooks":
+            return self._webhook(parts[2], method)
+        return _json({"message": f"404: Not Found {method} {path}", "code": 0}, 404)
+
+    async def _cdn(self, request: web.Request) -> web.Response:
+        data = self.attachments.get(request.match_info["id"])
+        if data is None:
+            return web.Response(status=404)
+        return web.Response(body=data, content_type="application/octet-stream")
+
+    async def _messages(
+        self, request: web.Request, channel_id: int, message_id: str | None
+    ) -> web.Response:
+        payload, files = await _body(request)
+        if message_id is None:
+            await asyncio.sleep(self.message_delay_s)
+            sent = Sent("create", channel_id, next(self._ids))
+        else:
+            if not any(s.message_id == int(message_id) for s in self.sent):
+                return _json({"message": "Unknown Message", "code": 10008}, 404)
+            sent = Sent("edit", channel_id, int(message_id))
+        if len(files) > 10:
+            return _json({"message": "Too many attachments", "code": 50035}, 400)
+        sent.text = payload.get("content") or ""
+        rows = payload.get("components") or []
+        sent.buttons = [[{"label": b["label"], "custom_id": b["custom_id"]}
+                         for b in row["components"]] for row in rows]  # fmt: skip
+        sent.files = [len(data) for data in files]
+        if sent.method == "edit" and message_id is not None:
+            previous = [s for s in self.sent if s.message_id == sent.message_id][-1]
+            sent.text = sent.text or (previous.text if "content" not in payload else "")
+        self.sent.append(sent)
+        return _json(self._bot_message(sent))
+
+    def _callback(self, interaction_id: str, token: str) -> web.Response:
+        record = self.interactions.get(interaction_id)
+        if record is None or record.token != token or record.delivered_at is None:
+            return _json({"message": "Unknown interaction", "code": 10062}, 404)
+        if record.answered_at is not None:
+            return _json({"message": "Interaction has already been acknowledged.",
+                          "code": 40060}, 400)  # fmt: skip
+        if time.monotonic() - record.delivered_at > DEADLINE_S:
+            record.late = True
+            return _json({"message": "Unknown interaction", "code": 10062}, 404)
+        record.answered_at = time.monotonic()
+        return _json({"interaction": {"id": interaction_id, "type": 2}})
+
+    def _webhook(self, token: str, method: str) -> web.Response:
+        record = next((r for r in self.interactions.values() if r.token == token), None)
+        if record is None or record.delivered_at is None:
+            return _json({"message": "Unknown Webhook", "code": 10015}, 404)
+        if time.monotonic() - record.delivered_at > self.token_lifetime_s:
+            self.expired_token_calls += 1
+            return _json({"message": "Invalid Webhook Token", "code": 50027}, 401)
+        if method == "DELETE":
+            return web.Response(status=204)
+        return _json(self._bot_message(Sent("followup", 0, next(self._ids))))
+
+    # ----- payloads -----------------------------------------------------------------------
+
+    def _interaction(
+        self, user_id: int, kind: int, data: dict[str, Any], message: dict[str, Any] | None = None
+    ) -> str:
+        interaction_id, token = str(next(self._ids)), f"itoken{next(self._ids)}"
+        self.interactions[interaction_id] = Interaction(int(interaction_id), token)
+        channel = dm_channel(user_id)
+        payload: dict[str, Any] = {
+            "id": interaction_id, "application_id": str(APP_ID), "type": kind, "data": data,
+            "channel_id": str(channel), "channel": {"id": str(channel), "type": 1},
+            "user": _user(user_id), "token": token, "version": 1, "locale": "en-US",
+            "app_permissions": "0", "entitlements": [], "authorizing_integration_owners": {},
+            "context": 1, "attachment_size_limit": 10 * 1024 * 1024,
+        }  # fmt: skip
+        if message is not None:
+            payload["message"] = message
+        self._push("INTERACTION_CREATE", payload)
+        return interaction_id
+
+    def _message(self, user_id: int, **content: Any) -> dict[str, Any]:
+        return _message_payload(next(self._ids), dm_channel(user_id), _user(user_id), **content)
+
+    def _bot_message(self, sent: Sent) -> dict[str, Any]:
+        rows = [{"type": 1, "components": [{"type": 2, "style": 2, **b} for b in row]}
+                for row in sent.buttons]  # fmt: skip
+        return _message_payload(sent.message_id, sent.channel_id, BOT_USER, content=sent.text,
+                                components=rows)  # fmt: skip
+
+
+def dm_channel(user_id: int) -> int:
+    """Return the id of the person's DM channel with the bot."""
+    return 50_000_000 + user_id
+
+
+async def _body(request: web.Request) -> tuple[dict[str, Any], list[bytes]]:
+    if not request.can_read_body:
+        return {}, []
+    if request.content_type == "application/json":
+        return dict(await request.json()), []
+    payload: dict[str, Any] = {}
+    files: list[bytes] = []
+    reader = await request.multipart()
+    async for part in reader:
+        if part.name == "payload_json":  # type: ignore[union-attr]
+            payload = json.loads(await part.text())  # type: ignore[union-attr]
+        else:
+            files.append(bytes(await part.read()))  # type: ignore[union-attr]
+    return payload, files
+
+
+def _message_payload(
+    message_id: int, channel_id: int, author: dict[str, Any], **content: Any
+) -> dict[str, Any]:
+    return {"id": str(message_id), "channel_id": str(channel_id), "author": author,
+            "content": "", "timestamp": "2026-01-01T00:00:00+00:00", "edited_timestamp": None,
+            "tts": False, "mention_everyone": False, "mentions": [], "mention_roles": [],
+            "attachments": [], "embeds": [], "pinned": False, "type": 0, "flags": 0,
+            **content}  # fmt: skip
+
+
+def _user(user_id: int) -> dict[str, Any]:
+    return {"id": str(user_id), "username": "pat", "discriminator": "0", "global_name": "Pat",
+            "avatar": None}  # fmt: skip
+
+
+def _app_info() -> dict[str, Any]:
+    return {"id": str(APP_ID), "name": "Headshots", "description": "", "icon": None,
+            "bot_public": True, "bot_require_code_grant": False, "owner": _user(1),
+            "verify_key": "k", "flags": 0, "rpc_origins": [], "team": None}  # fmt: skip
+
+
+def _json(body: Any, status: int = 200) -> web.Response:
+    # discord.py parses JSON only when Content-Type is exactly application/json (no charset).
+    return web.Response(body=json.dumps(body).encode(), status=status,
+                        headers={"Content-Type": "application/json"})  # fmt: skip
