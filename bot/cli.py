@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "bot.commands.sweep",
     "bot.commands.version",
     "bot.commands.settings",
+    "bot.commands.doctor",
     "engine.retouch.cli",
     "engine.quality.cli",
     "bot.commands.worker",

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from redis.asyncio import Redis
 
-from engine import eta
+from engine import eta, ops
 from engine.job_blobs import JobBlobs
 from engine.jobs import (
     TERMINAL_STATUSES,
@@ -227,6 +227,7 @@ class PackRun:
         # notifier's per-chat delivery key makes the duplicate harmless.
         await self._events.publish_now(Done(job_id=self._job_id, results=results))
         await self._finish("done")
+        ops.PACKS_FINISHED.labels("done").inc()
         return {"status": "done", "images": sum(len(r.keys) for r in results)}
 
     async def _cancelled(self) -> dict[str, Any]:
@@ -234,6 +235,7 @@ class PackRun:
         removed = await self._blobs.remove_all()
         await self._events.publish_now(Cancelled(job_id=self._job_id))
         await self._finish("cancelled")
+        ops.PACKS_FINISHED.labels("cancelled").inc()
         log.info("pack %s cancelled; %d partial blobs removed", self._job_id, removed)
         return {"status": "cancelled"}
 
@@ -243,6 +245,8 @@ class PackRun:
         await self._blobs.remove_all()
         await self._events.publish_now(Failed(job_id=self._job_id, reason=reason, code=code))
         await self._finish("failed", error)
+        ops.PACKS_FINISHED.labels("failed").inc()
+        ops.PACK_FAILURES.labels(code).inc()
         return {"status": "failed", "code": code, "error": error}
 
     async def _finish(self, status: str, error: str | None = None) -> None:
@@ -274,7 +278,9 @@ class PackRun:
         result = await self._in_thread(work)
         if self._stop.is_set():
             raise StageCancelledError(stage)
-        await eta.record_s(self._redis, stage, time.monotonic() - started)
+        elapsed_s = time.monotonic() - started
+        await eta.record_s(self._redis, stage, elapsed_s)
+        ops.STAGE_SECONDS.labels(stage).observe(elapsed_s)
         return result
 
     async def _in_thread(self, work: Callable[[], T]) -> T:

@@ -30,6 +30,8 @@ from engine.jobs import (
     publish_event,
     redis_settings,
 )
+from engine.ops_logs import bind_job
+from engine.ops_server import start_ops_server, stop_ops_server
 from engine.pack_job import PackRun, WorkerResources
 from engine.stages import Studio
 from storage.blobs import open_blob_store
@@ -90,6 +92,7 @@ def run_worker(settings: Settings, *, burst: bool = False) -> None:
 async def run_pack(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
     """The arq function: run one try of a pack."""
     request = PackRequest.from_json(payload)
+    bind_job(request.job_id, request.user_scope)  # log lines of this job carry both
     return await PackRun(ctx["resources"], ctx["redis"], request, ctx["job_try"]).run()
 
 
@@ -131,10 +134,12 @@ async def _startup(ctx: dict[str, Any]) -> None:
         state=RedisStateStore.from_url(settings.redis_url),
     )
     ctx["sweeper"] = asyncio.create_task(_sweep_forever(ctx["redis"], settings))
+    ctx["ops"] = await start_ops_server(settings, ctx["redis"], "worker")
     log.info("worker ready with studio %s", settings.studio)
 
 
 async def _shutdown(ctx: dict[str, Any]) -> None:
+    await stop_ops_server(ctx.get("ops"))
     sweeper = ctx.get("sweeper")
     if sweeper is not None:
         sweeper.cancel()
