@@ -283,3 +283,30 @@ async def test_private_deployment_answers_strangers_politely(
         telegram.send_text(USER + 5, "/start")
         await telegram.wait_for(_text_has("private headshot studio"))
         await _consent(telegram)  # the allowed person goes on as usual
+
+
+async def test_nobody_reaches_another_persons_pack(
+    telegram: FakeTelegram, bot_settings: Settings, tmp_path: Path, redis_url: str
+) -> None:
+    intruder = USER + 9
+    with worker_process(bot_settings, tmp_path, STANDIN_STEP_S="0.2"):
+        async with running_bot(bot_settings):
+            await _consent(telegram)
+            start = await _order_pack(telegram)
+            telegram.press(USER, start)
+            await telegram.wait_for(_text_has("In the queue"))
+            job_ids = [k.decode() for k in SyncRedis.from_url(redis_url).scan_iter("hs:job:*")]
+            assert len(job_ids) == 1
+            job_id = job_ids[0].removeprefix("hs:job:")
+            # The intruder replays the victim's buttons and names the victim's job.
+            for data in [start, "cancel:yes", "delete:yes", "styles:done", "size:4"]:
+                telegram.forge_press(intruder, data)
+            telegram.send_text(intruder, f"/cancel {job_id}")
+            await telegram.wait_for(lambda s: s.chat_id == intruder and "Privacy" in s.text)
+            await telegram.wait_for(_is_pack, timeout_s=60)
+            await asyncio.sleep(1.0)
+    victim = [s for s in telegram.sent if s.chat_id == USER]
+    assert sum(s.photos for s in victim if _is_pack(s)) == 4
+    intruder_saw = [s for s in telegram.sent if s.chat_id == intruder]
+    assert not any(s.photos for s in intruder_saw)
+    assert not any("Stopping" in s.text or "erased" in s.text for s in intruder_saw)
