@@ -77,7 +77,7 @@ def main() -> int:
     parser.add_argument("--train-steps", type=int, default=20)
     parser.add_argument("--images", type=int, default=4, help="timed images (after a warm-up)")
     parser.add_argument("--style", default="corporate-grey")
-    parser.add_argument("--no-checkpointing", action="store_true")
+    parser.add_argument("--checkpointing", choices=("auto", "on", "off"), default="auto")
     args = parser.parse_args()
     import torch
 
@@ -108,7 +108,7 @@ def _measure(
         min_steps=args.train_steps,
         max_steps=args.train_steps,
         mixed_precision="no" if device == "cpu" else "bf16",
-        gradient_checkpointing=not args.no_checkpointing,
+        gradient_checkpointing=args.checkpointing,
     )
     crops = [photos.astronaut(), photos.grace_hopper()]
     step_times, train_total, train_mem = _timed_steps(

@@ -41,7 +41,6 @@ class StudioOptions:
     max_inference_steps: int | None = None  # caps every style's sampler steps (smoke tests)
     selection: SelectionRules = field(default_factory=SelectionRules)
     hires: HiresSettings | None = None
-    simplify_background: bool = False
     select_faces: bool = True  # off only for the tiny model, whose images are noise
 
 
@@ -154,7 +153,14 @@ def load_studio(settings: Settings) -> DiffusersStudio:
     options = StudioOptions(train=train, resolution=resolution, hires=hires)
     if is_tiny(settings.base_model):
         options = replace(options, max_inference_steps=TINY_STEPS, select_faces=False)
-    return DiffusersStudio(pipe, FaceAnalyzer(), options)
+    segmenter = _segmenter() if settings.train_grey_background else None
+    return DiffusersStudio(pipe, FaceAnalyzer(), options, segmenter)
+
+
+def _segmenter() -> Any:
+    import mediapipe as mp
+
+    return mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
 
 
 def _first_per_style(candidates: Sequence[GeneratedImage], keep: int) -> list[GeneratedImage]:

@@ -8,59 +8,21 @@ require gradients and are never changed.
 from __future__ import annotations
 
 import math
-import tempfile
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
 from PIL import Image
 
-from engine.conditioning import Conditioning, encode, is_sdxl
+from engine.conditioning import Conditioning, encode
 from engine.stages import OnProgress, ShouldStop, StageCancelledError
+from engine.train_config import TrainConfig
+from engine.trainable import export_lora, training_adapter
 
-TRAIN_ADAPTER = "dreambooth-train"
-LORA_FILE = "pytorch_lora_weights.safetensors"
-UNET_TARGETS = ("to_q", "to_k", "to_v", "to_out.0")
-TEXT_TARGETS = ("q_proj", "k_proj", "v_proj", "out_proj")
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Every knob of one training run; the defaults are the fast SDXL recipe."""
-
-    base_model: str = "stabilityai/stable-diffusion-xl-base-1.0"
-    resolution: int = 1024
-    rank: int = 16
-    alpha: int = 16
-    steps_per_photo: int = 40
-    min_steps: int = 150
-    max_steps: int = 500
-    learning_rate: float = 1e-4
-    schedule: Literal["constant", "linear", "cosine"] = "constant"
-    warmup_steps: int = 0
-    batch_size: int = 1
-    gradient_accumulation: int = 1
-    mixed_precision: Literal["no", "fp16", "bf16"] = "bf16"
-    seed: int = 0
-    train_text_encoder: bool = False
-    prior_preservation: bool = False
-    prior_loss_weight: float = 1.0
-    class_images: int = 8
-    gradient_checkpointing: bool = True
-    optimizer: Literal["adamw", "adamw8bit"] = "adamw"
-    instance_token: str = "ohwx"
-
-    def steps_for(self, photos: int) -> int:
-        """Return the optimizer steps for `photos` training photos: proportional, then capped."""
-        return max(1, min(self.max_steps, max(self.min_steps, photos * self.steps_per_photo)))
-
-    def caption(self, subject: str) -> str:
-        """Return the instance caption, e.g. `photo of ohwx man`."""
-        return f"photo of {self.instance_token} {subject}"
+__all__ = ["TrainConfig", "TrainResult", "train_lora"]
 
 
 @dataclass(frozen=True)
@@ -97,9 +59,9 @@ def train_lora(
     instance = _encode_latents(pipe, crops, config.resolution)
     prior = _prior_latents(pipe, config, subject, generator) if config.prior_preservation else None
     run = _Run(pipe, config, subject, instance, prior, generator)
-    with _training_adapter(pipe, config) as params:
+    with training_adapter(pipe, config) as params:
         losses = _loop(run, params, on_progress=on_progress, should_stop=should_stop)
-        lora = _export(pipe, config)
+        lora = export_lora(pipe, config)
     return TrainResult(lora, tuple(losses))
 
 
@@ -222,91 +184,6 @@ def _prior_latents(
         generator=generator,
     ).images
     return _encode_latents(pipe, images, config.resolution)
-
-
-@contextmanager
-def _training_adapter(pipe: Any, config: TrainConfig) -> Iterator[list[torch.nn.Parameter]]:
-    """Add the trainable LoRA adapters; remove them on the way out, whatever happens."""
-    from peft import LoraConfig
-
-    models = _trained_models(pipe, config)
-    torch.manual_seed(config.seed)  # peft initialises lora_A from the global generator
-    try:
-        for model, targets in models:
-            model.requires_grad_(False)
-            lora = LoraConfig(
-                r=config.rank,
-                lora_alpha=int(config.alpha),
-                init_lora_weights="gaussian",
-                target_modules=list(targets),
-            )
-            model.add_adapter(lora, adapter_name=TRAIN_ADAPTER)
-            _prepare(model, config)
-        yield [p for model, _ in models for p in model.parameters() if p.requires_grad]
-    finally:
-        for model, _ in models:
-            _restore(model)
-        pipe.unload_lora_weights()  # drops the peft wrappers; the base layers are the originals
-
-
-def _trained_models(pipe: Any, config: TrainConfig) -> list[tuple[Any, tuple[str, ...]]]:
-    models: list[tuple[Any, tuple[str, ...]]] = [(pipe.unet, UNET_TARGETS)]
-    if config.train_text_encoder:
-        models.append((pipe.text_encoder, TEXT_TARGETS))
-        if is_sdxl(pipe):
-            models.append((pipe.text_encoder_2, TEXT_TARGETS))
-    return models
-
-
-def _prepare(model: Any, config: TrainConfig) -> None:
-    for param in model.parameters():
-        if param.requires_grad:
-            param.data = param.data.float()  # the LoRA trains in fp32 under autocast
-    on_cuda = next(model.parameters()).device.type == "cuda"
-    if (
-        config.gradient_checkpointing
-        and on_cuda
-        and hasattr(model, "enable_gradient_checkpointing")
-    ):
-        model.enable_gradient_checkpointing()
-    model.train()
-
-
-def _restore(model: Any) -> None:
-    if model.__class__.__name__.startswith("UNet") and model.is_gradient_checkpointing:
-        model.disable_gradient_checkpointing()
-    model.eval()
-
-
-def _export(pipe: Any, config: TrainConfig) -> bytes:
-    """Return the trained adapters as one safetensors file in diffusers' LoRA format."""
-    from peft.utils import get_peft_model_state_dict
-
-    layers: dict[str, Any] = {}
-    for model, _ in _trained_models(pipe, config):
-        state = get_peft_model_state_dict(model, adapter_name=TRAIN_ADAPTER)
-        layers[_layer_key(pipe, model)] = {k: v.detach().cpu() for k, v in state.items()}
-    extra = {
-        f"{_layer_key(pipe, model).removesuffix('_layers')}_adapter_metadata": _metadata(model)
-        for model, _ in _trained_models(pipe, config)
-    }
-    with tempfile.TemporaryDirectory() as tmp:
-        type(pipe).save_lora_weights(tmp, **layers, **extra, weight_name=LORA_FILE)
-        return Path(tmp, LORA_FILE).read_bytes()
-
-
-def _metadata(model: Any) -> dict[str, Any]:
-    """Return the adapter's LoraConfig as JSON-ready values, so loading needs no guessing."""
-    config = model.peft_config[TRAIN_ADAPTER].to_dict()
-    return {k: sorted(v) if isinstance(v, set) else v for k, v in config.items()}
-
-
-def _layer_key(pipe: Any, model: Any) -> str:
-    if model is pipe.unet:
-        return "unet_lora_layers"
-    if model is pipe.text_encoder:
-        return "text_encoder_lora_layers"
-    return "text_encoder_2_lora_layers"
 
 
 def _optimizer(config: TrainConfig, params: list[torch.nn.Parameter]) -> torch.optim.Optimizer:

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     hires_px: int = Field(
         0, ge=0, le=4096, description="Long side of a second, high-resolution pass; 0 is off."
     )
+    train_grey_background: bool = Field(
+        False, description="Replace the selfies' backgrounds with flat grey before training."
+    )
     telegram_token: SecretStr | None = Field(
         None, description="Telegram bot token from @BotFather."
     )

@@ -15,6 +15,7 @@ TINY_PX = 64
 
 def tiny_model_dir(factory: pytest.TempPathFactory, kind: Kind) -> Path:
     """Return the folder of the tiny `kind` model, building it on first use in this session."""
+    torch.set_num_threads(1)  # REFERENCE.md: two threads made the timings erratic
     folder = factory.getbasetemp() / f"tiny-{kind}"
     if not (folder / "model_index.json").exists():
         write_tiny_model(folder, kind)
