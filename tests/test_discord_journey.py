@@ -61,8 +61,8 @@ def worker(bot_settings: Settings, tmp_path: Path) -> Iterator[None]:
 def _good_selfies() -> list[tuple[str, str, bytes]]:
     face = photos.astronaut()
     mirrored = ImageOps.mirror(face)
-    return [("me1.png", "image/png", photos.to_bytes(face)),
-            ("me2.png", "image/png", photos.to_bytes(mirrored))]  # fmt: skip
+    return [("me1.jpg", "image/jpeg", photos.to_bytes(face)),
+            ("me2.jpg", "image/jpeg", photos.to_bytes(mirrored))]  # fmt: skip
 
 
 def _text_has(fragment: str) -> Callable[[Sent], bool]:
