@@ -4,6 +4,7 @@ the queue with the fast stand-in studio."""
 
 from __future__ import annotations
 
+import ast
 import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -222,3 +223,29 @@ async def test_cancel_during_training(
             discord.slash(USER, "new")
             await discord.wait_for(_text_has("Checklist"))
     assert not _pack(discord)
+
+
+CORE = ["conversation", "service", "notifier", "menus", "messages", "session", "albums", "app",
+        "endings", "progress_text", "pack_queue", "events", "sink"]  # fmt: skip
+PLATFORMS = {"telegram", "discord", "console"}
+
+
+@pytest.mark.parametrize("name", CORE)
+def test_core_has_no_platform_branches(name: str) -> None:
+    path = Path(__file__).resolve().parent.parent / "bot" / f"{name}.py"
+    if not path.exists():
+        pytest.skip(f"bot/{name}.py is not there")
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            modules = (
+                [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module]
+            )
+            found = [m for m in modules for p in PLATFORMS if p in (m or "")]
+            assert not found, f"bot/{name}.py imports {found}"
+        if isinstance(node, ast.Compare):
+            parts = [node.left, *node.comparators]
+            names = {p.value for p in parts if isinstance(p, ast.Constant)}
+            attributes = {p.attr for p in parts if isinstance(p, ast.Attribute)}
+            assert not names & PLATFORMS, f"bot/{name}.py:{node.lineno} branches on a platform"
+            assert "platform" not in attributes, f"bot/{name}.py:{node.lineno} reads the platform"
