@@ -143,3 +143,22 @@ def test_png_records_ai_generation_and_seed(pipe: Any, loras: tuple[bytes, bytes
         assert png.size == get_style("corporate-grey").shot("p", 0, 7).size(TINY_PX)
         assert png.info["ai_generated"] == "true"
         assert str(image.seed) in png.info["parameters"]
+
+
+def test_sd15_renders_with_a_text_encoder_lora_and_is_restored(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    sd15 = load_tiny(tiny_model_dir(tmp_path_factory, "sd15"))
+    lora = train_lora(
+        sd15,
+        [photos.astronaut()],
+        STRONG,
+        subject="woman",
+        on_progress=lambda done, total: None,
+        should_stop=lambda: False,
+    ).lora
+    before = state_snapshot(sd15.unet, sd15.text_encoder)
+    base = _render(sd15, lora, _style(1.0))
+    assert len(base) == 2
+    assert sd15.get_list_adapters() == {}
+    assert same_state(before, sd15.unet, sd15.text_encoder)
