@@ -1,0 +1,205 @@
+"""Operations: /healthz and /metrics of the bot and the worker, JSON logs, `headshots doctor`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from PIL import ImageOps
+from redis import Redis as SyncRedis
+from redis.asyncio import Redis
+
+from bot.telegram_runner import serve_telegram
+from engine.ops_server import start_ops_server, stop_ops_server
+from storage.settings import Settings
+from tests import photos
+from tests.fake_telegram import TOKEN, FakeTelegram
+from tests.ops_harness import (
+    ROOT,
+    Samples,
+    headshots,
+    healthz,
+    is_pack,
+    metric,
+    order_pack,
+    scrape,
+)
+from tests.queue_harness import queue_settings
+from tests.servers import free_port
+
+USER = 4242
+HEADSHOTS = Path(sys.executable).with_name("headshots")
+
+
+@pytest.fixture
+async def telegram() -> AsyncIterator[FakeTelegram]:
+    fake = FakeTelegram()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+def _selfies() -> list[bytes]:
+    face = photos.astronaut()
+    return [photos.to_bytes(face), photos.to_bytes(ImageOps.mirror(face))]
+
+
+async def test_healthz_and_metrics_move_during_a_journey(
+    telegram: FakeTelegram, redis_url: str, tmp_path: Path
+) -> None:
+    bot = queue_settings(
+        tmp_path, redis_url, telegram_token=TOKEN, telegram_base_url=telegram.base_url,
+        telegram_base_file_url=telegram.base_file_url, min_selfies=2, max_selfies=4,
+        gate_workers=1, album_wait_s=0.3, ops_port=free_port(),
+    )  # fmt: skip
+    worker = bot.model_copy(update={"ops_port": free_port()})
+    stop = asyncio.Event()
+    with headshots(["worker"], worker, tmp_path):
+        serving = asyncio.create_task(serve_telegram(bot, stop))
+        try:
+            await _wait_up(bot.ops_port)
+            bot_before, worker_before = await scrape(bot.ops_port), await scrape(worker.ops_port)
+            for port, role in ((bot.ops_port, "bot"), (worker.ops_port, "worker")):
+                assert await healthz(port) == (200, await _body(port, role))
+            await order_pack(telegram, USER, _selfies())
+            await telegram.wait_for(is_pack, timeout_s=60)
+            bot_after, worker_after = await scrape(bot.ops_port), await scrape(worker.ops_port)
+        finally:
+            stop.set()
+            await serving
+
+    def moved(before: Samples, after: Samples, name: str, **labels: str) -> float:
+        return metric(after, name, **labels) - metric(before, name, **labels)
+
+    assert moved(bot_before, bot_after, "headshots_photos_total") >= 2
+    assert moved(bot_before, bot_after, "headshots_packs_delivered_total") == 1
+    assert moved(worker_before, worker_after, "headshots_packs_finished_total", outcome="done") == 1
+    for stage in ("preprocess", "train", "generate", "select"):
+        assert moved(worker_before, worker_after, "headshots_stage_seconds_count", stage=stage) == 1
+    assert metric(worker_after, "headshots_queue_length") == 0  # the one pack is done
+    assert [s for s in worker_after if s[0] == "process_resident_memory_bytes"]
+
+
+async def _wait_up(port: int) -> None:
+    for _ in range(300):
+        try:
+            await healthz(port)
+            return
+        except OSError:
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"nothing answered on {port}")
+
+
+async def _body(port: int, role: str) -> dict[str, object]:
+    _, body = await healthz(port)
+    assert isinstance(body["uptime_s"], int)
+    return {"role": role, "status": "ok", "redis": "ok", "uptime_s": body["uptime_s"]}
+
+
+async def test_healthz_is_503_when_redis_is_gone(tmp_path: Path, redis_url: str) -> None:
+    settings = queue_settings(tmp_path, redis_url, ops_port=free_port())
+    dead = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0")
+    runner = await start_ops_server(settings, dead, "bot")
+    try:
+        status, body = await healthz(settings.ops_port)
+        samples = await scrape(settings.ops_port)  # metrics still answer without Redis
+    finally:
+        await stop_ops_server(runner)
+        await dead.aclose()
+    assert status == 503
+    assert body["status"] == "unhealthy"
+    assert "unreachable" in str(body["redis"])
+    assert metric(samples, "headshots_photos_total") >= 0
+
+
+async def test_port_zero_starts_nothing(settings: Settings) -> None:
+    redis = Redis.from_url(settings.redis_url)
+    assert await start_ops_server(settings, redis, "bot") is None
+    await redis.aclose()
+
+
+def test_json_logs_carry_job_and_user_never_bytes_or_tokens() -> None:
+    token = "7000000001:AAH" + "x" * 32
+    code = f"""
+import logging
+from bot.logs import setup_logging
+from engine.ops_logs import bind_job
+setup_logging("INFO", secrets=["s3-secret-value"], json_lines=True)
+log = logging.getLogger("engine.worker")
+log.info("photo %s from telegram-{"a" * 24}", b"\\xff\\xd8" * 5000)
+log.info("calling https://api.telegram.org/bot{token}/getMe with s3-secret-value")
+bind_job("pack-{"b" * 24}", "telegram-{"c" * 24}")
+try:
+    raise ValueError("boom")
+except ValueError:
+    log.exception("pack failed")
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    lines = [json.loads(line) for line in result.stderr.splitlines()]
+    assert [line["level"] for line in lines] == ["INFO", "INFO", "ERROR"]
+    assert lines[0]["msg"] == f"photo <10000 bytes> from telegram-{'a' * 24}"
+    assert lines[0]["user"] == f"telegram-{'a' * 24}"
+    assert "job_id" not in lines[0]
+    assert token not in result.stderr
+    assert "s3-secret-value" not in result.stderr
+    assert lines[2]["job_id"] == f"pack-{'b' * 24}"
+    assert lines[2]["user"] == f"telegram-{'c' * 24}"
+    assert "ValueError: boom" in lines[2]["error"]
+
+
+def _doctor(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("HEADSHOTS_")}
+    return subprocess.run(
+        [str(HEADSHOTS), "doctor", *args], capture_output=True, text=True,
+        env={**clean, **env}, cwd=cwd, timeout=120, check=False,
+    )  # fmt: skip
+
+
+def test_doctor_names_each_problem_and_its_fix(redis_url: str, tmp_path: Path) -> None:
+    env = {"HEADSHOTS_REDIS_URL": redis_url, "HEADSHOTS_STORAGE_URL": f"file://{tmp_path}/b"}
+    result = _doctor("--role", "bot", env=env, cwd=tmp_path)
+    assert result.returncode == 1
+    # The test Redis runs without persistence, and no chat token is set.
+    assert "FAIL  redis persistence: appendonly is off" in result.stdout
+    assert "fix: run Redis with `appendonly yes`" in result.stdout
+    assert "FAIL  chat: no chat token" in result.stdout
+    assert "ok    storage:" in result.stdout
+    assert "2 problem(s) found" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_doctor_passes_a_good_bot_host(redis_url: str, tmp_path: Path) -> None:
+    client = SyncRedis.from_url(redis_url)
+    client.config_set("appendonly", "yes")
+    try:
+        env = {
+            "HEADSHOTS_REDIS_URL": redis_url,
+            "HEADSHOTS_STORAGE_URL": f"file://{tmp_path}/b",
+            "HEADSHOTS_TELEGRAM_TOKEN": TOKEN,
+        }
+        result = _doctor("--role", "bot", env=env, cwd=tmp_path)
+    finally:
+        client.config_set("appendonly", "no")
+        client.close()
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.splitlines()[-1] == "all good"
+
+
+def test_doctor_reports_bad_settings_and_an_unreachable_redis(tmp_path: Path) -> None:
+    bad = _doctor(env={"HEADSHOTS_MIN_SELFIES": "zero"}, cwd=tmp_path)
+    assert bad.returncode == 1
+    assert "FAIL  settings" in bad.stdout
+    assert "HEADSHOTS_MIN_SELFIES" in bad.stdout
+    env = {"HEADSHOTS_REDIS_URL": f"redis://:hunter2@127.0.0.1:{free_port()}/0"}
+    gone = _doctor("--role", "bot", env=env, cwd=tmp_path)
+    assert gone.returncode == 1
+    assert "FAIL  redis: cannot reach" in gone.stdout
+    assert "hunter2" not in gone.stdout
