@@ -82,11 +82,12 @@ def generate_pack(
     """Render `images_per_style` images of each style with the LoRA; progress per image."""
     shots = [(s, s.shot(person, i, seed)) for s in styles for i in range(images_per_style)]
     images: list[GeneratedImage] = []
-    with lora_adapter(pipe, lora) as adapter, _scheduler_restored(pipe):
+    with lora_adapter(pipe, lora) as adapter, _scheduler_restored(pipe) as base_scheduler:
         for style, shot in shots:
             if should_stop():
                 raise StageCancelledError("generation cancelled")
             pipe.set_adapters([adapter], adapter_weights=[style.sampler.lora_scale])
+            pipe.scheduler = make_scheduler(base_scheduler.config, style.sampler.scheduler)
             image = render_shot(pipe, style, shot, render, should_stop)
             images.append(GeneratedImage(shot.style_id, shot.seed, encode_png(image, shot)))
             on_progress(len(images), len(shots))
@@ -96,8 +97,7 @@ def generate_pack(
 def render_shot(
     pipe: Any, style: Style, shot: Shot, render: RenderSettings, should_stop: ShouldStop
 ) -> Image.Image:
-    """Render one shot with the style's sampler on the pipeline as it is now."""
-    pipe.scheduler = make_scheduler(pipe.scheduler.config, style.sampler.scheduler)
+    """Render one shot with the pipeline as it is now (adapter weights and sampler set)."""
     width, height = shot.size(render.base_px)
     steps = style.sampler.steps
     if render.max_steps is not None:
@@ -140,10 +140,11 @@ def encode_png(image: Image.Image, shot: Shot) -> bytes:
 
 
 @contextmanager
-def _scheduler_restored(pipe: Any) -> Iterator[None]:
+def _scheduler_restored(pipe: Any) -> Iterator[Any]:
+    """Yield the pipeline's own scheduler, put back on exit: samplers are built from its config."""
     original = pipe.scheduler
     try:
-        yield
+        yield original
     finally:
         pipe.scheduler = original
 

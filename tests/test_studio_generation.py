@@ -162,3 +162,29 @@ def test_sd15_renders_with_a_text_encoder_lora_and_is_restored(
     assert len(base) == 2
     assert sd15.get_list_adapters() == {}
     assert same_state(before, sd15.unet, sd15.text_encoder)
+
+
+def test_each_style_gets_its_own_sampler_from_the_base_config(
+    pipe: Any, loras: tuple[bytes, bytes]
+) -> None:
+    original = pipe.scheduler
+    karras, plain = _style(1.0), _style(1.0)
+    karras = replace(karras, sampler=replace(karras.sampler, scheduler="dpmpp_2m_karras"))
+    seen: list[Any] = []
+    generate_pack(
+        pipe,
+        loras[0],
+        [karras, plain],
+        person="ohwx person",
+        images_per_style=1,
+        seed=1,
+        render=RENDER,
+        on_progress=lambda done, total: seen.append(pipe.scheduler),
+        should_stop=lambda: False,
+    )
+    assert [type(s).__name__ for s in seen] == [
+        "DPMSolverMultistepScheduler",
+        "EulerDiscreteScheduler",
+    ]
+    assert not seen[1].config.use_karras_sigmas  # nothing carried over from the previous style
+    assert pipe.scheduler is original
