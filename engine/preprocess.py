@@ -28,6 +28,12 @@ BACKDROP_RGB = (128, 128, 128)
 class NoUsableFaceError(HeadshotsError):
     """None of the selfies has a face the studio can frame."""
 
+    # The worker shows `user_message` to the person instead of its generic failure text.
+    user_message = (
+        "I could not find a clear face in your selfies. Please send a few well-lit photos of "
+        "your face, looking at the camera, and try again."
+    )
+
 
 @dataclass(frozen=True)
 class Framing:

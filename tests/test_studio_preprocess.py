@@ -46,8 +46,9 @@ def test_crops_put_the_eyes_level_at_the_same_place(faces: FaceAnalyzer) -> None
 def test_photos_without_a_face_are_skipped(faces: FaceAnalyzer) -> None:
     cat = photos.to_bytes(photos.chelsea())
     assert len(training_crops(faces, [cat, photos.to_bytes(photos.astronaut())], size=SIZE)) == 1
-    with pytest.raises(NoUsableFaceError):
+    with pytest.raises(NoUsableFaceError) as raised:
         training_crops(faces, [cat], size=SIZE)
+    assert "clear face" in raised.value.user_message
 
 
 def test_background_simplification_greys_the_corners(faces: FaceAnalyzer) -> None:
