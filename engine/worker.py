@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, cast
 
-from arq import Worker, func
+from arq import Worker, cron, func
 from arq.constants import in_progress_key_prefix
 from redis.asyncio import Redis
 
@@ -33,6 +33,7 @@ from engine.jobs import (
 from engine.ops_logs import bind_job
 from engine.ops_server import start_ops_server, stop_ops_server
 from engine.pack_job import PackRun, WorkerResources
+from engine.retention import RetentionPolicy, sweep
 from engine.stages import Studio
 from storage.blobs import open_blob_store
 from storage.errors import ConfigError
@@ -66,6 +67,10 @@ def build_worker(settings: Settings, *, burst: bool = False) -> Worker:
         max_tries=settings.pack_max_tries + 1,  # the extra run only reports "gave up"
         keep_result=3600,
     )
+    # Every 15 minutes, delete what has outlived the privacy notice's promise. Its timeout stays
+    # below the pack's: arq sizes the in-progress expiry, which orphan recovery relies on, from
+    # the longest function timeout.
+    retention = cron(sweep_retention, minute=set(range(0, 60, 15)), timeout=settings.pack_timeout_s)
     return Worker(
         functions=[pack],
         queue_name=QUEUE_NAME,
@@ -81,6 +86,7 @@ def build_worker(settings: Settings, *, burst: bool = False) -> Worker:
         ctx={"settings": settings},
         burst=burst,
         health_check_interval=60,
+        cron_jobs=[retention],
     )
 
 
@@ -94,6 +100,12 @@ async def run_pack(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[str, An
     request = PackRequest.from_json(payload)
     bind_job(request.job_id, request.user_scope)  # log lines of this job carry both
     return await PackRun(ctx["resources"], ctx["redis"], request, ctx["job_try"]).run()
+
+
+async def sweep_retention(ctx: dict[str, Any]) -> None:
+    """The arq cron job: run one retention sweep with the worker's own state and blob store."""
+    resources: WorkerResources = ctx["resources"]
+    await sweep(resources.state, resources.blobs, RetentionPolicy.from_settings(resources.settings))
 
 
 async def recover_orphans(redis: Redis, settings: Settings) -> list[str]:

@@ -85,3 +85,16 @@ async def test_abandoned_selfies_go_live_sessions_stay(
     counts = await sweep(state, blobs, POLICY)
     assert counts.abandoned_blobs == 1
     assert await blobs.list_keys("") == [f"{live}/selfies/x"]
+
+
+def test_worker_runs_the_sweep_every_quarter_hour(tmp_path: Path, redis_url: str) -> None:
+    from engine.worker import build_worker, sweep_retention
+    from tests.queue_harness import queue_settings
+
+    settings = queue_settings(tmp_path, redis_url)
+    worker = build_worker(settings)
+    [job] = worker.cron_jobs
+    assert job.coroutine is sweep_retention
+    assert job.minute == {0, 15, 30, 45}
+    assert job.timeout_s is not None
+    assert job.timeout_s <= settings.pack_timeout_s  # never lengthens arq's in-progress expiry
