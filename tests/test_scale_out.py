@@ -143,7 +143,7 @@ async def test_two_bots_and_two_workers_deliver_every_pack_once(
             await stack.enter_async_context(off_loop(worker))
         for settings in bots:
             await stack.enter_async_context(off_loop(headshots(["telegram"], settings, tmp_path)))
-        assert sorted(telegram.webhooks) == sorted(b.telegram_webhook_url for b in bots)
+        assert sorted(telegram.webhooks) == sorted(str(b.telegram_webhook_url) for b in bots)
         await asyncio.gather(*(_journey(telegram, user, selfies) for user in PEOPLE))
         await asyncio.sleep(2.0)  # a duplicate from the other replica would arrive by now
         bot_metrics = [await scrape(b.ops_port) for b in bots]
