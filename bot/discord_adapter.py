@@ -36,6 +36,9 @@ COMMANDS = {
 }
 MAX_ROWS, MAX_PER_ROW = 5, 5  # Discord's limits on buttons in one message
 IN_DMS = "I answered in our DMs."
+DMS_CLOSED = (
+    "I can't send you a direct message: allow DMs from this server's members, then try again."
+)
 
 
 class PressButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"hs:(?P<data>.+)"):
@@ -131,19 +134,17 @@ class HeadshotsClient(discord.Client):
         if not self._ready_for_events():
             return
         in_dm = interaction.guild_id is None and interaction.channel_id is not None
-        channel_id = interaction.channel_id if in_dm else (await interaction.user.create_dm()).id
-        await self._handle(
-            ChatRef("discord", str(channel_id), str(interaction.user.id)), Command(name)
-        )
-        if time.monotonic() - received >= self._settings.discord_interaction_token_s * 0.9:
-            return  # the token has (nearly) expired; the answer went out with the bot token anyway
+        note: str | None = None if in_dm else IN_DMS
         try:
-            if in_dm:
-                await interaction.delete_original_response()
-            else:
-                await interaction.edit_original_response(content=IN_DMS)
-        except discord.HTTPException as exc:
-            log.info("could not tidy up interaction %s: %s", interaction.id, exc)
+            channel_id = (
+                interaction.channel_id if in_dm else (await interaction.user.create_dm()).id
+            )
+            chat = ChatRef("discord", str(channel_id), str(interaction.user.id))
+            await self._handle(chat, Command(name))
+        except discord.Forbidden:  # the person does not accept DMs from this server's members
+            note = DMS_CLOSED
+        if time.monotonic() - received < self._settings.discord_interaction_token_s * 0.9:
+            await _tidy(interaction, note)  # else the token has (nearly) expired: leave it be
 
     async def _handle(self, chat: ChatRef, event: Event) -> None:
         assert self._service is not None
@@ -151,6 +152,17 @@ class HeadshotsClient(discord.Client):
 
     def _ready_for_events(self) -> bool:
         return self.accepting and self._service is not None
+
+
+async def _tidy(interaction: discord.Interaction[Any], note: str | None) -> None:
+    """Replace the "thinking" placeholder with `note`, or remove it when there is none."""
+    try:
+        if note is None:
+            await interaction.delete_original_response()
+        else:
+            await interaction.edit_original_response(content=note)
+    except discord.HTTPException as exc:
+        log.info("could not tidy up interaction %s: %s", interaction.id, exc)
 
 
 async def to_events(message: discord.Message, max_bytes: int) -> list[Event]:

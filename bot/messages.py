@@ -122,6 +122,11 @@ NOTHING_RUNNING = "Nothing is running right now."
 
 CANCEL_KEPT = "Okay, nothing was changed."
 
+NO_WORKER = (
+    "Heads-up: no GPU worker is running right now, so your pack waits in the queue until one "
+    "starts. Your instant retouch still comes now. (Host: start one with `headshots worker`.)"
+)
+
 PRIVATE_BOT = "Sorry, this is a private headshot studio. Ask its owner for access."
 
 RETOUCH_FAILED = (

@@ -8,7 +8,7 @@ from arq.connections import ArqRedis
 
 from bot.events import ChatRef
 from bot.session import Session
-from engine.jobs import PackRequest, active_job, cancel_pack, enqueue_pack
+from engine.jobs import QUEUE_NAME, PackRequest, active_job, cancel_pack, enqueue_pack
 from storage.state import StateStore
 
 
@@ -28,6 +28,9 @@ class PackQueue(Protocol):
 
     async def active_job(self, scope: str) -> str | None:
         """Return the job id of the person's queued or running pack, if any."""
+
+    async def worker_alive(self) -> bool:
+        """Return whether a worker reported itself healthy in the last minute or so."""
 
 
 class ArqPackQueue:
@@ -62,3 +65,7 @@ class ArqPackQueue:
     async def active_job(self, scope: str) -> str | None:
         """Return the person's queued or running job."""
         return await active_job(self._state, scope)
+
+    async def worker_alive(self) -> bool:
+        """Return whether a worker wrote arq's health-check key (it expires after ~61 s)."""
+        return bool(await self._arq.exists(f"{QUEUE_NAME}:health-check"))

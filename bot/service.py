@@ -218,6 +218,8 @@ class ChatService:
         task = asyncio.create_task(self._send_retouch(chat, session))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+        if not await self._svc.queue.worker_alive():
+            return [Reply(say.NO_WORKER)]
         return []
 
     async def _send_retouch(self, chat: ChatRef, session: Session) -> None:

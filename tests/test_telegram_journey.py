@@ -310,3 +310,14 @@ async def test_nobody_reaches_another_persons_pack(
     intruder_saw = [s for s in telegram.sent if s.chat_id == intruder]
     assert not any(s.photos for s in intruder_saw)
     assert not any("Stopping" in s.text or "erased" in s.text for s in intruder_saw)
+
+
+async def test_without_a_worker_the_person_is_told_and_still_gets_the_retouch(
+    telegram: FakeTelegram, bot_settings: Settings
+) -> None:
+    async with running_bot(bot_settings):
+        await _consent(telegram)
+        telegram.press(USER, await _order_pack(telegram))
+        await telegram.wait_for(_text_has("no GPU worker is running"))
+        retouch = await telegram.wait_for(lambda s: s.method == "sendPhoto", timeout_s=60)
+    assert "instant studio retouch of photo 1" in retouch.text
