@@ -24,6 +24,7 @@ APP_ID = 4242
 BOT_USER = {"id": "4242", "username": "headshots", "discriminator": "0", "global_name": None,
             "avatar": None, "bot": True}  # fmt: skip
 DEADLINE_S = 3.0
+GUILD_CHANNEL = 6000
 
 
 @dataclass
@@ -63,6 +64,8 @@ class FakeDiscord:
         self.sent: list[Sent] = []
         self.interactions: dict[str, Interaction] = {}
         self.expired_token_calls = 0
+        self.webhook_calls: list[tuple[str, str, dict[str, Any]]] = []  # (method, token, body)
+        self.closed_dms: set[int] = set()  # channels whose person refuses DMs from the bot
         self.identified = 0
         self.message_delay_s = 0.0  # a slow channel: every message create waits this long
         self.attachments: dict[str, bytes] = {}
@@ -123,11 +126,11 @@ class FakeDiscord:
         self._push("MESSAGE_CREATE", message)
         return int(message["id"])
 
-    def slash(self, user_id: int, sub: str) -> str:
-        """The person runs `/headshots <sub>` in their DM; return the interaction id."""
+    def slash(self, user_id: int, sub: str, guild_id: int | None = None) -> str:
+        """The person runs `/headshots <sub>` in their DM (or a server); return its id."""
         data = {"id": "900", "name": "headshots", "type": 1,
                 "options": [{"name": sub, "type": 1, "options": []}]}  # fmt: skip
-        return self._interaction(user_id, 2, data)
+        return self._interaction(user_id, 2, data, guild_id=guild_id)
 
     def press(self, user_id: int, data: str) -> str:
         """The person presses the newest button carrying our `data`; return the interaction id."""
@@ -235,6 +238,8 @@ class FakeDiscord:
         if parts[0] == "interactions":
             return self._callback(parts[1], parts[2])
         if parts[0] == "webhooks":
+            body = await request.json() if request.content_type == "application/json" else {}
+            self.webhook_calls.append((method, parts[2], body))
             return self._webhook(parts[2], method)
         return _json({"message": f"404: Not Found {method} {path}", "code": 0}, 404)
 
@@ -248,6 +253,8 @@ class FakeDiscord:
         self, request: web.Request, channel_id: int, message_id: str | None
     ) -> web.Response:
         payload, files = await _body(request)
+        if channel_id in self.closed_dms:
+            return _json({"message": "Cannot send messages to this user", "code": 50007}, 403)
         if message_id is None:
             await asyncio.sleep(self.message_delay_s)
             sent = Sent("create", channel_id, next(self._ids))
@@ -295,8 +302,9 @@ class FakeDiscord:
     # ----- payloads -----------------------------------------------------------------------
 
     def _interaction(
-        self, user_id: int, kind: int, data: dict[str, Any], message: dict[str, Any] | None = None
-    ) -> str:
+        self, user_id: int, kind: int, data: dict[str, Any], message: dict[str, Any] | None = None,
+        guild_id: int | None = None,
+    ) -> str:  # fmt: skip
         interaction_id, token = str(next(self._ids)), f"itoken{next(self._ids)}"
         self.interactions[interaction_id] = Interaction(int(interaction_id), token)
         channel = dm_channel(user_id)
@@ -307,6 +315,8 @@ class FakeDiscord:
             "app_permissions": "0", "entitlements": [], "authorizing_integration_owners": {},
             "context": 1, "attachment_size_limit": 10 * 1024 * 1024,
         }  # fmt: skip
+        if guild_id is not None:  # a server's text channel: a member, not a user
+            payload.update(_in_guild(guild_id, payload.pop("user")))
         if message is not None:
             payload["message"] = message
         self._push("INTERACTION_CREATE", payload)
@@ -320,6 +330,15 @@ class FakeDiscord:
                 for row in sent.buttons]  # fmt: skip
         return _message_payload(sent.message_id, sent.channel_id, BOT_USER, content=sent.text,
                                 components=rows)  # fmt: skip
+
+
+def _in_guild(guild_id: int, user: dict[str, Any]) -> dict[str, Any]:
+    channel = {"id": str(GUILD_CHANNEL), "type": 0, "guild_id": str(guild_id), "name": "general",
+               "position": 0, "permission_overwrites": [], "nsfw": False}  # fmt: skip
+    member = {"user": user, "roles": [], "deaf": False, "mute": False, "flags": 0,
+              "joined_at": "2026-01-01T00:00:00+00:00", "permissions": "0"}  # fmt: skip
+    return {"guild_id": str(guild_id), "channel_id": str(GUILD_CHANNEL), "channel": channel,
+            "member": member, "context": 0, "guild_locale": "en-US"}  # fmt: skip
 
 
 def dm_channel(user_id: int) -> int:

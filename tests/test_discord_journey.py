@@ -249,3 +249,26 @@ def test_core_has_no_platform_branches(name: str) -> None:
             attributes = {p.attr for p in parts if isinstance(p, ast.Attribute)}
             assert not names & PLATFORMS, f"bot/{name}.py:{node.lineno} branches on a platform"
             assert "platform" not in attributes, f"bot/{name}.py:{node.lineno} reads the platform"
+
+
+async def test_slash_command_in_a_server_answers_in_dms(
+    discord: FakeDiscord, bot_settings: Settings
+) -> None:
+    async with running_bot(bot_settings):
+        discord.slash(USER, "help", guild_id=1234)
+        await discord.wait_for(lambda s: s.channel_id == dm_channel(USER))
+        discord.closed_dms.add(dm_channel(USER))
+        discord.slash(USER, "privacy", guild_id=1234)
+        await _eventually(lambda: len(discord.webhook_calls) == 2)
+    notes = [body.get("content", "") for _, _, body in discord.webhook_calls]
+    assert "DMs" in notes[0]
+    assert "allow DMs" in notes[1]
+    assert all(s.channel_id == dm_channel(USER) for s in discord.sent)
+
+
+async def _eventually(check: Callable[[], bool], timeout_s: float = 10.0) -> None:
+    for _ in range(int(timeout_s / 0.05)):
+        if check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("timed out")
