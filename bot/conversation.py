@@ -38,6 +38,7 @@ class CheckedPhotos:
     """One photo, or an album, after the gate: answered with one consolidated reply."""
 
     photos: tuple[CheckedPhoto, ...]
+    hints: tuple[str, ...] = ()  # how the set could be more varied, once it is big enough
 
 
 @dataclass(frozen=True)
@@ -242,6 +243,7 @@ def _photos(session: Session, event: CheckedPhotos, config: CoreConfig) -> Step:
     )
     lines = [say.verdict_line(p.label, p.verdict, p.summary) for p in event.photos]
     lines += [f"{s.label.capitalize()}: not kept, the set is full." for s in overflow]
+    lines += [f"Tip: {hint}" for hint in event.hints]
     return Step(moved, (_count_reply(moved, config, "\n".join(lines)),))
 
 

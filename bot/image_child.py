@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-FaceTuple = tuple[str, tuple[float, ...], str, float]
-
 
 def warm_up() -> None:
     """Load the face models once, when the child starts."""
@@ -20,27 +18,37 @@ def ping() -> bool:
     return True
 
 
-def check(data: bytes, label: str, prior: Sequence[FaceTuple], max_bytes: int) -> dict[str, Any]:
-    """Check one photo and return the report as a plain dict."""
-    from dataclasses import replace
+def check(
+    data: bytes, label: str, prior: Sequence[dict[str, Any]], max_bytes: int
+) -> dict[str, Any]:
+    """Check one photo against the set's faces (FaceRecord fields as dicts); return plain data."""
+    from dataclasses import asdict, replace
 
-    from engine.quality import DEFAULT_THRESHOLDS, FaceRecord, check_photo
+    from engine.quality import DEFAULT_THRESHOLDS, check_photo
 
-    faces = [
-        FaceRecord(label=name, descriptor=desc, face_hash=fhash, quality=score)
-        for name, desc, fhash, score in prior
-    ]
     thresholds = replace(DEFAULT_THRESHOLDS, max_bytes=max_bytes)
-    report = check_photo(data, label, faces, thresholds=thresholds)
-    face = report.face
+    report = check_photo(data, label, _faces(prior), thresholds=thresholds)
     return {
         "verdict": str(report.verdict),
         "summary": report.summary,
         "codes": [finding.code for finding in report.findings],
-        "quality": face.quality if face else 0.0,
-        "descriptor": list(face.descriptor) if face else [],
-        "face_hash": face.face_hash if face else "",
+        "face": asdict(report.face) if report.face else None,
     }
+
+
+def hints(faces: Sequence[dict[str, Any]], min_count: int, max_count: int) -> list[str]:
+    """Return the set's variety hints (all frontal, same light, same outfit...)."""
+    from engine.quality import summarize_set
+
+    return list(summarize_set(_faces(faces), min_count=min_count, max_count=max_count).hints)
+
+
+def _faces(raw: Sequence[dict[str, Any]]) -> list[Any]:
+    from engine.quality import FaceRecord
+
+    fields = ("descriptor", "pose", "light", "outfit")
+    return [FaceRecord(**{**face, **{name: tuple(face.get(name, ())) for name in fields}})
+            for face in raw]  # fmt: skip
 
 
 def retouch(data: bytes, background: str, aspect: str, brand_colour: str) -> bytes:

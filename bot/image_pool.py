@@ -7,7 +7,7 @@ boundary as plain data (see `bot.image_child`), so unpickling them imports nothi
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -25,21 +25,7 @@ class GateResult:
     verdict: str  # "accepted", "warning" or "rejected"
     summary: str
     codes: tuple[str, ...]
-    quality: float
-    descriptor: tuple[float, ...]
-    face_hash: str
-
-    @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> GateResult:
-        """Build from the child's plain-dict answer."""
-        return cls(
-            verdict=str(raw["verdict"]),
-            summary=str(raw["summary"]),
-            codes=tuple(raw["codes"]),
-            quality=float(raw["quality"]),
-            descriptor=tuple(raw["descriptor"]),
-            face_hash=str(raw["face_hash"]),
-        )
+    face: dict[str, Any] | None  # engine.quality.FaceRecord's fields, for the set's next checks
 
 
 class ImagePool:
@@ -63,21 +49,25 @@ class ImagePool:
 
     async def retouch(self, data: bytes, background: str, aspect: str, brand_colour: str) -> bytes:
         """Return the instant studio retouch (JPEG) of one selfie."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._pool, image_child.retouch, data, background, aspect, brand_colour
-        )
+        image = await self._run(image_child.retouch, data, background, aspect, brand_colour)
+        return bytes(image)
 
     async def check(self, data: bytes, label: str, prior: Sequence[Selfie]) -> GateResult:
         """Check one photo against the already accepted selfies of the set."""
-        faces = [(s.label, s.descriptor, s.face_hash, s.quality) for s in prior]
-        loop = asyncio.get_running_loop()
-        raw = await loop.run_in_executor(
-            self._pool, image_child.check, data, label, faces, self._max_bytes
-        )
-        result = GateResult.from_dict(raw)
+        faces = [selfie.face for selfie in prior]
+        raw = await self._run(image_child.check, data, label, faces, self._max_bytes)
+        result = GateResult(raw["verdict"], raw["summary"], tuple(raw["codes"]), raw["face"])
         ops.count_photo(result.verdict, result.codes)
         return result
+
+    async def hints(self, selfies: Sequence[Selfie], min_count: int, max_count: int) -> list[str]:
+        """Return suggestions that would make the set more varied."""
+        faces = [selfie.face for selfie in selfies]
+        return list(await self._run(image_child.hints, faces, min_count, max_count))
+
+    async def _run(self, function: Callable[..., Any], *args: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, function, *args)
 
     def close(self) -> None:
         """Stop the children."""

@@ -147,17 +147,21 @@ class ChatService:
             label = f"photo {number}"
             result = await self._svc.images.check(photo.data, label, prior)
             selfie = None
-            if result.verdict != "rejected" and len(prior) < self._config.policy.max_selfies:
+            usable = result.face is not None and result.verdict != "rejected"
+            if usable and len(prior) < self._config.policy.max_selfies:
                 key = f"{scope}/selfies/{uuid.uuid4().hex}"
                 await self._svc.blobs.put(key, photo.data)
-                selfie = Selfie(
-                    label=label, blob_key=key, file_id=photo.file_id, verdict=result.verdict,
-                    quality=result.quality, descriptor=result.descriptor,
-                    face_hash=result.face_hash,
-                )  # fmt: skip
+                selfie = Selfie(label, key, photo.file_id, result.verdict, result.face or {})
                 prior.append(selfie)
             checked.append(CheckedPhoto(label, result.verdict, result.summary, selfie))
-        return CheckedPhotos(tuple(checked))
+        return CheckedPhotos(tuple(checked), await self._hints(prior, checked))
+
+    async def _hints(self, selfies: list[Selfie], checked: list[CheckedPhoto]) -> tuple[str, ...]:
+        policy = self._config.policy
+        if len(selfies) < policy.min_selfies or not any(c.selfie for c in checked):
+            return ()
+        hints = await self._svc.images.hints(selfies, policy.min_selfies, policy.max_selfies)
+        return tuple(hints)
 
     async def _load(self, scope: str) -> Session | None:
         raw = await self._svc.state.get(f"{scope}:session")

@@ -21,20 +21,23 @@ class Stage(StrEnum):
 
 @dataclass(frozen=True)
 class Selfie:
-    """An accepted selfie: where its bytes are and what the gate learned about it."""
+    """An accepted selfie: where its bytes are and what the gate learned about its face."""
 
     label: str  # "photo 3": the number the person saw in the verdict
     blob_key: str
     file_id: str
     verdict: str  # "accepted" or "warning"
-    quality: float
-    descriptor: tuple[float, ...]
-    face_hash: str
+    face: dict[str, Any]  # engine.quality.FaceRecord's fields (descriptor, hash, quality, pose...)
+
+    @property
+    def quality(self) -> float:
+        """Return the gate's 0-1 score, used to pick the best selfie."""
+        return float(self.face.get("quality", 0.0))
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Self:
         """Rebuild from the stored JSON form."""
-        return cls(**{**raw, "descriptor": tuple(raw["descriptor"])})
+        return cls(**raw)
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,8 @@ CONFIG = CoreConfig(
 
 
 def _selfie(n: int) -> Selfie:
-    return Selfie(f"photo {n}", f"k/{n}", f"f{n}", "accepted", 0.9, (0.1,) * 4, "abc")
+    face = {"label": f"photo {n}", "descriptor": [0.1] * 4, "face_hash": "abc", "quality": 0.9}
+    return Selfie(f"photo {n}", f"k/{n}", f"f{n}", "accepted", face)
 
 
 def _good(n: int) -> CheckedPhoto:
@@ -196,6 +197,13 @@ def test_new_set_keeps_subject_and_drops_selfies() -> None:
     step = decide(session, Command("new"), CONFIG)
     assert step.session == Session(stage=Stage.CAPTURE, subject="woman")
     assert [a.kind for a in step.actions] == ["drop_selfies"]
+
+
+def test_variety_hints_follow_the_verdicts() -> None:
+    session = Session(stage=Stage.CAPTURE, subject="man", selfies=(_selfie(1), _selfie(2)))
+    hint = "All your photos face the camera straight on: add a few turned slightly."
+    step = decide(session, CheckedPhotos((_good(3),), (hint,)), CONFIG)
+    assert f"Tip: {hint}" in _texts(step)[0]
 
 
 def test_session_roundtrips_through_json() -> None:
