@@ -108,7 +108,7 @@ def _command(session: Session | None, command: Command, config: CoreConfig) -> S
         return Step(None, (welcome(config),))
     handlers = {
         "start": _where_you_are,
-        "status": _where_you_are,
+        "status": _status,
         "done": _finish_capture,
         "cancel": _ask_cancel,
         "delete": _ask_delete,
@@ -122,6 +122,12 @@ def _command(session: Session | None, command: Command, config: CoreConfig) -> S
 
 def _where_you_are(session: Session, config: CoreConfig) -> Step:
     return Step(session, (_prompt_for(session, config),))
+
+
+def _status(session: Session, config: CoreConfig) -> Step:
+    if session.stage is Stage.RUNNING and session.job_id:
+        return Step(session, (), (Action("status"),))  # the live state is the worker's
+    return _where_you_are(session, config)
 
 
 def _prompt_for(session: Session, config: CoreConfig) -> Effect:

@@ -34,9 +34,10 @@ from bot.image_pool import ImagePool
 from bot.limits import Limits, count_pack, pack_refusal
 from bot.menus import CoreConfig
 from bot.pack_queue import PackQueue
+from bot.progress_text import progress_text
 from bot.session import Selfie, Session, Stage
 from bot.sink import EffectSink
-from engine.jobs import PackAlreadyActiveError
+from engine.jobs import PackAlreadyActiveError, event_from_json, latest_key
 from storage.blobs import BlobStore
 from storage.keys import user_scope
 from storage.state import StateStore
@@ -194,6 +195,8 @@ class ChatService:
         if action.kind == "cancel" and session is not None and session.job_id:
             stopped = await self._svc.queue.cancel(session.job_id)
             return [Reply("Stopping your pack…" if stopped else say.NOTHING_RUNNING)]
+        if action.kind == "status" and session is not None:
+            return [Reply(await self._live_status(session.job_id))]
         if action.kind == "delete":
             return [Reply(await self._delete_everything(scope))]
         if action.kind == "drop_selfies":
@@ -225,6 +228,12 @@ class ChatService:
         if not await self._svc.queue.worker_alive():
             return [Reply(say.NO_WORKER)]
         return []
+
+    async def _live_status(self, job_id: str) -> str:
+        raw = await self._svc.redis.get(latest_key(job_id))
+        if raw is None:
+            return say.JOB_ALREADY_RUNNING
+        return f"{progress_text(event_from_json(raw))}\n\n{say.JOB_ALREADY_RUNNING}"
 
     async def _send_retouch(self, chat: ChatRef, session: Session) -> None:
         """Send the instant retouch of the best selfie while the pack trains."""

@@ -206,6 +206,13 @@ def test_variety_hints_follow_the_verdicts() -> None:
     assert f"Tip: {hint}" in _texts(step)[0]
 
 
+def test_status_while_running_asks_the_worker_side() -> None:
+    running = Session(stage=Stage.RUNNING, subject="man", job_id="j1")
+    assert [a.kind for a in decide(running, Command("status"), CONFIG).actions] == ["status"]
+    capture = Session(stage=Stage.CAPTURE, subject="man")
+    assert decide(capture, Command("status"), CONFIG).actions == ()
+
+
 def test_session_roundtrips_through_json() -> None:
     session = Session(stage=Stage.CONFIRM, subject="man", selfies=(_selfie(1),), styles=("grey",))
     assert Session.from_dict(session.to_dict()) == session

@@ -234,6 +234,10 @@ async def test_cancel_during_training_and_one_pack_at_a_time(
             telegram.send_text(USER, "/new")
             await telegram.wait_for(_text_has("already being made"))
             await telegram.wait_for(_text_has("Learning your face"), timeout_s=30)
+            telegram.send_text(USER, "/status")
+            await telegram.wait_for(
+                lambda s: s.method == "sendMessage" and "Learning your face" in s.text
+            )
             telegram.send_text(USER, "/cancel")
             await telegram.wait_for(_text_has("Stop making your pack?"))
             telegram.press(USER, "cancel:yes")
