@@ -75,7 +75,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tiny", action="store_true", help="tiny random model on the CPU")
     parser.add_argument("--train-steps", type=int, default=20)
-    parser.add_argument("--images", type=int, default=4, help="timed images (after a warm-up)")
+    parser.add_argument("--images", type=int, default=4, help="timed calls (after a warm-up)")
+    parser.add_argument("--batch", type=int, default=1, help="images per render call")
     parser.add_argument("--style", default="corporate-grey")
     parser.add_argument("--checkpointing", choices=("auto", "on", "off"), default="auto")
     args = parser.parse_args()
@@ -96,7 +97,6 @@ def main() -> int:
 def _measure(
     pipe: Any, args: argparse.Namespace, device: str
 ) -> tuple[list[Row], dict[str, float]]:
-    from engine.generation import RenderSettings, generate_pack
     from engine.studio import default_resolution
     from engine.styles import get_style
     from engine.training import TrainConfig, train_lora
@@ -127,28 +127,15 @@ def _measure(
     ).lora
     style = get_style(args.style)
 
-    def render(count: int) -> Callable[[Callable[[int, int], None]], Any]:
-        return lambda cb: generate_pack(
-            pipe,
-            lora,
-            [style],
-            person="ohwx person",
-            images_per_style=count,
-            seed=0,
-            render=RenderSettings(px),
-            on_progress=cb,
-            should_stop=lambda: False,
-        )
-
-    _timed_steps(device, render(1))  # warm-up: kernels, allocator, adapter load
-    image_times, _, image_mem = _timed_steps(device, render(args.images))
+    image_times, image_mem = _render_times(pipe, lora, style, px=px, args=args, device=device)
     decode_times, decode_mem = _vae_decode(pipe, px, device)
     frame_s, select_s = _face_work()
     overhead = train_total - sum(step_times)
     rows = [
         Row("LoRA training step", step_times, train_mem),
         Row(
-            f"image, {style.id} ({style.sampler.steps} steps, cfg {style.sampler.guidance_scale})",
+            f"image, {style.id} ({style.sampler.steps} steps, cfg {style.sampler.guidance_scale}, "
+            f"batch {args.batch})",
             image_times,
             image_mem,
         ),
@@ -197,6 +184,28 @@ def _timed_steps(
     # The first step carries set-up (latents, adapter); it is left out of the per-step figures.
     durations = [b - a for a, b in itertools.pairwise(marks)] or [first]
     return durations, total, peak[0]
+
+
+def _render_times(
+    pipe: Any, lora: bytes, style: Any, *, px: int, args: argparse.Namespace, device: str
+) -> tuple[list[float], float]:
+    """Time the studio's own render call per image, LoRA loaded, after one warm-up call."""
+    from engine.generation import RenderSettings, lora_adapter, make_scheduler, render_shots
+
+    shots = [style.shot("ohwx person", 0, seed) for seed in range(args.batch)]
+    settings = RenderSettings(px, batch=args.batch)
+    original, times = pipe.scheduler, []
+    with lora_adapter(pipe, lora) as name, _peak_memory(device) as peak:
+        pipe.set_adapters([name], adapter_weights=[style.sampler.lora_scale])
+        pipe.scheduler = make_scheduler(original.config, style.sampler.scheduler)
+        for run in range(args.images + 1):
+            start = time.perf_counter()
+            render_shots(pipe, style, shots, settings, lambda: False)
+            _sync(device)
+            if run:  # the first call warms kernels and the allocator up
+                times.append((time.perf_counter() - start) / args.batch)
+    pipe.scheduler = original
+    return times, peak[0]
 
 
 def _vae_decode(pipe: Any, px: int, device: str) -> tuple[list[float], float]:

@@ -39,11 +39,12 @@ _SCHEDULERS: dict[str, tuple[str, dict[str, Any]]] = {
 
 @dataclass(frozen=True)
 class RenderSettings:
-    """How a studio renders: square side, an optional cap on sampler steps, a hi-res pass."""
+    """How a studio renders: square side, a cap on sampler steps, a hi-res pass, batch size."""
 
     base_px: int
     max_steps: int | None = None
     hires: HiresSettings | None = None
+    batch: int = 1  # images per pipeline call; more can use a large GPU better
 
 
 @contextmanager
@@ -80,42 +81,63 @@ def generate_pack(
     should_stop: ShouldStop,
 ) -> list[GeneratedImage]:
     """Render `images_per_style` images of each style with the LoRA; progress per image."""
-    shots = [(s, s.shot(person, i, seed)) for s in styles for i in range(images_per_style)]
-    images: list[GeneratedImage] = []
+    total = len(styles) * images_per_style
+    done: dict[tuple[int, int], GeneratedImage] = {}
     with lora_adapter(pipe, lora) as adapter, _scheduler_restored(pipe) as base_scheduler:
-        for style, shot in shots:
-            if should_stop():
-                raise StageCancelledError("generation cancelled")
+        for position, style in enumerate(styles):
             pipe.set_adapters([adapter], adapter_weights=[style.sampler.lora_scale])
             pipe.scheduler = make_scheduler(base_scheduler.config, style.sampler.scheduler)
-            image = render_shot(pipe, style, shot, render, should_stop)
-            images.append(GeneratedImage(shot.style_id, shot.seed, encode_png(image, shot)))
-            on_progress(len(images), len(shots))
-    return images
+            for batch in _batches(style, person, images_per_style, seed, render.batch):
+                if should_stop():
+                    raise StageCancelledError("generation cancelled")
+                rendered = render_shots(
+                    pipe, style, [shot for _, shot in batch], render, should_stop
+                )
+                for (index, shot), image in zip(batch, rendered, strict=True):
+                    png = encode_png(image, shot)
+                    done[position, index] = GeneratedImage(shot.style_id, shot.seed, png)
+                    on_progress(len(done), total)
+    return [done[key] for key in sorted(done)]
 
 
-def render_shot(
-    pipe: Any, style: Style, shot: Shot, render: RenderSettings, should_stop: ShouldStop
-) -> Image.Image:
-    """Render one shot with the pipeline as it is now (adapter weights and sampler set)."""
-    width, height = shot.size(render.base_px)
+def _batches(
+    style: Style, person: str, count: int, seed: int, size: int
+) -> list[list[tuple[int, Shot]]]:
+    """Group the style's shots by aspect ratio (one size per call), `size` at most per call."""
+    groups: dict[str, list[tuple[int, Shot]]] = {}
+    for index in range(count):
+        shot = style.shot(person, index, seed)
+        groups.setdefault(shot.aspect, []).append((index, shot))
+    return [g[i : i + size] for g in groups.values() for i in range(0, len(g), size)]
+
+
+def render_shots(
+    pipe: Any,
+    style: Style,
+    shots: Sequence[Shot],
+    render: RenderSettings,
+    should_stop: ShouldStop,
+) -> list[Image.Image]:
+    """Render shots of one aspect ratio in one call, each from its own seeded generator."""
+    width, height = shots[0].size(render.base_px)
     steps = style.sampler.steps
     if render.max_steps is not None:
         steps = min(steps, render.max_steps)
+    device = pipe.unet.device
     call = {
-        "prompt": shot.prompt,
-        "negative_prompt": shot.negative_prompt,
+        "prompt": [shot.prompt for shot in shots],
+        "negative_prompt": [shot.negative_prompt for shot in shots],
         "width": width,
         "height": height,
         "num_inference_steps": steps,
         "guidance_scale": style.sampler.guidance_scale,
-        "generator": torch.Generator(pipe.unet.device).manual_seed(shot.seed),
+        "generator": [torch.Generator(device).manual_seed(shot.seed) for shot in shots],
         "callback_on_step_end": _stop_check(should_stop),
     }
-    image: Image.Image = pipe(**call).images[0]
+    images: list[Image.Image] = pipe(**call).images
     if render.hires is not None:
-        image = hires_pass(pipe, image, call, render.hires)
-    return finish(image)
+        images = hires_pass(pipe, images, call, render.hires)
+    return [finish(image) for image in images]
 
 
 def make_scheduler(config: Any, name: str) -> Any:

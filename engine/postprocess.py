@@ -27,21 +27,21 @@ class HiresSettings:
 
 
 def hires_pass(
-    pipe: Any, image: Image.Image, call: dict[str, Any], hires: HiresSettings
-) -> Image.Image:
-    """Upscale `image` to the target size and re-detail it at low strength with `pipe`."""
+    pipe: Any, images: list[Image.Image], call: dict[str, Any], hires: HiresSettings
+) -> list[Image.Image]:
+    """Upscale the images to the target size and re-detail them at low strength with `pipe`."""
     import diffusers
 
     sdxl = getattr(pipe, "text_encoder_2", None) is not None
     name = "StableDiffusionXLImg2ImgPipeline" if sdxl else "StableDiffusionImg2ImgPipeline"
     img2img = getattr(diffusers, name).from_pipe(pipe)
-    scale = hires.target_px / max(image.size)
-    size = (_round8(image.width * scale), _round8(image.height * scale))
-    upscaled = image.resize(size, Image.Resampling.LANCZOS)
+    scale = hires.target_px / max(images[0].size)
+    size = (_round8(images[0].width * scale), _round8(images[0].height * scale))
+    upscaled = [image.resize(size, Image.Resampling.LANCZOS) for image in images]
     args = {k: v for k, v in call.items() if k not in {"width", "height", "num_inference_steps"}}
     steps = max(hires.steps, math.ceil(1 / hires.strength))  # at least one denoising step
     result = img2img(image=upscaled, strength=hires.strength, num_inference_steps=steps, **args)
-    out: Image.Image = result.images[0]
+    out: list[Image.Image] = result.images
     return out
 
 

@@ -39,6 +39,7 @@ class StudioOptions:
     train: TrainConfig
     resolution: int
     max_inference_steps: int | None = None  # caps every style's sampler steps (smoke tests)
+    render_batch: int = 1
     selection: SelectionRules = field(default_factory=SelectionRules)
     hires: HiresSettings | None = None
     select_faces: bool = True  # off only for the tiny model, whose images are noise
@@ -108,7 +109,12 @@ class DiffusersStudio:
             person=f"{options.train.instance_token} {subject}",
             images_per_style=images_per_style,
             seed=seed,
-            render=RenderSettings(options.resolution, options.max_inference_steps, options.hires),
+            render=RenderSettings(
+                options.resolution,
+                options.max_inference_steps,
+                options.hires,
+                options.render_batch,
+            ),
             on_progress=on_progress,
             should_stop=should_stop,
         )
@@ -150,7 +156,9 @@ def load_studio(settings: Settings) -> DiffusersStudio:
         mixed_precision="bf16" if on_cuda else "no",
     )
     hires = HiresSettings(target_px=settings.hires_px) if settings.hires_px else None
-    options = StudioOptions(train=train, resolution=resolution, hires=hires)
+    options = StudioOptions(
+        train=train, resolution=resolution, hires=hires, render_batch=settings.render_batch
+    )
     if is_tiny(settings.base_model):
         options = replace(options, max_inference_steps=TINY_STEPS, select_faces=False)
     segmenter = _segmenter() if settings.train_grey_background else None

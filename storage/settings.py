@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     train_grey_background: bool = Field(
         False, description="Replace the selfies' backgrounds with flat grey before training."
     )
+    render_batch: int = Field(
+        1, ge=1, le=16, description="Images rendered per pipeline call (same style and aspect)."
+    )
     telegram_token: SecretStr | None = Field(
         None, description="Telegram bot token from @BotFather."
     )

@@ -188,3 +188,30 @@ def test_each_style_gets_its_own_sampler_from_the_base_config(
     ]
     assert not seen[1].config.use_karras_sigmas  # nothing carried over from the previous style
     assert pipe.scheduler is original
+
+
+def test_batched_rendering_keeps_order_seeds_and_images(
+    pipe: Any, loras: tuple[bytes, bytes]
+) -> None:
+    style = replace(_style(1.0), aspects=("1:1",))
+
+    def render(batch: int) -> list[GeneratedImage]:
+        progress: list[int] = []
+        images = generate_pack(
+            pipe,
+            loras[0],
+            [style],
+            person="ohwx person",
+            images_per_style=3,
+            seed=4,
+            render=replace(RENDER, batch=batch),
+            on_progress=lambda done, total: progress.append(done),
+            should_stop=lambda: False,
+        )
+        assert progress == [1, 2, 3]
+        return images
+
+    single, batched = render(1), render(2)
+    assert [(i.style_id, i.seed) for i in batched] == [(i.style_id, i.seed) for i in single]
+    for a, b in zip(_pixels(single), _pixels(batched), strict=True):
+        assert np.abs(a.astype(int) - b.astype(int)).max() <= 2  # same seeds, same pictures
