@@ -68,6 +68,7 @@ def test_list_styles_imports_no_heavy_library() -> None:
         ({"sampler": {**GOOD["sampler"], "scheduler": "magic"}}, "scheduler"),
         ({"sampler": {**GOOD["sampler"], "steps": 0}}, "steps"),
         ({"sampler": {**GOOD["sampler"], "lora_scale": 3}}, "lora_scale"),
+        ({"outfits": ["a suit " + "with many details, " * 15]}, "77 tokens"),
     ],
 )
 def test_bad_style_data_is_refused(change: dict[str, Any], problem: str) -> None:

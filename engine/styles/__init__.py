@@ -21,6 +21,9 @@ ASPECTS = {"1:1": (1, 1), "4:5": (4, 5)}
 SCHEDULERS = ("euler", "euler_a", "dpmpp_2m", "dpmpp_2m_karras", "ddim")
 _ID = re.compile(r"^[a-z][a-z0-9-]{1,31}$")
 _FIELDS = {"outfit": "outfits", "background": "backgrounds", "light": "lights"}
+# CLIP reads 77 tokens, BPE splits some words: 60 words and marks keeps every prompt whole.
+MAX_PROMPT_PIECES = 60
+_PIECE = re.compile(r"\w+|[^\w\s]")
 
 
 class StyleError(HeadshotsError):
@@ -140,6 +143,13 @@ def parse_style(data: dict[str, Any], file_id: str) -> Style:
     if "{person}" not in prompt:
         raise ValueError("prompt must contain {person}")
     variants = {field: _variants(data, field, prompt) for field in _FIELDS}
+    longest = len(_PIECE.findall(re.sub(r"\{\w+\}", "", prompt))) + 3  # + "ohwx person"
+    longest += sum(max(len(_PIECE.findall(v)) for v in values) for values in variants.values())
+    if longest > MAX_PROMPT_PIECES:
+        raise ValueError(
+            f"the longest filled prompt has {longest} words and marks; keep it to "
+            f"{MAX_PROMPT_PIECES} so CLIP's 77 tokens hold all of it"
+        )
     return Style(
         info=StyleInfo(style_id, _text(data, "title", 32), _text(data, "description", 140)),
         prompt=prompt,
