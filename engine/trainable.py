@@ -32,7 +32,7 @@ def training_adapter(pipe: Any, config: TrainConfig) -> Iterator[list[torch.nn.P
             model.requires_grad_(False)
             lora = LoraConfig(
                 r=config.rank,
-                lora_alpha=int(config.alpha),
+                lora_alpha=config.alpha,
                 init_lora_weights="gaussian",
                 target_modules=list(targets),
             )
@@ -75,7 +75,10 @@ def _checkpointing(config: TrainConfig, device: torch.device) -> bool:
 
 
 def _restore(model: Any) -> None:
-    if model.__class__.__name__.startswith("UNet") and model.is_gradient_checkpointing:
+    from diffusers import ModelMixin  # transformers' models were never checkpointed here
+
+    from_diffusers = isinstance(model, ModelMixin)
+    if from_diffusers and model.is_gradient_checkpointing:
         model.disable_gradient_checkpointing()
     model.eval()
 
