@@ -56,7 +56,7 @@ async def test_the_worker_delivers_a_pack_made_by_the_real_studio(
         request_id="real-studio",
     )
     sink = RecordingSink()
-    with worker_process(settings, tmp_path):
+    with worker_process(settings, tmp_path, OMP_NUM_THREADS="1"):  # torch: one thread
         async with running_notifier(settings, state, blobs, sink):
             arq = await create_arq_pool(settings)
             job_id = (await enqueue_pack(arq, state, request)).job_id
