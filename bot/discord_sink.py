@@ -44,13 +44,19 @@ class DiscordSink:
         if isinstance(effect, Reply):
             await self._text(channel, effect.text, button_view(effect.buttons))
         elif isinstance(effect, SendPhoto):
-            await self._files(channel, (effect.image,), effect.caption)
+            await self._files(channel, [("headshot-1", effect.image)], effect.caption)
         elif isinstance(effect, SendAlbum):
-            for start in range(0, len(effect.images), MAX_FILES):
-                chunk = effect.images[start : start + MAX_FILES]
-                await self._files(channel, chunk, effect.caption if start == 0 else "")
+            named = [(f"headshot-{i + 1}", image) for i, image in enumerate(effect.images)]
+            await self._in_chunks(channel, named, effect.caption)
         else:
             await self._progress(chat, channel, effect)
+
+    async def _in_chunks(
+        self, channel: discord.PartialMessageable, named: list[tuple[str, bytes]], caption: str
+    ) -> None:
+        for start in range(0, len(named), MAX_FILES):
+            chunk = named[start : start + MAX_FILES]
+            await self._files(channel, chunk, caption if start == 0 else "")
 
     def _channel(self, chat: ChatRef) -> discord.PartialMessageable:
         return self._client.get_partial_messageable(
@@ -66,16 +72,17 @@ class DiscordSink:
         return await _retrying(lambda: channel.send(parts[-1], view=view))  # type: ignore[arg-type]
 
     async def _files(
-        self, channel: discord.PartialMessageable, images: tuple[bytes, ...], caption: str
+        self, channel: discord.PartialMessageable, named: list[tuple[str, bytes]], caption: str
     ) -> None:
         fitted = [
-            await asyncio.to_thread(fit_image, image, self._max_file_bytes) for image in images
+            (stem, *await asyncio.to_thread(fit_image, data, self._max_file_bytes))
+            for stem, data in named
         ]
 
         def send() -> Awaitable[discord.Message]:
             # discord.File objects are closed after a send attempt: build new ones every try.
-            files = [discord.File(io.BytesIO(data), filename=f"headshot-{i + 1}.{ext}")
-                     for i, (data, ext) in enumerate(fitted)]  # fmt: skip
+            files = [discord.File(io.BytesIO(data), filename=f"{stem}.{ext}")
+                     for stem, data, ext in fitted]  # fmt: skip
             return channel.send(caption[:MAX_TEXT] or None, files=files)
 
         await _retrying(send)

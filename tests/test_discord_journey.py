@@ -12,11 +12,14 @@ from pathlib import Path
 
 import pytest
 from PIL import ImageOps
+from pydantic import SecretStr
 
 from bot.discord_runner import serve_discord
 from storage.settings import Settings
 from tests import photos
 from tests.fake_discord import TOKEN, FakeDiscord, Sent, dm_channel
+from tests.fake_telegram import TOKEN as TELEGRAM_TOKEN
+from tests.fake_telegram import FakeTelegram
 from tests.queue_harness import queue_settings, worker_process
 
 USER = 777
@@ -43,9 +46,9 @@ def bot_settings(tmp_path: Path, redis_url: str, discord: FakeDiscord) -> Settin
 
 
 @asynccontextmanager
-async def running_bot(settings: Settings) -> AsyncIterator[None]:
+async def running_bot(settings: Settings, with_telegram: bool = False) -> AsyncIterator[None]:
     stop = asyncio.Event()
-    task = asyncio.create_task(serve_discord(settings, stop))
+    task = asyncio.create_task(serve_discord(settings, stop, with_telegram))
     try:
         yield
     finally:
@@ -272,3 +275,30 @@ async def _eventually(check: Callable[[], bool], timeout_s: float = 10.0) -> Non
             return
         await asyncio.sleep(0.05)
     raise AssertionError("timed out")
+
+
+async def test_one_process_serves_discord_and_telegram_and_routes_deliveries(
+    discord: FakeDiscord, bot_settings: Settings, tmp_path: Path
+) -> None:
+    telegram = FakeTelegram()
+    await telegram.start()
+    settings = bot_settings.model_copy(
+        update={
+            "telegram_token": SecretStr(TELEGRAM_TOKEN),
+            "telegram_base_url": telegram.base_url,
+            "telegram_base_file_url": telegram.base_file_url,
+        }
+    )
+    try:
+        with worker_process(settings, tmp_path, STANDIN_STEP_S="0.05"):
+            async with running_bot(settings, with_telegram=True):
+                telegram.send_text(USER, "/start")
+                await telegram.wait_for(lambda s: "I agree" in s.text)
+                await _consent(discord)
+                discord.press(USER, await _order_pack(discord))
+                await discord.wait_for(_is_pack, timeout_s=60)
+                await asyncio.sleep(1.0)
+    finally:
+        await telegram.stop()
+    assert sum(s.photos for s in _pack(discord)) == 4
+    assert not any(s.photos for s in telegram.sent), "a Discord pack went to Telegram"

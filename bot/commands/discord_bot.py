@@ -10,7 +10,10 @@ from storage.errors import ConfigError
 from storage.settings import Settings, load_settings
 
 NAME = "discord"
-HELP = "run the Discord bot (needs HEADSHOTS_DISCORD_TOKEN; run `headshots worker` beside it)"
+HELP = (
+    "run the Discord bot (needs HEADSHOTS_DISCORD_TOKEN), and Telegram in the same process when"
+    " HEADSHOTS_TELEGRAM_TOKEN is set; run `headshots worker` beside it"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,13 +35,9 @@ def run(args: argparse.Namespace) -> int:
 async def serve(settings: Settings) -> None:
     """Serve Discord (and Telegram too when its token is set) until SIGINT or SIGTERM."""
     from bot.discord_runner import serve_discord
-    from bot.telegram_runner import serve_telegram
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    fronts = [serve_discord(settings, stop)]
-    if settings.telegram_token is not None:
-        fronts.append(serve_telegram(settings, stop))
-    await asyncio.gather(*fronts)
+    await serve_discord(settings, stop, with_telegram=settings.telegram_token is not None)
