@@ -11,6 +11,7 @@ with the bot's own token (see DiscordSink), never through the 15-minute interact
 from __future__ import annotations
 
 import logging
+import mimetypes
 import re
 import time
 from typing import Any
@@ -180,7 +181,8 @@ async def to_events(message: discord.Message, max_bytes: int) -> list[Event]:
 
 
 async def _attachment(attachment: discord.Attachment, max_bytes: int, group: str | None) -> Event:
-    content_type = attachment.content_type or ""
+    # Discord leaves out the content type of some uploads; the file name still tells.
+    content_type = attachment.content_type or mimetypes.guess_type(attachment.filename)[0] or ""
     if not content_type.startswith("image/"):
         return Unsupported("document", attachment.size)
     if attachment.size > max_bytes:

@@ -14,6 +14,7 @@ import asyncio
 import itertools
 import json
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,6 +67,7 @@ class FakeDiscord:
         self.expired_token_calls = 0
         self.webhook_calls: list[tuple[str, str, dict[str, Any]]] = []  # (method, token, body)
         self.closed_dms: set[int] = set()  # channels whose person refuses DMs from the bot
+        self.fail_with_429: Counter[str] = Counter()  # "create" or "edit": how many to refuse
         self.identified = 0
         self.message_delay_s = 0.0  # a slow channel: every message create waits this long
         self.attachments: dict[str, bytes] = {}
@@ -255,6 +257,11 @@ class FakeDiscord:
         payload, files = await _body(request)
         if channel_id in self.closed_dms:
             return _json({"message": "Cannot send messages to this user", "code": 50007}, 403)
+        kind = "create" if message_id is None else "edit"
+        if self.fail_with_429[kind] > 0:
+            self.fail_with_429[kind] -= 1
+            body = {"message": "You are being rate limited.", "retry_after": 0.3, "global": False}
+            return _json(body, 429, {"Via": "1.1 google", "X-RateLimit-Scope": "user"})
         if message_id is None:
             await asyncio.sleep(self.message_delay_s)
             sent = Sent("create", channel_id, next(self._ids))
@@ -383,7 +390,8 @@ def _app_info() -> dict[str, Any]:
             "verify_key": "k", "flags": 0, "rpc_origins": [], "team": None}  # fmt: skip
 
 
-def _json(body: Any, status: int = 200) -> web.Response:
-    # discord.py parses JSON only when Content-Type is exactly application/json (no charset).
-    return web.Response(body=json.dumps(body).encode(), status=status,
-                        headers={"Content-Type": "application/json"})  # fmt: skip
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    # discord.py parses JSON only when Content-Type is exactly application/json (no charset), and
+    # takes a 429 for Discord's own (not a Cloudflare ban) only with a Via header.
+    headers = {"Content-Type": "application/json", **(headers or {})}
+    return web.Response(body=json.dumps(body).encode(), status=status, headers=headers)

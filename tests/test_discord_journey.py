@@ -302,3 +302,18 @@ async def test_one_process_serves_discord_and_telegram_and_routes_deliveries(
         await telegram.stop()
     assert sum(s.photos for s in _pack(discord)) == 4
     assert not any(s.photos for s in telegram.sent), "a Discord pack went to Telegram"
+
+
+async def test_rate_limits_during_progress_and_delivery_are_waited_out(
+    discord: FakeDiscord, bot_settings: Settings, tmp_path: Path
+) -> None:
+    with worker_process(bot_settings, tmp_path, STANDIN_STEP_S="0.05"):
+        async with running_bot(bot_settings):
+            await _consent(discord)
+            start = await _order_pack(discord)
+            discord.fail_with_429.update(create=2, edit=3)
+            discord.press(USER, start)
+            await discord.wait_for(_is_pack, timeout_s=60)
+            await asyncio.sleep(1.0)
+    assert discord.fail_with_429 == {"create": 0, "edit": 0}  # the storm really happened
+    assert sum(s.photos for s in _pack(discord)) == 4
