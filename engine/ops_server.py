@@ -36,7 +36,12 @@ async def start_ops_server(settings: Settings, redis: Redis, role: str) -> web.A
     app.router.add_get("/metrics", _metrics)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, settings.ops_listen, settings.ops_port).start()
+    try:
+        await web.TCPSite(runner, settings.ops_listen, settings.ops_port).start()
+    except OSError as exc:  # e.g. `headshots run`: bot and worker share one environment
+        log.error("%s: no /healthz or /metrics, port %d: %s", role, settings.ops_port, exc)
+        await runner.cleanup()
+        return None
     log.info("%s health and metrics on %s:%d", role, settings.ops_listen, settings.ops_port)
     return runner
 

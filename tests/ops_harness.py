@@ -113,6 +113,16 @@ def metric(samples: Samples, name: str, **labels: str) -> float:
     )
 
 
+async def scrape_when(port: int, name: str, at_least: float, timeout_s: float = 30) -> Samples:
+    """Scrape until `name` sums to at least `at_least` (the last part of an ending may lag)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        samples = await scrape(port)
+        if metric(samples, name) >= at_least or time.monotonic() > deadline:
+            return samples
+        await asyncio.sleep(0.1)
+
+
 async def healthz(port: int) -> tuple[int, dict[str, Any]]:
     """Return /healthz's status code and JSON body."""
     async with ClientSession() as http, http.get(f"http://127.0.0.1:{port}/healthz") as reply:

@@ -130,7 +130,9 @@ def test_env_example_names_every_setting_with_a_comment() -> None:
     lines = (DEPLOY / ".env.example").read_text().splitlines()
     for name in Settings.model_fields:
         variable = f"{ENV_PREFIX}{name.upper()}="
-        index = next(i for i, line in enumerate(lines) if line.lstrip("# ").startswith(variable))
+        found = [i for i, line in enumerate(lines) if line.lstrip("# ").startswith(variable)]
+        assert found, f"deploy/.env.example lacks {variable}: run `python -m bot.env_example`"
+        index = found[0]
         assert lines[index - 1].startswith("# ") and len(lines[index - 1]) > 5, name
     _assert_settings_exist("\n".join(lines), ".env.example")
 

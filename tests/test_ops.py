@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -29,6 +30,7 @@ from tests.ops_harness import (
     metric,
     order_pack,
     scrape,
+    scrape_when,
 )
 from tests.queue_harness import queue_settings
 from tests.servers import free_port
@@ -69,7 +71,11 @@ async def test_healthz_and_metrics_move_during_a_journey(
                 assert await healthz(port) == (200, await _body(port, role))
             await order_pack(telegram, USER, _selfies())
             await telegram.wait_for(is_pack, timeout_s=60)
-            bot_after, worker_after = await scrape(bot.ops_port), await scrape(worker.ops_port)
+            delivered = metric(bot_before, "headshots_packs_delivered_total") + 1
+            bot_after = await scrape_when(
+                bot.ops_port, "headshots_packs_delivered_total", delivered
+            )
+            worker_after = await scrape(worker.ops_port)
         finally:
             stop.set()
             await serving
@@ -121,6 +127,16 @@ async def test_healthz_is_503_when_redis_is_gone(tmp_path: Path, redis_url: str)
 async def test_port_zero_starts_nothing(settings: Settings) -> None:
     redis = Redis.from_url(settings.redis_url)
     assert await start_ops_server(settings, redis, "bot") is None
+    await redis.aclose()
+
+
+async def test_a_taken_port_costs_the_metrics_not_the_process(settings: Settings) -> None:
+    redis = Redis.from_url(settings.redis_url)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = settings.model_copy(update={"ops_port": taken.getsockname()[1]})
+        assert await start_ops_server(busy, redis, "worker") is None
     await redis.aclose()
 
 

@@ -25,7 +25,14 @@ from PIL import ImageOps
 from storage.settings import Settings
 from tests import photos
 from tests.fake_telegram import TOKEN, FakeTelegram, Sent
-from tests.ops_harness import headshots, is_pack, metric, off_loop, order_pack, scrape
+from tests.ops_harness import (
+    headshots,
+    is_pack,
+    metric,
+    off_loop,
+    order_pack,
+    scrape,
+)
 from tests.queue_harness import queue_settings
 from tests.servers import free_port
 
@@ -145,6 +152,7 @@ async def test_two_bots_and_two_workers_deliver_every_pack_once(
             await stack.enter_async_context(off_loop(headshots(["telegram"], settings, tmp_path)))
         assert sorted(telegram.webhooks) == sorted(str(b.telegram_webhook_url) for b in bots)
         await asyncio.gather(*(_journey(telegram, user, selfies) for user in PEOPLE))
+        await _bot_metrics_once_delivered(bots)
         await asyncio.sleep(2.0)  # a duplicate from the other replica would arrive by now
         bot_metrics = [await scrape(b.ops_port) for b in bots]
         worker_metrics = [await scrape(w.ops_port) for w in workers]
@@ -165,6 +173,15 @@ async def test_two_bots_and_two_workers_deliver_every_pack_once(
     assert telegram.refused == []
     assert forged == 403
     print(f"\npacks delivered per bot {delivered}, made per worker {done}")
+
+
+async def _bot_metrics_once_delivered(bots: list[Settings]) -> None:
+    """Wait until the replicas' delivered counters add up (the last part may lag)."""
+    for _ in range(300):
+        samples = [await scrape(b.ops_port) for b in bots]
+        if sum(metric(m, "headshots_packs_delivered_total") for m in samples) >= len(PEOPLE):
+            return
+        await asyncio.sleep(0.1)
 
 
 async def _post_without_secret(bot: Settings) -> int:
