@@ -17,8 +17,11 @@ from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
 from bot.telegram_runner import serve_telegram
+from engine.jobs import create_arq_pool, enqueue_pack, record_key
 from engine.ops_server import start_ops_server, stop_ops_server
+from storage.blobs import open_blob_store
 from storage.settings import Settings
+from storage.state_redis import RedisStateStore
 from tests import photos
 from tests.fake_telegram import TOKEN, FakeTelegram
 from tests.ops_harness import (
@@ -28,11 +31,12 @@ from tests.ops_harness import (
     healthz,
     is_pack,
     metric,
+    off_loop,
     order_pack,
     scrape,
     scrape_when,
 )
-from tests.queue_harness import queue_settings
+from tests.queue_harness import eventually, queue_settings, stored_request
 from tests.servers import free_port
 
 USER = 4242
@@ -169,6 +173,34 @@ except ValueError:
     assert lines[2]["job_id"] == f"pack-{'b' * 24}"
     assert lines[2]["user"] == f"telegram-{'c' * 24}"
     assert "ValueError: boom" in lines[2]["error"]
+
+
+async def test_worker_json_logs_name_the_job_and_the_person(redis_url: str, tmp_path: Path) -> None:
+    settings = queue_settings(tmp_path, redis_url, ops_port=free_port(), log_format="json")
+    blobs, state = open_blob_store(settings), RedisStateStore.from_url(redis_url)
+    arq = await create_arq_pool(settings)
+    try:
+        request = await stored_request(blobs)
+        log_path = tmp_path / f"worker-{settings.ops_port}.log"
+        worker = headshots(["worker"], settings, tmp_path, STANDIN_FAIL_IN="train")
+        async with off_loop(worker):
+            await enqueue_pack(arq, state, request)
+            await eventually(lambda: _status_is(state, request.job_id, "failed"), "the failure")
+    finally:
+        await arq.aclose()
+        await blobs.close()
+        await state.close()
+    lines = [json.loads(line) for line in log_path.read_text().splitlines()]
+    failure = [line for line in lines if line["level"] == "ERROR" and "error" in line]
+    assert failure, lines
+    assert failure[0]["job_id"] == request.job_id
+    assert failure[0]["user"] == request.user_scope
+    assert "stand-in studio told to fail in train" in failure[0]["error"]
+
+
+async def _status_is(state: RedisStateStore, job_id: str, status: str) -> bool:
+    record = await state.get(record_key(job_id))
+    return record is not None and record.get("status") == status
 
 
 def _doctor(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
