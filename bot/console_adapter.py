@@ -23,6 +23,7 @@ from bot.events import (
     Press,
     Progress,
     Reply,
+    SendFiles,
     SendPhoto,
     Text,
     Unsupported,
@@ -63,6 +64,9 @@ class ConsoleSink:
             prefix = "[updated] " if isinstance(effect, Progress) else ""
             self._out.write(f"\nbot> {prefix}{effect.text}\n")
             self._show_buttons(effect.buttons)
+        elif isinstance(effect, SendFiles):
+            paths = ", ".join(str(self._save(data, name)) for name, data in effect.files)
+            self._out.write(f"\nbot> [files] {effect.caption} -> {paths}\n")
         elif isinstance(effect, SendPhoto):
             self._out.write(f"\nbot> [photo] {effect.caption} -> {self._save(effect.image)}\n")
         else:
@@ -76,10 +80,10 @@ class ConsoleSink:
         labels = [f"[{n}] {b.label}" for n, b in enumerate(self.buttons, start=1)]
         self._out.write("     " + "  ".join(labels) + "\n")
 
-    def _save(self, image: bytes) -> Path:
+    def _save(self, image: bytes, name: str = "headshot.jpg") -> Path:
         self._save_dir.mkdir(parents=True, exist_ok=True)
         self._saved += 1
-        path = self._save_dir / f"{time.strftime('%Y%m%d-%H%M%S')}-{self._saved:03d}.jpg"
+        path = self._save_dir / f"{time.strftime('%Y%m%d-%H%M%S')}-{self._saved:03d}-{name}"
         path.write_bytes(image)
         return path
 

@@ -202,6 +202,8 @@ def _press(session: Session, data: str, config: CoreConfig) -> Step:
         return Step(session.with_(stage=Stage.RUNNING), (), (Action("start"),))
     if verb == "confirm" and stage is Stage.RUNNING and value == session.request_id:
         return Step(session, (Reply(say.JOB_ALREADY_RUNNING),))  # a double tap
+    if verb == "files" and value and value == session.job_id:
+        return Step(session, (), (Action("files"),))
     if verb in {"cancel", "delete"} and session.pending == verb:
         return _confirm_destructive(session, verb, value == "yes")
     return Step(session, (Reply(say.BUTTON_EXPIRED), _prompt_for(session, config)))

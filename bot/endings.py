@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from bot import progress_text as say
-from bot.events import Effect, Progress, Reply, SendAlbum, SendPhoto
+from bot.events import Button, Effect, Progress, Reply, SendAlbum, SendPhoto
 from engine.jobs import Cancelled, Failed, TerminalEvent
 from storage.blobs import BlobStore
 
@@ -27,6 +27,8 @@ def ending_parts(
         for number, keys in enumerate(chunks, start=1):
             text = say.caption(result.style_id, len(keys), number, len(chunks), titles)
             parts.append(_album(blobs, keys, text))
+    offer = Reply(say.FILES_OFFER, ((Button("Send full-resolution files", f"files:{job_id}"),),))
+    parts.append(_fixed([offer]))
     return parts
 
 

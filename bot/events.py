@@ -101,6 +101,14 @@ class SendAlbum:
 
 
 @dataclass(frozen=True)
+class SendFiles:
+    """Send images as files (documents), uncompressed; `files` are (name, bytes) pairs."""
+
+    files: tuple[tuple[str, bytes], ...]
+    caption: str = ""
+
+
+@dataclass(frozen=True)
 class Progress:
     """Create or edit the one progress message identified by `key` (e.g. a job id)."""
 
@@ -109,4 +117,4 @@ class Progress:
     buttons: tuple[tuple[Button, ...], ...] = field(default=())
 
 
-Effect = Reply | SendPhoto | SendAlbum | Progress
+Effect = Reply | SendPhoto | SendAlbum | SendFiles | Progress

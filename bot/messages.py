@@ -127,6 +127,8 @@ NO_WORKER = (
     "starts. Your instant retouch still comes now. (Host: start one with `headshots worker`.)"
 )
 
+FILES_GONE = "Those files are no longer here: results are deleted after the retention period."
+
 PRIVATE_BOT = "Sorry, this is a private headshot studio. Ask its owner for access."
 
 RETOUCH_FAILED = (

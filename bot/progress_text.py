@@ -15,6 +15,9 @@ from engine.jobs import (
 )
 
 READY = "Your headshots are ready! ✅"
+FILES_OFFER = (
+    "Chat apps recompress photos. Want the full-resolution files for print or your profile?"
+)
 FAILED = "Your pack stopped. ❌"
 CANCELLED = "Your pack was cancelled."
 ALBUM_MAX = 10  # Telegram and Discord both take 2-10 items per album

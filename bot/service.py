@@ -29,7 +29,7 @@ from bot.conversation import (
     decide,
 )
 from bot.erase import erase_person
-from bot.events import ChatRef, Effect, Event, Photo, Reply, SendPhoto, Unsupported
+from bot.events import ChatRef, Effect, Event, Photo, Reply, SendFiles, SendPhoto, Unsupported
 from bot.image_pool import ImagePool
 from bot.limits import Limits, count_pack, pack_refusal
 from bot.menus import CoreConfig
@@ -37,12 +37,14 @@ from bot.pack_queue import PackQueue
 from bot.progress_text import progress_text
 from bot.session import Selfie, Session, Stage
 from bot.sink import EffectSink
-from engine.jobs import PackAlreadyActiveError, event_from_json, latest_key
+from engine.jobs import Done, PackAlreadyActiveError, event_from_json, latest_key
 from storage.blobs import BlobStore
 from storage.keys import user_scope
 from storage.state import StateStore
 
 log = logging.getLogger(__name__)
+
+ALBUM_MAX = 10  # files per message on Telegram and Discord
 
 
 @dataclass(frozen=True)
@@ -195,6 +197,8 @@ class ChatService:
         if action.kind == "cancel" and session is not None and session.job_id:
             stopped = await self._svc.queue.cancel(session.job_id)
             return [Reply("Stopping your pack…" if stopped else say.NOTHING_RUNNING)]
+        if action.kind == "files" and session is not None:
+            return await self._full_resolution(session.job_id)
         if action.kind == "status" and session is not None:
             return [Reply(await self._live_status(session.job_id))]
         if action.kind == "delete":
@@ -228,6 +232,19 @@ class ChatService:
         if not await self._svc.queue.worker_alive():
             return [Reply(say.NO_WORKER)]
         return []
+
+    async def _full_resolution(self, job_id: str) -> list[Effect]:
+        raw = await self._svc.redis.get(latest_key(job_id))
+        done = event_from_json(raw) if raw is not None else None
+        if not isinstance(done, Done):
+            return [Reply(say.FILES_GONE)]
+        effects: list[Effect] = []
+        for result in done.results:
+            files = [(f"{result.style_id}-{n:02d}.png", await self._svc.blobs.get(key))
+                     for n, key in enumerate(result.keys, start=1)]  # fmt: skip
+            for start in range(0, len(files), ALBUM_MAX):
+                effects.append(SendFiles(tuple(files[start : start + ALBUM_MAX])))
+        return effects
 
     async def _live_status(self, job_id: str) -> str:
         raw = await self._svc.redis.get(latest_key(job_id))

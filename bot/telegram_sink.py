@@ -9,11 +9,19 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import TypeVar
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, Message
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    InputMediaDocument,
+    InputMediaPhoto,
+    Message,
+)
 from telegram.error import BadRequest, RetryAfter
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.events import Button, ChatRef, Effect, Progress, Reply, SendAlbum, SendPhoto
+from bot.events import Button, ChatRef, Effect, Progress, Reply, SendAlbum, SendFiles, SendPhoto
 from bot.pacing import ChatPacer
 from storage.keys import user_scope
 from storage.state import StateStore
@@ -52,8 +60,27 @@ class TelegramSink:
             )
         elif isinstance(effect, SendAlbum):
             await self._album(chat, effect)
+        elif isinstance(effect, SendFiles):
+            await self._files(chat, effect)
         else:
             await self._progress(chat, effect)
+
+    async def _files(self, chat: ChatRef, files: SendFiles) -> None:
+        chat_id = int(chat.chat_id)
+        if len(files.files) == 1:
+            name, data = files.files[0]
+            document = InputFile(data, filename=name)
+            await self._send(chat, lambda: self._bot.send_document(chat_id, document))
+            return
+
+        def upload() -> Awaitable[tuple[Message, ...]]:
+            media = [
+                InputMediaDocument(InputFile(data, filename=name, attach=True))
+                for name, data in files.files
+            ]
+            return self._bot.send_media_group(chat_id, media)
+
+        await self._send(chat, upload)
 
     async def _album(self, chat: ChatRef, album: SendAlbum) -> None:
         for start in range(0, len(album.images), ALBUM_MAX):

@@ -32,6 +32,7 @@ class Sent:
     text: str = ""
     buttons: list[list[dict[str, str]]] = field(default_factory=list)
     photos: int = 0
+    documents: int = 0
     at: float = field(default_factory=time.monotonic)  # when the fake received it
 
 
@@ -227,7 +228,7 @@ class FakeTelegram:
         return self._record("sendPhoto", params, text=params.get("caption", ""), photos=1)
 
     async def _m_senddocument(self, params: dict[str, Any]) -> Any:
-        return self._record("sendDocument", params, text=params.get("caption", ""), photos=1)
+        return self._record("sendDocument", params, text=params.get("caption", ""), documents=1)
 
     async def _m_sendmediagroup(self, params: dict[str, Any]) -> Any:
         media = params["media"]
@@ -237,17 +238,22 @@ class FakeTelegram:
         if missing:
             return _error(400, f"Bad Request: missing uploads {missing}")
         caption = media[0].get("caption", "")
-        first = self._record("sendMediaGroup", params, text=caption, photos=len(media))
+        documents = sum(1 for m in media if m.get("type") == "document")
+        first = self._record(
+            "sendMediaGroup", params, text=caption, photos=len(media) - documents,
+            documents=documents,
+        )  # fmt: skip
         return [first]
 
     # ----- helpers ------------------------------------------------------------------------
 
     def _record(
         self, method: str, params: dict[str, Any], text: str, photos: int = 0,
-        message_id: int | None = None,
+        message_id: int | None = None, documents: int = 0,
     ) -> dict[str, Any]:  # fmt: skip
         chat_id = int(params["chat_id"])
-        sent = Sent(method, chat_id, message_id or next(self._ids), text, _buttons(params), photos)
+        message_id = message_id or next(self._ids)
+        sent = Sent(method, chat_id, message_id, text, _buttons(params), photos, documents)
         self.sent.append(sent)
         return {"message_id": sent.message_id, "date": int(time.time()), "chat": _chat(chat_id),
                 "from": BOT_USER, "text": text}  # fmt: skip

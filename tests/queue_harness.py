@@ -65,6 +65,7 @@ def worker_process(
     settings: Settings, workdir: Path, **extra: str
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Run `headshots worker` in its own process until the block ends; wait until it polls."""
+    _forget_health(settings)  # so the key seen below is this worker's own
     log = (workdir / f"worker-{time.monotonic_ns()}.log").open("wb")
     command = [sys.executable, "-m", "bot.cli", "worker"]
     proc = subprocess.Popen(command, env=_env(settings, extra), cwd=workdir, stdout=log, stderr=log)
@@ -91,8 +92,13 @@ def _wait_health(settings: Settings, proc: subprocess.Popen[bytes], log_name: st
                 raise RuntimeError(f"worker did not start:\n{Path(log_name).read_text()}")
             time.sleep(0.05)
     finally:
-        client.delete(f"{QUEUE_NAME}:health-check")  # the next worker must set its own
         client.close()
+
+
+def _forget_health(settings: Settings) -> None:
+    client = SyncRedis.from_url(settings.redis_url)
+    client.delete(f"{QUEUE_NAME}:health-check")
+    client.close()
 
 
 def tiny_png(shade: int) -> bytes:

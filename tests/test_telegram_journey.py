@@ -150,7 +150,11 @@ async def test_happy_path_delivers_the_pack_once(
         telegram.press(USER, start)
         telegram.press(USER, start)  # a double tap
         await telegram.wait_for(_is_pack, timeout_s=60)
+        offer = await telegram.wait_for(_text_has("full-resolution files"))
+        telegram.press(USER, offer.buttons[0][0]["callback_data"])
+        files = await telegram.wait_for(lambda s: s.documents > 0)
         await asyncio.sleep(1.0)
+    assert files.documents == 4
     assert sum(s.photos for s in _pack(telegram)) == 4
     retouch = [s for s in telegram.sent if s.method == "sendPhoto" and "instant" in s.text]
     assert len(retouch) == 1
