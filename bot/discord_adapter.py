@@ -61,6 +61,8 @@ class PressButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"hs:
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         """Acknowledge at once, then hand the press to the client."""
+        if not getattr(interaction.client, "accepting", False):
+            return  # shutting down: unanswered, Discord tells the person to try again
         await interaction.response.defer()
         interaction.client.dispatch("headshots_press", interaction, self.data)
 
@@ -131,9 +133,9 @@ class HeadshotsClient(discord.Client):
     async def run_command(self, interaction: discord.Interaction[Any], name: str) -> None:
         """Acknowledge a slash command at once, answer it in the person's DM, tidy up."""
         received = time.monotonic()
-        await interaction.response.defer(ephemeral=True, thinking=True)
         if not self._ready_for_events():
-            return
+            return  # shutting down: unanswered, Discord tells the person to try again
+        await interaction.response.defer(ephemeral=True, thinking=True)
         in_dm = interaction.guild_id is None and interaction.channel_id is not None
         note: str | None = None if in_dm else IN_DMS
         try:
