@@ -13,7 +13,7 @@ import discord
 from PIL import Image
 
 from bot.discord_adapter import button_view
-from bot.events import ChatRef, Effect, Progress, Reply, SendAlbum, SendPhoto
+from bot.events import ChatRef, Effect, Progress, Reply, SendAlbum, SendFiles, SendPhoto
 from storage.keys import user_scope
 from storage.state import StateStore
 
@@ -48,6 +48,8 @@ class DiscordSink:
         elif isinstance(effect, SendAlbum):
             named = [(f"headshot-{i + 1}", image) for i, image in enumerate(effect.images)]
             await self._in_chunks(channel, named, effect.caption)
+        elif isinstance(effect, SendFiles):
+            await self._in_chunks(channel, [(_stem(n), d) for n, d in effect.files], effect.caption)
         else:
             await self._progress(chat, channel, effect)
 
@@ -152,6 +154,10 @@ def fit_image(data: bytes, limit: int) -> tuple[bytes, str]:
         image = image.resize(
             (image.width * 3 // 4, image.height * 3 // 4), Image.Resampling.LANCZOS
         )
+
+
+def _stem(name: str) -> str:
+    return name.rsplit(".", 1)[0] or "headshot"
 
 
 def _extension(data: bytes) -> str:

@@ -38,6 +38,7 @@ class Sent:
     text: str = ""
     buttons: list[list[dict[str, str]]] = field(default_factory=list)
     files: list[int] = field(default_factory=list)  # sizes in bytes
+    names: list[str] = field(default_factory=list)  # file names
     at: float = field(default_factory=time.monotonic)  # when the fake received it
 
     @property
@@ -275,7 +276,8 @@ class FakeDiscord:
         rows = payload.get("components") or []
         sent.buttons = [[{"label": b["label"], "custom_id": b["custom_id"]}
                          for b in row["components"]] for row in rows]  # fmt: skip
-        sent.files = [len(data) for data in files]
+        sent.files = [len(data) for _, data in files]
+        sent.names = [name for name, _ in files]
         if sent.method == "edit" and message_id is not None:
             previous = [s for s in self.sent if s.message_id == sent.message_id][-1]
             sent.text = sent.text or (previous.text if "content" not in payload else "")
@@ -353,19 +355,19 @@ def dm_channel(user_id: int) -> int:
     return 50_000_000 + user_id
 
 
-async def _body(request: web.Request) -> tuple[dict[str, Any], list[bytes]]:
+async def _body(request: web.Request) -> tuple[dict[str, Any], list[tuple[str, bytes]]]:
     if not request.can_read_body:
         return {}, []
     if request.content_type == "application/json":
         return dict(await request.json()), []
     payload: dict[str, Any] = {}
-    files: list[bytes] = []
+    files: list[tuple[str, bytes]] = []
     reader = await request.multipart()
     async for part in reader:
         if part.name == "payload_json":  # type: ignore[union-attr]
             payload = json.loads(await part.text())  # type: ignore[union-attr]
         else:
-            files.append(bytes(await part.read()))  # type: ignore[union-attr]
+            files.append((part.filename or "", bytes(await part.read())))  # type: ignore[union-attr]
     return payload, files
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from bot.discord_runner import point_at
 from bot.discord_sink import DiscordSink
-from bot.events import Button, ChatRef, Progress, Reply, SendAlbum
+from bot.events import Button, ChatRef, Progress, Reply, SendAlbum, SendFiles
 from storage.settings import Settings
 from storage.state_memory import MemoryStateStore
 from tests import photos
@@ -73,3 +73,15 @@ async def test_buttons_reflow_into_five_by_five_and_long_text_is_split(
     assert last.text.endswith("y" * 100)
     assert [len(row) for row in last.buttons] == [5, 5]
     assert last.buttons[1][4]["custom_id"] == "hs:style:9"
+
+
+async def test_files_keep_their_names_in_messages_of_ten(
+    discord_fake: FakeDiscord, sink: DiscordSink
+) -> None:
+    small = photos.to_bytes(photos.camera().resize((64, 64)), "PNG")
+    files = tuple((f"office-{i:02d}.png", small) for i in range(11))
+    await sink.apply(CHAT, [SendFiles(files, caption="Full resolution")])
+    assert [s.photos for s in discord_fake.sent] == [10, 1]
+    assert discord_fake.sent[0].text == "Full resolution"
+    assert all(size == len(small) for s in discord_fake.sent for size in s.files)
+    assert [name for s in discord_fake.sent for name in s.names] == [name for name, _ in files]
