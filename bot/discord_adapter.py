@@ -136,7 +136,8 @@ class HeadshotsClient(discord.Client):
         if not self._ready_for_events():
             return  # shutting down: unanswered, Discord tells the person to try again
         await interaction.response.defer(ephemeral=True, thinking=True)
-        in_dm = interaction.guild_id is None and interaction.channel_id is not None
+        channel = interaction.channel  # a server channel or a group DM: answer in the person's DM
+        in_dm = channel is not None and channel.type == discord.ChannelType.private
         note: str | None = None if in_dm else IN_DMS
         try:
             channel_id = (
