@@ -248,7 +248,7 @@ class FakeTelegram:
     # ----- helpers ------------------------------------------------------------------------
 
     def _record(
-        self, method: str, params: dict[str, Any], text: str, photos: int = 0,
+        self, method: str, params: dict[str, Any], text: str, *, photos: int = 0,
         message_id: int | None = None, documents: int = 0,
     ) -> dict[str, Any]:  # fmt: skip
         chat_id = int(params["chat_id"])
