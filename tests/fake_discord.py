@@ -20,12 +20,22 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from tests.discord_payloads import (
+    APP_ID,
+    app_info,
+    dm_channel,
+    in_guild,
+    interaction_payload,
+    json_response,
+    message_payload,
+    read_body,
+    user,
+)
+
 TOKEN = "discord-test-token"
-APP_ID = 4242
 BOT_USER = {"id": "4242", "username": "headshots", "discriminator": "0", "global_name": None,
             "avatar": None, "bot": True}  # fmt: skip
 DEADLINE_S = 3.0
-GUILD_CHANNEL = 6000
 
 
 @dataclass
@@ -218,21 +228,21 @@ class FakeDiscord:
 
     async def _api(self, request: web.Request) -> web.StreamResponse:
         if request.headers.get("Authorization") not in (f"Bot {TOKEN}", None):
-            return _json({"message": "401: Unauthorized", "code": 0}, 401)
+            return json_response({"message": "401: Unauthorized", "code": 0}, 401)
         path, method = request.match_info["path"], request.method
         parts = path.split("/")
         if path == "users/@me":
-            return _json(BOT_USER)
+            return json_response(BOT_USER)
         if path == "oauth2/applications/@me":
-            return _json(_app_info())
+            return json_response(app_info())
         if parts[0] == "applications" and method == "PUT":
             commands = await request.json()
-            return _json([{**c, "id": str(next(self._ids)), "application_id": str(APP_ID),
+            return json_response([{**c, "id": str(next(self._ids)), "application_id": str(APP_ID),
                            "version": "1"} for c in commands])  # fmt: skip
         if path == "users/@me/channels":
             user_id = int((await request.json())["recipient_id"])
-            return _json(
-                {"id": str(dm_channel(user_id)), "type": 1, "recipients": [_user(user_id)]}
+            return json_response(
+                {"id": str(dm_channel(user_id)), "type": 1, "recipients": [user(user_id)]}
             )
         if parts[0] == "channels" and parts[2:3] == ["messages"]:
             return await self._messages(
@@ -244,7 +254,7 @@ class FakeDiscord:
             body = await request.json() if request.content_type == "application/json" else {}
             self.webhook_calls.append((method, parts[2], body))
             return self._webhook(parts[2], method)
-        return _json({"message": f"404: Not Found {method} {path}", "code": 0}, 404)
+        return json_response({"message": f"404: Not Found {method} {path}", "code": 0}, 404)
 
     async def _cdn(self, request: web.Request) -> web.Response:
         data = self.attachments.get(request.match_info["id"])
@@ -255,23 +265,25 @@ class FakeDiscord:
     async def _messages(
         self, request: web.Request, channel_id: int, message_id: str | None
     ) -> web.Response:
-        payload, files = await _body(request)
+        payload, files = await read_body(request)
         if channel_id in self.closed_dms:
-            return _json({"message": "Cannot send messages to this user", "code": 50007}, 403)
+            return json_response(
+                {"message": "Cannot send messages to this user", "code": 50007}, 403
+            )
         kind = "create" if message_id is None else "edit"
         if self.fail_with_429[kind] > 0:
             self.fail_with_429[kind] -= 1
             body = {"message": "You are being rate limited.", "retry_after": 0.3, "global": False}
-            return _json(body, 429, {"Via": "1.1 google", "X-RateLimit-Scope": "user"})
+            return json_response(body, 429, {"Via": "1.1 google", "X-RateLimit-Scope": "user"})
         if message_id is None:
             await asyncio.sleep(self.message_delay_s)
             sent = Sent("create", channel_id, next(self._ids))
         else:
             if not any(s.message_id == int(message_id) for s in self.sent):
-                return _json({"message": "Unknown Message", "code": 10008}, 404)
+                return json_response({"message": "Unknown Message", "code": 10008}, 404)
             sent = Sent("edit", channel_id, int(message_id))
         if len(files) > 10:
-            return _json({"message": "Too many attachments", "code": 50035}, 400)
+            return json_response({"message": "Too many attachments", "code": 50035}, 400)
         sent.text = payload.get("content") or ""
         rows = payload.get("components") or []
         sent.buttons = [[{"label": b["label"], "custom_id": b["custom_id"]}
@@ -282,31 +294,31 @@ class FakeDiscord:
             previous = [s for s in self.sent if s.message_id == sent.message_id][-1]
             sent.text = sent.text or (previous.text if "content" not in payload else "")
         self.sent.append(sent)
-        return _json(self._bot_message(sent))
+        return json_response(self._bot_message(sent))
 
     def _callback(self, interaction_id: str, token: str) -> web.Response:
         record = self.interactions.get(interaction_id)
         if record is None or record.token != token or record.delivered_at is None:
-            return _json({"message": "Unknown interaction", "code": 10062}, 404)
+            return json_response({"message": "Unknown interaction", "code": 10062}, 404)
         if record.answered_at is not None:
-            return _json({"message": "Interaction has already been acknowledged.",
+            return json_response({"message": "Interaction has already been acknowledged.",
                           "code": 40060}, 400)  # fmt: skip
         if time.monotonic() - record.delivered_at > DEADLINE_S:
             record.late = True
-            return _json({"message": "Unknown interaction", "code": 10062}, 404)
+            return json_response({"message": "Unknown interaction", "code": 10062}, 404)
         record.answered_at = time.monotonic()
-        return _json({"interaction": {"id": interaction_id, "type": 2}})
+        return json_response({"interaction": {"id": interaction_id, "type": 2}})
 
     def _webhook(self, token: str, method: str) -> web.Response:
         record = next((r for r in self.interactions.values() if r.token == token), None)
         if record is None or record.delivered_at is None:
-            return _json({"message": "Unknown Webhook", "code": 10015}, 404)
+            return json_response({"message": "Unknown Webhook", "code": 10015}, 404)
         if time.monotonic() - record.delivered_at > self.token_lifetime_s:
             self.expired_token_calls += 1
-            return _json({"message": "Invalid Webhook Token", "code": 50027}, 401)
+            return json_response({"message": "Invalid Webhook Token", "code": 50027}, 401)
         if method == "DELETE":
             return web.Response(status=204)
-        return _json(self._bot_message(Sent("followup", 0, next(self._ids))))
+        return json_response(self._bot_message(Sent("followup", 0, next(self._ids))))
 
     # ----- payloads -----------------------------------------------------------------------
 
@@ -316,84 +328,19 @@ class FakeDiscord:
     ) -> str:  # fmt: skip
         interaction_id, token = str(next(self._ids)), f"itoken{next(self._ids)}"
         self.interactions[interaction_id] = Interaction(int(interaction_id), token)
-        channel = dm_channel(user_id)
-        payload: dict[str, Any] = {
-            "id": interaction_id, "application_id": str(APP_ID), "type": kind, "data": data,
-            "channel_id": str(channel), "channel": {"id": str(channel), "type": 1},
-            "user": _user(user_id), "token": token, "version": 1, "locale": "en-US",
-            "app_permissions": "0", "entitlements": [], "authorizing_integration_owners": {},
-            "context": 1, "attachment_size_limit": 10 * 1024 * 1024,
-        }  # fmt: skip
+        payload = interaction_payload(interaction_id, token, kind, data, user_id)
         if guild_id is not None:  # a server's text channel: a member, not a user
-            payload.update(_in_guild(guild_id, payload.pop("user")))
+            payload.update(in_guild(guild_id, payload.pop("user")))
         if message is not None:
             payload["message"] = message
         self._push("INTERACTION_CREATE", payload)
         return interaction_id
 
     def _message(self, user_id: int, **content: Any) -> dict[str, Any]:
-        return _message_payload(next(self._ids), dm_channel(user_id), _user(user_id), **content)
+        return message_payload(next(self._ids), dm_channel(user_id), user(user_id), **content)
 
     def _bot_message(self, sent: Sent) -> dict[str, Any]:
         rows = [{"type": 1, "components": [{"type": 2, "style": 2, **b} for b in row]}
                 for row in sent.buttons]  # fmt: skip
-        return _message_payload(sent.message_id, sent.channel_id, BOT_USER, content=sent.text,
+        return message_payload(sent.message_id, sent.channel_id, BOT_USER, content=sent.text,
                                 components=rows)  # fmt: skip
-
-
-def _in_guild(guild_id: int, user: dict[str, Any]) -> dict[str, Any]:
-    channel = {"id": str(GUILD_CHANNEL), "type": 0, "guild_id": str(guild_id), "name": "general",
-               "position": 0, "permission_overwrites": [], "nsfw": False}  # fmt: skip
-    member = {"user": user, "roles": [], "deaf": False, "mute": False, "flags": 0,
-              "joined_at": "2026-01-01T00:00:00+00:00", "permissions": "0"}  # fmt: skip
-    return {"guild_id": str(guild_id), "channel_id": str(GUILD_CHANNEL), "channel": channel,
-            "member": member, "context": 0, "guild_locale": "en-US"}  # fmt: skip
-
-
-def dm_channel(user_id: int) -> int:
-    """Return the id of the person's DM channel with the bot."""
-    return 50_000_000 + user_id
-
-
-async def _body(request: web.Request) -> tuple[dict[str, Any], list[tuple[str, bytes]]]:
-    if not request.can_read_body:
-        return {}, []
-    if request.content_type == "application/json":
-        return dict(await request.json()), []
-    payload: dict[str, Any] = {}
-    files: list[tuple[str, bytes]] = []
-    reader = await request.multipart()
-    async for part in reader:
-        if part.name == "payload_json":  # type: ignore[union-attr]
-            payload = json.loads(await part.text())  # type: ignore[union-attr]
-        else:
-            files.append((part.filename or "", bytes(await part.read())))  # type: ignore[union-attr]
-    return payload, files
-
-
-def _message_payload(
-    message_id: int, channel_id: int, author: dict[str, Any], **content: Any
-) -> dict[str, Any]:
-    return {"id": str(message_id), "channel_id": str(channel_id), "author": author,
-            "content": "", "timestamp": "2026-01-01T00:00:00+00:00", "edited_timestamp": None,
-            "tts": False, "mention_everyone": False, "mentions": [], "mention_roles": [],
-            "attachments": [], "embeds": [], "pinned": False, "type": 0, "flags": 0,
-            **content}  # fmt: skip
-
-
-def _user(user_id: int) -> dict[str, Any]:
-    return {"id": str(user_id), "username": "pat", "discriminator": "0", "global_name": "Pat",
-            "avatar": None}  # fmt: skip
-
-
-def _app_info() -> dict[str, Any]:
-    return {"id": str(APP_ID), "name": "Headshots", "description": "", "icon": None,
-            "bot_public": True, "bot_require_code_grant": False, "owner": _user(1),
-            "verify_key": "k", "flags": 0, "rpc_origins": [], "team": None}  # fmt: skip
-
-
-def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    # discord.py parses JSON only when Content-Type is exactly application/json (no charset), and
-    # takes a 429 for Discord's own (not a Cloudflare ban) only with a Via header.
-    headers = {"Content-Type": "application/json", **(headers or {})}
-    return web.Response(body=json.dumps(body).encode(), status=status, headers=headers)

@@ -17,7 +17,8 @@ from pydantic import SecretStr
 from bot.discord_runner import serve_discord
 from storage.settings import Settings
 from tests import photos
-from tests.fake_discord import TOKEN, FakeDiscord, Sent, dm_channel
+from tests.discord_payloads import dm_channel
+from tests.fake_discord import TOKEN, FakeDiscord, Sent
 from tests.fake_telegram import TOKEN as TELEGRAM_TOKEN
 from tests.fake_telegram import FakeTelegram
 from tests.queue_harness import queue_settings, worker_process
