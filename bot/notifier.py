@@ -33,8 +33,10 @@ from engine.jobs import (
     Failed,
     JobEvent,
     TerminalEvent,
+    delivery_key,
     event_from_json,
     record_key,
+    shown_key,
     stream_key,
 )
 from storage.blobs import BlobStore
@@ -256,14 +258,14 @@ class Notifier:
 
     async def _edit(self, job_id: str, chat: ChatRef, text: str) -> None:
         """Edit the job's progress message unless it already says exactly this."""
-        shown_key = f"hs:notify:shown:{job_id}"
-        if _text(await self._redis.get(shown_key)) == text:
+        shown = shown_key(job_id)
+        if _text(await self._redis.get(shown)) == text:
             return
         if await self._redis.exists(_part_key(job_id, chat, 0)):
             return  # another replica already showed the end; an older step must not replace it
         self._next_edit_at[chat] = time.monotonic() + self._edit_interval_s
         await self._sink.apply(chat, [Progress(key=job_id, text=text)])
-        await self._redis.set(shown_key, text, ex=DELIVERED_TTL_S)
+        await self._redis.set(shown, text, ex=DELIVERED_TTL_S)
 
     # ----- the end: exactly once per job and chat ---------------------------------------------
 
@@ -309,7 +311,7 @@ def _parse(entries: list[tuple[str, Any]]) -> list[JobEvent]:
 
 
 def _part_key(job_id: str, chat: ChatRef, index: int) -> str:
-    return f"hs:delivery:{job_id}:{chat.platform}:{chat.chat_id}:{index}"
+    return delivery_key(job_id, chat.platform, chat.chat_id, str(index))
 
 
 def _text(value: Any) -> str:

@@ -12,11 +12,6 @@ from engine.jobs import QUEUE_NAME, PackRequest, active_job, cancel_pack, enqueu
 from storage.state import StateStore
 
 
-def jobs_index(scope: str) -> str:
-    """Return the state key listing every job a person ever started (for erasure)."""
-    return f"{scope}:jobs"
-
-
 class PackQueue(Protocol):
     """What the chat service needs from the job queue."""
 
@@ -54,7 +49,6 @@ class ArqPackQueue:
             seed=int(session.request_id[:8], 16),  # reproducible from the order
             request_id=session.request_id,
         )
-        await self._state.index_add(jobs_index(scope), request.job_id)
         enqueued = await enqueue_pack(self._arq, self._state, request)
         return enqueued.job_id
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Sequence
@@ -176,7 +177,8 @@ class ChatService:
         return session
 
     async def _save(self, scope: str, session: Session) -> None:
-        await self._svc.state.put(f"{scope}:session", session.to_dict(), ttl_s=self._session_ttl_s)
+        stamped = session.with_(updated_at=time.time())
+        await self._svc.state.put(f"{scope}:session", stamped.to_dict(), ttl_s=self._session_ttl_s)
 
     async def _commit(self, chat: ChatRef, scope: str, step: Step) -> list[Effect]:
         key = f"{scope}:session"

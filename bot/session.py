@@ -53,6 +53,7 @@ class Session:
     request_id: str = ""  # set when the confirmation is shown; makes a double tap enqueue once
     job_id: str = ""
     pending: str = ""  # a destructive command waiting for "yes": "cancel" or "delete"
+    updated_at: float = 0.0  # unix time of the last save; the retention sweep reads it
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON form."""

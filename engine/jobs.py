@@ -15,7 +15,7 @@ from typing import Any, cast
 
 from arq import ArqRedis, create_pool
 from arq.connections import RedisSettings
-from arq.constants import abort_jobs_ss, in_progress_key_prefix, job_key_prefix
+from arq.constants import abort_jobs_ss, in_progress_key_prefix, job_key_prefix, result_key_prefix
 from redis.asyncio import Redis
 
 from engine import eta
@@ -169,6 +169,33 @@ def lease_key(job_id: str) -> str:
     return f"hs:lease:{job_id}"
 
 
+def person_jobs_key(user_scope: str) -> str:
+    """Return the state key listing every job a person started (under their own scope)."""
+    return f"{user_scope}:jobs"
+
+
+def shown_key(job_id: str) -> str:
+    """Return the key holding the progress text the notifier last showed for the job."""
+    return f"hs:notify:shown:{job_id}"
+
+
+def delivery_key(job_id: str, platform: str, chat_id: str, part: str) -> str:
+    """Return the key marking one part of the job's delivery to one chat as sending or sent."""
+    return f"hs:delivery:{job_id}:{platform}:{chat_id}:{part}"
+
+
+async def forget_job(redis: Redis, state: StateStore, job_id: str) -> None:
+    """Delete every trace of a job in Redis: record, stream, markers, and arq's own keys."""
+    # arq's result key holds the request (with the person's ids): it may not outlive the job.
+    markers = [key async for key in redis.scan_iter(match=delivery_key(job_id, "*", "*", "*"))]
+    await redis.delete(
+        stream_key(job_id), latest_key(job_id), lease_key(job_id), shown_key(job_id),
+        job_key_prefix + job_id, result_key_prefix + job_id, *markers,
+    )  # fmt: skip
+    await redis.srem(LIVE_STREAMS, stream_key(job_id))  # type: ignore[misc]
+    await state.delete(record_key(job_id), cancel_key(job_id))
+
+
 def job_prefix(user_scope: str, job_id: str) -> str:
     """Return the blob prefix of everything a job stores."""
     return f"{user_scope}/jobs/{job_id}/"
@@ -237,6 +264,7 @@ async def enqueue_pack(
 ) -> Enqueued:
     """Queue the pack once per request_id; raise PackAlreadyActiveError for a second pack."""
     job_id = request.job_id
+    await state.index_add(person_jobs_key(request.user_scope), job_id)  # for erasure and retention
     record = {"job_id": job_id, "request": request.to_json(), "status": "queued", "at": time.time()}
     created = await state.set_if_absent(record_key(job_id), record, ttl_s)
     if not created and await _submitted(arq, state, job_id):

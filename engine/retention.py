@@ -12,7 +12,16 @@ import logging
 import time
 from dataclasses import dataclass
 
-from engine.jobs import TERMINAL_STATUSES, PackRequest, active_key, job_prefix, record_key
+from redis.asyncio import Redis
+
+from engine.jobs import (
+    TERMINAL_STATUSES,
+    PackRequest,
+    active_key,
+    forget_job,
+    job_prefix,
+    person_jobs_key,
+)
 from storage.blobs import BlobStore
 from storage.settings import Settings
 from storage.state import JsonDict, StateStore
@@ -29,11 +38,16 @@ class RetentionPolicy:
 
     private_after_end_s: float  # selfies, crops, LoRA, candidates, after the pack ended
     results_s: float  # delivered headshots
+    abandoned_s: float  # a conversation nobody touched
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RetentionPolicy:
         """Read the retention settings the privacy notice quotes."""
-        return cls(settings.selfies_retention_hours * 3600, settings.results_retention_days * 86400)
+        return cls(
+            settings.selfies_retention_hours * 3600,
+            settings.results_retention_days * 86400,
+            settings.abandoned_session_hours * 3600,
+        )
 
 
 @dataclass
@@ -43,11 +57,16 @@ class SweepCounts:
     private_blobs: int = 0
     result_blobs: int = 0
     records: int = 0
+    sessions: int = 0
     abandoned_blobs: int = 0
 
 
 async def sweep(
-    state: StateStore, blobs: BlobStore, policy: RetentionPolicy, now: float | None = None
+    state: StateStore,
+    blobs: BlobStore,
+    redis: Redis,
+    policy: RetentionPolicy,
+    now: float | None = None,
 ) -> SweepCounts:
     """Delete what has outlived its promise; return the counts."""
     now = time.time() if now is None else now
@@ -55,28 +74,41 @@ async def sweep(
     for key in await state.keys("job:"):
         record = await state.get(key)
         if record is not None and record.get("status") in TERMINAL_STATUSES:
-            private, results, records = await _sweep_job(state, blobs, record, policy, now)
+            stores = _Stores(state, blobs, redis)
+            private, results, records = await _sweep_job(stores, record, policy, now)
             counts.private_blobs += private
             counts.result_blobs += results
             counts.records += records
+    counts.sessions = await _sweep_sessions(state, policy, now)
     counts.abandoned_blobs = await _sweep_abandoned(state, blobs)
     log.info("retention sweep: %s", counts)
     return counts
 
 
+@dataclass(frozen=True)
+class _Stores:
+    state: StateStore
+    blobs: BlobStore
+    redis: Redis
+
+
 async def _sweep_job(
-    state: StateStore, blobs: BlobStore, record: JsonDict, policy: RetentionPolicy, now: float
+    stores: _Stores, record: JsonDict, policy: RetentionPolicy, now: float
 ) -> tuple[int, int, int]:
     """Return how many private blobs, result blobs and records of one ended job went."""
+    state, blobs = stores.state, stores.blobs
     request = PackRequest.from_json(record["request"])
     age_s = now - float(record.get("finished_at") or now)
     prefix = job_prefix(request.user_scope, request.job_id)
     results = records = private = 0
-    if age_s >= policy.results_s:
-        results = await blobs.delete_prefix(prefix)
-        records = await state.delete(record_key(request.job_id))
     if age_s >= policy.private_after_end_s:
         private = await _delete_private(blobs, request, prefix)
+    if age_s >= policy.results_s:
+        results = await blobs.delete_prefix(prefix)
+        await forget_job(stores.redis, state, request.job_id)
+        await state.index_remove(person_jobs_key(request.user_scope), request.job_id)
+        await state.delete(f"{request.user_scope}:msg:{request.job_id}")
+        records = 1
     return private, results, records
 
 
@@ -85,6 +117,26 @@ async def _delete_private(blobs: BlobStore, request: PackRequest, prefix: str) -
     job_keys = [key for key in await blobs.list_keys(prefix) if not key.startswith(keep)]
     deleted = [await blobs.delete(key) for key in (*request.selfie_keys, *job_keys)]
     return sum(deleted)
+
+
+async def _sweep_sessions(state: StateStore, policy: RetentionPolicy, now: float) -> int:
+    """Delete conversations idle past the abandoned time, their menus and past days' quotas."""
+    today = time.strftime("%Y%m%d", time.gmtime(now))
+    swept = 0
+    for key in await state.keys(""):
+        scope, _, kind = key.partition(":")
+        if kind.startswith("quota:") and kind.removeprefix("quota:") < today:
+            await state.delete(key)
+        elif kind == "session" and await _idle(state, key, scope, now - policy.abandoned_s):
+            menus = await state.keys(f"{scope}:msg:")
+            swept += await state.delete(key, *menus) > 0
+    return swept
+
+
+async def _idle(state: StateStore, key: str, scope: str, cutoff: float) -> bool:
+    session = await state.get(key)
+    last = float(session.get("updated_at", 0.0)) if session else cutoff
+    return last < cutoff and await state.get(active_key(scope)) is None
 
 
 async def _sweep_abandoned(state: StateStore, blobs: BlobStore) -> int:

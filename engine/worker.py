@@ -105,7 +105,8 @@ async def run_pack(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[str, An
 async def sweep_retention(ctx: dict[str, Any]) -> None:
     """The arq cron job: run one retention sweep with the worker's own state and blob store."""
     resources: WorkerResources = ctx["resources"]
-    await sweep(resources.state, resources.blobs, RetentionPolicy.from_settings(resources.settings))
+    policy = RetentionPolicy.from_settings(resources.settings)
+    await sweep(resources.state, resources.blobs, ctx["redis"], policy)
 
 
 async def recover_orphans(redis: Redis, settings: Settings) -> list[str]:

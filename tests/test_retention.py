@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from redis.asyncio import Redis
 
 from engine.jobs import PackRequest, active_key, record_key
 from engine.retention import RetentionPolicy, sweep
@@ -14,7 +16,9 @@ from storage.keys import user_scope
 from storage.state_redis import RedisStateStore
 
 HOUR = 3600.0
-POLICY = RetentionPolicy(private_after_end_s=24 * HOUR, results_s=7 * 24 * HOUR)
+POLICY = RetentionPolicy(
+    private_after_end_s=24 * HOUR, results_s=7 * 24 * HOUR, abandoned_s=48 * HOUR
+)
 ENDED_AT = 1_800_000_000.0
 
 
@@ -23,6 +27,13 @@ async def state(redis_url: str) -> AsyncIterator[RedisStateStore]:
     store = RedisStateStore.from_url(redis_url)
     yield store
     await store.close()
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_url)
+    yield client
+    await client.aclose()
 
 
 async def _ended_job(state: RedisStateStore, blobs: LocalBlobStore, status: str) -> PackRequest:
@@ -44,45 +55,48 @@ async def _ended_job(state: RedisStateStore, blobs: LocalBlobStore, status: str)
 
 
 async def test_private_data_goes_after_grace_results_after_days(
-    state: RedisStateStore, tmp_path: Path
+    state: RedisStateStore, tmp_path: Path, redis: Redis
 ) -> None:
     blobs = LocalBlobStore(tmp_path)
     request = await _ended_job(state, blobs, "done")
     prefix = f"{request.user_scope}/jobs/{request.job_id}/"
-    await state.put(f"{request.user_scope}:session", {"stage": "done"})  # not abandoned
+    session = {"stage": "done", "updated_at": ENDED_AT}  # idle for good only after 48 h
+    await state.put(f"{request.user_scope}:session", session)
 
-    first = await sweep(state, blobs, POLICY, now=ENDED_AT + 23 * HOUR)
+    first = await sweep(state, blobs, redis, POLICY, now=ENDED_AT + 23 * HOUR)
     assert first.private_blobs == 0
     assert len(await blobs.list_keys("")) == 9
 
-    second = await sweep(state, blobs, POLICY, now=ENDED_AT + 25 * HOUR)
+    second = await sweep(state, blobs, redis, POLICY, now=ENDED_AT + 25 * HOUR)
     assert second.private_blobs == 7
     assert await blobs.list_keys("") == [prefix + "results/grey/000.png", prefix + "selected.json"]
 
-    third = await sweep(state, blobs, POLICY, now=ENDED_AT + 8 * 24 * HOUR)
+    third = await sweep(state, blobs, redis, POLICY, now=ENDED_AT + 8 * 24 * HOUR)
     assert (third.result_blobs, third.records) == (2, 1)
     assert await blobs.list_keys("") == []
     assert await state.get(record_key(request.job_id)) is None
 
 
-async def test_running_jobs_are_never_swept(state: RedisStateStore, tmp_path: Path) -> None:
+async def test_running_jobs_are_never_swept(
+    state: RedisStateStore, tmp_path: Path, redis: Redis
+) -> None:
     blobs = LocalBlobStore(tmp_path)
     request = await _ended_job(state, blobs, "running")
     await state.put(active_key(request.user_scope), {"job_id": request.job_id})
-    counts = await sweep(state, blobs, POLICY, now=ENDED_AT + 30 * 24 * HOUR)
+    counts = await sweep(state, blobs, redis, POLICY, now=ENDED_AT + 30 * 24 * HOUR)
     assert (counts.private_blobs, counts.result_blobs, counts.abandoned_blobs) == (0, 0, 0)
     assert len(await blobs.list_keys("")) == 9
 
 
 async def test_abandoned_selfies_go_live_sessions_stay(
-    state: RedisStateStore, tmp_path: Path
+    state: RedisStateStore, tmp_path: Path, redis: Redis
 ) -> None:
     blobs = LocalBlobStore(tmp_path)
     live, gone = user_scope("telegram", "10"), user_scope("telegram", "11")
     for scope in (live, gone):
         await blobs.put(f"{scope}/selfies/x", b"face")
-    await state.put(f"{live}:session", {"stage": "capture"}, ttl_s=60)
-    counts = await sweep(state, blobs, POLICY)
+    await state.put(f"{live}:session", {"stage": "capture", "updated_at": time.time()}, ttl_s=60)
+    counts = await sweep(state, blobs, redis, POLICY)
     assert counts.abandoned_blobs == 1
     assert await blobs.list_keys("") == [f"{live}/selfies/x"]
 

@@ -6,17 +6,23 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import cast
 
 import pytest
 from PIL import ImageOps
 from redis import Redis as SyncRedis
+from redis.asyncio import Redis
 
 from bot.telegram_runner import serve_telegram
+from engine.retention import RetentionPolicy, sweep
+from storage.blobs import open_blob_store
 from storage.keys import user_scope
 from storage.settings import Settings
+from storage.state_redis import RedisStateStore
 from tests import photos
 from tests.fake_telegram import TOKEN, FakeTelegram, Sent
 from tests.queue_harness import queue_settings, worker_process
@@ -260,6 +266,7 @@ async def test_delete_erases_everything_of_one_person_only(
         await _consent(telegram)
         telegram.press(USER, await _order_pack(telegram))
         await telegram.wait_for(_is_pack, timeout_s=60)
+        [job_id] = [k.removeprefix("hs:job:") for k in _redis_keys(redis_url) if "hs:job:" in k]
         telegram.send_text(other, "/start")
         telegram.press(other, "consent")
         telegram.press(other, "subject:man")
@@ -271,11 +278,8 @@ async def test_delete_erases_everything_of_one_person_only(
         done = await telegram.wait_for(_text_has("Nothing of you is left"))
     assert "history of 1 pack" in done.text
     mine, theirs = user_scope("telegram", USER), user_scope("telegram", other)
-    client = SyncRedis.from_url(redis_url)
-    keys = [key.decode() for key in client.scan_iter("*")]
-    jobs = [key.removeprefix("hs:job:") for key in keys if key.startswith("hs:job:")]
-    assert not [key for key in keys if mine in key], keys
-    assert jobs == [], "the erased person's job record is gone and the other has none"
+    keys = _redis_keys(redis_url)
+    assert not _traces(keys, mine, job_id), keys
     assert any(theirs in key for key in keys), "the other person's session survives"
     files = [p.relative_to(bot_settings.local_storage_root()).as_posix()
              for p in bot_settings.local_storage_root().rglob("*") if p.is_file()]  # fmt: skip
@@ -329,3 +333,40 @@ async def test_without_a_worker_the_person_is_told_and_still_gets_the_retouch(
         await telegram.wait_for(_text_has("no GPU worker is running"))
         retouch = await telegram.wait_for(lambda s: s.method == "sendPhoto", timeout_s=60)
     assert "instant studio retouch of photo 1" in retouch.text
+
+
+async def test_retention_sweep_leaves_nothing_after_the_promised_time(
+    telegram: FakeTelegram, bot_settings: Settings, worker: None, redis_url: str
+) -> None:
+    async with running_bot(bot_settings):
+        await _consent(telegram)
+        telegram.press(USER, await _order_pack(telegram))
+        await telegram.wait_for(_is_pack, timeout_s=60)
+        await asyncio.sleep(1.0)
+    [job_id] = [k.removeprefix("hs:job:") for k in _redis_keys(redis_url) if "hs:job:" in k]
+    scope = user_scope("telegram", USER)
+    state, redis = RedisStateStore.from_url(redis_url), Redis.from_url(redis_url)
+    blobs = open_blob_store(bot_settings)
+    policy = RetentionPolicy.from_settings(bot_settings)
+    soon = await sweep(state, blobs, redis, policy, now=time.time() + 3600)
+    assert soon.private_blobs == 0  # within the grace period nothing goes
+    later = await sweep(state, blobs, redis, policy, now=time.time() + 8 * 86400)
+    await redis.aclose()
+    await state.close()
+    assert later.private_blobs > 0
+    assert later.result_blobs == 5  # four headshots and their manifest
+    assert not _traces(_redis_keys(redis_url), scope, job_id), _redis_keys(redis_url)
+    assert await blobs.list_keys(f"{scope}/") == []
+
+
+def _redis_keys(url: str) -> list[str]:
+    client = SyncRedis.from_url(url)
+    keys = [key.decode() for key in client.scan_iter("*")]
+    sets = [key for key in keys if client.type(key) == b"set"]
+    members = [member.decode() for key in sets for member in cast(set[bytes], client.smembers(key))]
+    client.close()
+    return keys + members
+
+
+def _traces(keys: list[str], scope: str, job_id: str) -> list[str]:
+    return [key for key in keys if scope in key or job_id in key]

@@ -22,19 +22,23 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _sweep(settings: Settings) -> str:
+    from redis.asyncio import Redis
+
     from engine.retention import RetentionPolicy, sweep
     from storage.blobs import open_blob_store
     from storage.state_redis import RedisStateStore
 
     state = RedisStateStore.from_url(settings.redis_url)
     blobs = open_blob_store(settings)
+    redis = Redis.from_url(settings.redis_url)
     try:
-        counts = await sweep(state, blobs, RetentionPolicy.from_settings(settings))
+        counts = await sweep(state, blobs, redis, RetentionPolicy.from_settings(settings))
     finally:
+        await redis.aclose()
         await blobs.close()
         await state.close()
     return (
         f"deleted {counts.private_blobs} selfie/face-model blob(s), "
         f"{counts.result_blobs} result blob(s), {counts.records} job record(s), "
-        f"{counts.abandoned_blobs} abandoned selfie(s)"
+        f"{counts.sessions} idle conversation(s), {counts.abandoned_blobs} abandoned selfie(s)"
     )
