@@ -22,8 +22,9 @@ async def serve_console(
         sink = ConsoleSink(stdout, out_dir)
         service = chat_service(settings, resources, sink)
         notifier = Notifier.from_settings(
-            settings, resources.state, resources.blobs, sink, titles=style_titles()
-        )
+            settings, resources.state, resources.blobs, sink, titles=style_titles(),
+            platforms=frozenset({"console"}),
+        )  # fmt: skip
         notify = asyncio.create_task(notifier.run(stop))
         print_banner(stdout)
         lines = await read_lines(stdin)

@@ -70,9 +70,11 @@ async def serve_discord(
         if with_telegram:
             fronts.append(await _open_telegram(settings, resources, stack))
         sink = RoutingSink({front.platform: front.sink for front in fronts})
+        platforms = frozenset(front.platform for front in fronts)
         notifier = Notifier.from_settings(
-            settings, resources.state, resources.blobs, sink, titles=style_titles()
-        )
+            settings, resources.state, resources.blobs, sink, titles=style_titles(),
+            platforms=platforms,
+        )  # fmt: skip
         notify = asyncio.create_task(notifier.run(stop))
         ops = await start_ops_server(settings, resources.arq, "bot")
         stopped = asyncio.ensure_future(_until(stop))

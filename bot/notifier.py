@@ -78,8 +78,13 @@ class Notifier:
         block_s: float = 1.0,
         titles: Mapping[str, str] | None = None,
         on_finished: FinishedHook | None = None,
+        platforms: frozenset[str] | None = None,
     ) -> None:
         self._redis, self._state, self._blobs, self._sink = redis, state, blobs, sink
+        # Processes serving different platforms read in different groups, each acknowledging
+        # the other platforms' events; replicas serving the same platforms share one group.
+        self._platforms = platforms
+        self._group = group_name(platforms)
         self._consumer = consumer
         self._edit_interval_s = edit_interval_s
         self._claim_idle_ms = int(claim_idle_s * 1000)
@@ -101,6 +106,7 @@ class Notifier:
         *,
         titles: Mapping[str, str] | None = None,
         on_finished: FinishedHook | None = None,
+        platforms: frozenset[str] | None = None,
     ) -> Notifier:
         """Build a notifier with its own Redis connection, closed when `run` ends."""
         notifier = cls(
@@ -113,6 +119,7 @@ class Notifier:
             claim_idle_s=settings.notifier_claim_idle_s,
             titles=titles,
             on_finished=on_finished,
+            platforms=platforms,
         )
         notifier._owns_redis = True
         return notifier
@@ -134,7 +141,7 @@ class Notifier:
     async def start(self) -> None:
         """Join the group and take back this consumer's unacknowledged events from before."""
         try:
-            await self._redis.xgroup_create(WAKE_STREAM, NOTIFIER_GROUP, id="$", mkstream=True)
+            await self._redis.xgroup_create(WAKE_STREAM, self._group, id="$", mkstream=True)
         except ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
@@ -160,7 +167,7 @@ class Notifier:
         block = None if wait_s is None else max(1, int(wait_s * 1000))
         try:
             found = await self._redis.xreadgroup(
-                NOTIFIER_GROUP,
+                self._group,
                 self._consumer,
                 dict.fromkeys(streams, start),
                 count=100,
@@ -179,7 +186,7 @@ class Notifier:
         for stream in await self._streams():
             try:
                 reply = await self._redis.xautoclaim(
-                    stream, NOTIFIER_GROUP, self._consumer, self._claim_idle_ms, count=100
+                    stream, self._group, self._consumer, self._claim_idle_ms, count=100
                 )
             except ResponseError:
                 continue  # the stream expired; _repair will drop it
@@ -194,20 +201,26 @@ class Notifier:
                 await self._redis.srem(LIVE_STREAMS, stream)  # type: ignore[misc]
                 continue
             with contextlib.suppress(ResponseError):  # BUSYGROUP: it has one
-                await self._redis.xgroup_create(stream, NOTIFIER_GROUP, id="0")
+                await self._redis.xgroup_create(stream, self._group, id="0")
 
     async def _handle(self, stream: str, entries: list[tuple[str, Any]]) -> None:
         ids = [entry_id for entry_id, _ in entries]
         if not ids:
             return
         if stream == WAKE_STREAM:
-            await self._redis.xack(stream, NOTIFIER_GROUP, *ids)
+            await self._redis.xack(stream, self._group, *ids)
             return
         job_id = stream.removeprefix(_STREAM_PREFIX)
         events = _parse(entries)
         chat = await self._chat(job_id)
+        if (
+            chat is not None
+            and self._platforms is not None
+            and chat.platform not in self._platforms
+        ):
+            chat = None  # another process serves that platform, in its own group
         if chat is None or not events:
-            await self._redis.xack(stream, NOTIFIER_GROUP, *ids)
+            await self._redis.xack(stream, self._group, *ids)
             return
         terminal = next(
             (e for e in reversed(events) if isinstance(e, Done | Failed | Cancelled)), None
@@ -215,7 +228,7 @@ class Notifier:
         if terminal is None:
             # Only the newest state matters: intermediate events are coalesced, not queued.
             self._pending[job_id] = _Edit(chat, say.progress_text(events[-1]))
-            await self._redis.xack(stream, NOTIFIER_GROUP, *ids)
+            await self._redis.xack(stream, self._group, *ids)
             return
         self._pending.pop(job_id, None)
         try:
@@ -225,7 +238,7 @@ class Notifier:
             log.exception("delivering the end of %s to %s failed; will retry", job_id, chat)
             ops.DELIVERY_FAILURES.inc()
             return
-        await self._redis.xack(stream, NOTIFIER_GROUP, *ids)
+        await self._redis.xack(stream, self._group, *ids)
         await self._redis.srem(LIVE_STREAMS, stream)  # type: ignore[misc]
 
     async def _chat(self, job_id: str) -> ChatRef | None:
@@ -297,6 +310,13 @@ class Notifier:
             raise
         await self._redis.set(key, "sent", ex=DELIVERED_TTL_S)
         return True
+
+
+def group_name(platforms: frozenset[str] | None) -> str:
+    """Return the consumer group of notifiers serving `platforms` (None: every platform)."""
+    return (
+        NOTIFIER_GROUP if platforms is None else f"{NOTIFIER_GROUP}:{'+'.join(sorted(platforms))}"
+    )
 
 
 def _parse(entries: list[tuple[str, Any]]) -> list[JobEvent]:

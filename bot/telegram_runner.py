@@ -26,8 +26,9 @@ async def serve_telegram(settings: Settings, stop: asyncio.Event) -> None:
         service = chat_service(settings, resources, sink)
         register(application, service, settings.max_upload_bytes)
         notifier = Notifier.from_settings(
-            settings, resources.state, resources.blobs, sink, titles=style_titles()
-        )
+            settings, resources.state, resources.blobs, sink, titles=style_titles(),
+            platforms=frozenset({"telegram"}),
+        )  # fmt: skip
         await application.start()
         await _start_updates(application, settings)
         notify = asyncio.create_task(notifier.run(stop))

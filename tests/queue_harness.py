@@ -171,6 +171,7 @@ async def running_notifier(
     blobs: BlobStore,
     sink: RecordingSink,
     consumer: str = "bot-a",
+    platforms: frozenset[str] | None = None,
 ) -> AsyncIterator[Notifier]:
     """Run a notifier in a task until the block ends."""
     redis = Redis.from_url(settings.redis_url)
@@ -183,6 +184,7 @@ async def running_notifier(
         edit_interval_s=settings.notifier_edit_interval_s,
         claim_idle_s=settings.notifier_claim_idle_s,
         block_s=0.2,
+        platforms=platforms,
     )
     stop = asyncio.Event()
     task = asyncio.create_task(notifier.run(stop))

@@ -191,3 +191,22 @@ async def _acked(desk: Desk) -> bool:
     return int(group["pending"]) == 0 and int(group["entries-read"] or 0) == await desk.redis.xlen(
         stream
     )
+
+
+async def test_processes_serving_other_platforms_leave_the_job_alone(desk: Desk) -> None:
+    telegram, discord = RecordingSink(), RecordingSink()
+    await desk.publish(Training(job_id=desk.job_id, step=3, total=10, eta_s=60))
+    await desk.publish(Done(job_id=desk.job_id, results=(await desk.results("office", 2),)))
+    async with (
+        running_notifier(desk.settings, desk.state, desk.blobs, discord, "d",
+                         platforms=frozenset({"discord"})),
+        running_notifier(desk.settings, desk.state, desk.blobs, telegram, "t",
+                         platforms=frozenset({"telegram"})),
+    ):  # fmt: skip
+
+        async def delivered() -> bool:
+            return bool(telegram.of(SendAlbum))
+
+        await eventually(delivered, "the Telegram process to deliver")
+    assert discord.got == []
+    assert [len(a.images) for a in telegram.of(SendAlbum)] == [2]
