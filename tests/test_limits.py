@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 from redis.asyncio import Redis
 
 from bot.limits import Limits, count_pack, pack_refusal
-from engine.jobs import QUEUE_NAME
+from engine.jobs import (
+    QUEUE_NAME,
+    PackAlreadyActiveError,
+    PackRequest,
+    active_job,
+    create_arq_pool,
+    enqueue_pack,
+)
+from storage.blobs import open_blob_store
 from storage.state_redis import RedisStateStore
+from tests.queue_harness import queue_settings, stored_request
 
 
 async def test_daily_pack_quota(redis_url: str) -> None:
@@ -44,3 +56,26 @@ def test_allow_list() -> None:
     assert private.allows("telegram", "1")
     assert not private.allows("telegram", "2")
     assert not private.allows("discord", "1")
+
+
+async def test_concurrent_orders_from_one_person_start_one_pack(
+    redis_url: str, tmp_path: Path
+) -> None:
+    settings = queue_settings(tmp_path, redis_url)
+    state, arq = RedisStateStore.from_url(redis_url), await create_arq_pool(settings)
+    blobs = open_blob_store(settings)
+    requests = [replace(await stored_request(blobs, request_id=f"r{n}"), seed=n) for n in range(10)]
+
+    async def order(request: PackRequest) -> str:
+        try:
+            return (await enqueue_pack(arq, state, request)).job_id
+        except PackAlreadyActiveError:
+            return "refused"
+
+    outcomes = await asyncio.gather(*(order(r) for r in requests))
+    started = [o for o in outcomes if o != "refused"]
+    assert len(started) == 1, outcomes
+    assert await arq.zcard(QUEUE_NAME) == 1
+    assert await active_job(state, requests[0].user_scope) == started[0]
+    await arq.aclose()
+    await state.close()
