@@ -64,7 +64,7 @@ async def test_concurrent_orders_from_one_person_start_one_pack(
     settings = queue_settings(tmp_path, redis_url)
     state, arq = RedisStateStore.from_url(redis_url), await create_arq_pool(settings)
     blobs = open_blob_store(settings)
-    requests = [replace(await stored_request(blobs, request_id=f"r{n}"), seed=n) for n in range(10)]
+    requests = [await stored_request(blobs, request_id=f"r{n}") for n in range(10)]
 
     async def order(request: PackRequest) -> str:
         try:
