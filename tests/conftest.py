@@ -6,6 +6,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+# pytest rewrites every imported module named test_*.py, torch/_inductor/test_operators.py
+# included (diffusers imports it through torch._dynamo). When that first happens deep in a test's
+# call stack, CPython 3.11 can fail the rewrite with "SystemError: AST constructor recursion depth
+# mismatch". Importing it here, on a shallow stack, avoids that.
+import torch._dynamo  # noqa: F401
 from redis import Redis
 
 from storage.settings import Settings
