@@ -171,6 +171,7 @@ async def running_notifier(
     blobs: BlobStore,
     sink: RecordingSink,
     consumer: str = "bot-a",
+    *,
     platforms: frozenset[str] | None = None,
 ) -> AsyncIterator[Notifier]:
     """Run a notifier in a task until the block ends."""
