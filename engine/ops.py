@@ -25,7 +25,8 @@ STAGE_SECONDS = Histogram(
 )
 PHOTOS = Counter(
     "headshots_photos",
-    "Selfies checked by the quality gate, by verdict and reason code ('ok' when none).",
+    "Selfies checked by the quality gate, by verdict and reason code ('ok' when none); a photo"
+    " with two reasons counts under both.",
     ["verdict", "reason"],
 )
 PACKS_FINISHED = Counter(
