@@ -312,7 +312,9 @@ async def active_job(state: StateStore, user_scope: str) -> str | None:
     return job_id
 
 
-async def cancel_pack(arq: ArqRedis, state: StateStore, job_id: str, *, ttl_s: int = 86400) -> bool:
+async def cancel_pack(
+    arq: ArqRedis, state: StateStore, job_id: str, *, ttl_s: int = 8 * 86400
+) -> bool:
     """Stop a queued or running pack; return False if it had already finished."""
     record = await state.get(record_key(job_id))
     if record is None or record.get("status") in TERMINAL_STATUSES:
@@ -334,7 +336,7 @@ async def cancel_pack(arq: ArqRedis, state: StateStore, job_id: str, *, ttl_s: i
 
 
 async def finish_record(
-    state: StateStore, job_id: str, status: str, error: str | None = None, ttl_s: int = 86400
+    state: StateStore, job_id: str, status: str, error: str | None = None, ttl_s: int = 8 * 86400
 ) -> None:
     """Mark the job record with its final status and free the person's active slot."""
 

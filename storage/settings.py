@@ -107,7 +107,10 @@ class Settings(BaseSettings):
         30.0, gt=0, description="Heartbeat lease of a running job; a dead worker's job re-runs."
     )
     job_ttl_s: int = Field(
-        7 * 24 * 3600, ge=60, description="How long job records and progress streams are kept."
+        8 * 24 * 3600,
+        ge=60,
+        description="How long job records and progress streams are kept; longer than the results "
+        "retention, so the retention sweep still finds every ended job.",
     )
     progress_interval_s: float = Field(
         1.0, ge=0, description="Fewest seconds between two progress events of one job."
@@ -196,6 +199,15 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
         return level
+
+    @model_validator(mode="after")
+    def _records_outlive_results(self) -> Self:
+        if self.job_ttl_s <= self.results_retention_days * 86400:
+            raise ValueError(
+                "HEADSHOTS_JOB_TTL_S must exceed HEADSHOTS_RESULTS_RETENTION_DAYS (in seconds): "
+                "the retention sweep finds ended packs through their job records"
+            )
+        return self
 
     @model_validator(mode="after")
     def _selfie_range(self) -> Self:

@@ -69,6 +69,16 @@ def test_min_above_max_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
         load_settings()
 
 
+def test_job_records_must_outlive_the_results(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HEADSHOTS_RESULTS_RETENTION_DAYS", "7")
+    monkeypatch.setenv("HEADSHOTS_JOB_TTL_S", str(7 * 86400))
+    with pytest.raises(ConfigError, match="HEADSHOTS_JOB_TTL_S must exceed"):
+        load_settings()
+
+
 def test_settings_are_frozen() -> None:
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     with pytest.raises(ValueError, match="frozen"):
