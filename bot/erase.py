@@ -45,5 +45,5 @@ async def erase_person(
     job_keys = [record_key(job) for job in jobs]
     records = await state.delete(*own_keys, *job_keys, active_key(scope))
     for job in jobs:
-        await forget_job(redis, state, job)
+        await forget_job(redis, state, job, keep_cancel=job == active)
     return Erased(blob_count, records, len(jobs), stopped)

@@ -92,6 +92,8 @@ def verdict_line(label: str, verdict: str, summary: str) -> str:
     return f"{ICONS.get(verdict, '•')} {label.capitalize()}: {summary}"
 
 
+NOT_KEPT_FULL = "not kept: the set already has the most selfies I use. Tap Continue."
+
 SET_FULL = "You already have the maximum number of selfies. Tap Continue (or /done) to pick styles."
 
 TEXT_DURING_CAPTURE = (

@@ -13,8 +13,9 @@ import logging
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -149,10 +150,12 @@ class ChatService:
         checked = []
         for number, photo in enumerate(photos, start=session.received + 1):
             label = f"photo {number}"
+            if len(prior) >= self._config.policy.max_selfies:
+                checked.append(CheckedPhoto(label, "rejected", say.NOT_KEPT_FULL, None))
+                continue
             result = await self._svc.images.check(photo.data, label, prior)
             selfie = None
-            usable = result.face is not None and result.verdict != "rejected"
-            if usable and len(prior) < self._config.policy.max_selfies:
+            if result.face is not None and result.verdict != "rejected":
                 key = f"{scope}/selfies/{uuid.uuid4().hex}"
                 await self._svc.blobs.put(key, photo.data)
                 selfie = Selfie(label, key, photo.file_id, result.verdict, result.face or {})
@@ -212,28 +215,32 @@ class ChatService:
     async def _start(self, chat: ChatRef, scope: str, session: Session) -> list[Effect]:
         running = await self._svc.queue.active_job(scope)
         if running is not None and running != session.job_id:
+            await self._save(scope, session.with_(job_id=running))  # /status, /cancel reach it
             return [Reply(say.JOB_ALREADY_RUNNING)]
         refusal = await pack_refusal(self._svc.state, self._svc.redis, scope, self._limits)
         if refusal is not None:
-            # Back to the confirmation, so the Start button works again later.
-            waiting = session.with_(stage=Stage.CONFIRM)
-            await self._svc.state.put(
-                f"{scope}:session", waiting.to_dict(), ttl_s=self._session_ttl_s
-            )
+            await self._save(scope, session.with_(stage=Stage.CONFIRM))  # Start works later
             return [Reply(refusal)]
         try:
             job_id = await self._svc.queue.enqueue(chat, scope, session)
-        except PackAlreadyActiveError:
-            return [Reply(say.JOB_ALREADY_RUNNING)]  # another replica raced us to it
+        except PackAlreadyActiveError as exc:  # another replica raced us to it
+            await self._save(scope, session.with_(job_id=exc.job_id))
+            return [Reply(say.JOB_ALREADY_RUNNING)]
+        except Exception:
+            await self._save(scope, session.with_(stage=Stage.CONFIRM))  # nothing was queued
+            raise
         await count_pack(self._svc.state, scope)
         await self._save(scope, session.with_(job_id=job_id))
         # The notifier posts the progress message from the job's own "queued" event.
-        task = asyncio.create_task(self._send_retouch(chat, session))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        self._in_background(self._send_retouch(chat, session))
         if not await self._svc.queue.worker_alive():
             return [Reply(say.NO_WORKER)]
         return []
+
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _full_resolution(self, job_id: str) -> list[Effect]:
         raw = await self._svc.redis.get(latest_key(job_id))

@@ -66,7 +66,10 @@ def register(application: Application, service: ChatService, max_bytes: int) -> 
         query = update.callback_query
         if query is None or query.message is None or not isinstance(query.data, str):
             return
-        await query.answer()  # stop the button's spinner before the (maybe slow) answer
+        try:
+            await query.answer()  # stop the button's spinner before the (maybe slow) answer
+        except TelegramError as exc:  # "query is too old" after a restart: still handle it
+            log.info("could not answer a button press: %s", exc)
         chat = ChatRef("telegram", str(query.message.chat.id), str(query.from_user.id))
         await service.handle(chat, Press(query.data))
 

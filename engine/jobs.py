@@ -184,8 +184,14 @@ def delivery_key(job_id: str, platform: str, chat_id: str, part: str) -> str:
     return f"hs:delivery:{job_id}:{platform}:{chat_id}:{part}"
 
 
-async def forget_job(redis: Redis, state: StateStore, job_id: str) -> None:
-    """Delete every trace of a job in Redis: record, stream, markers, and arq's own keys."""
+async def forget_job(
+    redis: Redis, state: StateStore, job_id: str, *, keep_cancel: bool = False
+) -> None:
+    """Delete every trace of a job in Redis: record, stream, markers, and arq's own keys.
+
+    `keep_cancel` leaves the cancel key (it expires by itself) for a job still running, so its
+    worker sees the cancel, stops and removes what it stored, even after the rest is gone.
+    """
     # arq's result key holds the request (with the person's ids): it may not outlive the job.
     markers = [key async for key in redis.scan_iter(match=delivery_key(job_id, "*", "*", "*"))]
     await redis.delete(
@@ -193,7 +199,7 @@ async def forget_job(redis: Redis, state: StateStore, job_id: str) -> None:
         job_key_prefix + job_id, result_key_prefix + job_id, *markers,
     )  # fmt: skip
     await redis.srem(LIVE_STREAMS, stream_key(job_id))  # type: ignore[misc]
-    await state.delete(record_key(job_id), cancel_key(job_id))
+    await state.delete(record_key(job_id), *([] if keep_cancel else [cancel_key(job_id)]))
 
 
 def job_prefix(user_scope: str, job_id: str) -> str:

@@ -134,8 +134,10 @@ async def _sweep_sessions(state: StateStore, policy: RetentionPolicy, now: float
 
 
 async def _idle(state: StateStore, key: str, scope: str, cutoff: float) -> bool:
+    # A session without a time stamp is left to its Redis expiry, which runs out after the same
+    # abandoned-session time; the sweep only speeds that up when it knows the last activity.
     session = await state.get(key)
-    last = float(session.get("updated_at", 0.0)) if session else cutoff
+    last = float(session.get("updated_at") or cutoff) if session else cutoff
     return last < cutoff and await state.get(active_key(scope)) is None
 
 

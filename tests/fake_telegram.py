@@ -142,12 +142,11 @@ class FakeTelegram:
         """Return the texts of messages sent to (or edited in) `chat_id`, in order."""
         return [s.text for s in self.sent if s.chat_id == chat_id]
 
-    async def wait_for(self, predicate: Any, timeout_s: float = 30.0) -> Sent:
-        """Wait until a sent message satisfies `predicate`; return it."""
+    async def wait_for(self, predicate: Any, timeout_s: float = 30.0, since: int = 0) -> Sent:
+        """Wait until a message sent after the first `since` ones satisfies `predicate`."""
         deadline = time.monotonic() + timeout_s
-        seen = 0
         while time.monotonic() < deadline:
-            for sent in self.sent[seen:]:
+            for sent in self.sent[since:]:
                 if predicate(sent):
                     return sent
             await asyncio.sleep(0.02)

@@ -110,8 +110,9 @@ async def test_everything_but_photos_gets_a_friendly_answer(
             (lambda: telegram.send_text(USER, "/done"), "2 more good selfie"),
         ]  # fmt: skip
         for act, expected in cases:
+            before = len(telegram.sent)
             act()
-            await telegram.wait_for(_text_has(expected))
+            await telegram.wait_for(_text_has(expected), since=before)
     assert not any("Traceback" in text or "went wrong" in text for text in telegram.texts(USER))
 
 
@@ -241,8 +242,9 @@ async def test_cancel_during_training_and_one_pack_at_a_time(
             await _consent(telegram)
             telegram.press(USER, await _order_pack(telegram))
             await telegram.wait_for(_text_has("In the queue"))
+            before = len(telegram.sent)
             telegram.send_text(USER, "/new")
-            await telegram.wait_for(_text_has("already being made"))
+            await telegram.wait_for(_text_has("already being made"), since=before)
             await telegram.wait_for(_text_has("Learning your face"), timeout_s=30)
             telegram.send_text(USER, "/status")
             await telegram.wait_for(
@@ -253,8 +255,9 @@ async def test_cancel_during_training_and_one_pack_at_a_time(
             telegram.press(USER, "cancel:yes")
             await telegram.wait_for(_text_has("Stopping your pack"))
             await telegram.wait_for(_text_has("ancel"), timeout_s=30)
+            before = len(telegram.sent)
             telegram.send_text(USER, "/new")
-            await telegram.wait_for(_text_has("Checklist"))
+            await telegram.wait_for(_text_has("Checklist"), since=before)
     assert not _pack(telegram)
 
 
@@ -310,17 +313,25 @@ async def test_nobody_reaches_another_persons_pack(
             job_ids = [k.decode() for k in SyncRedis.from_url(redis_url).scan_iter("hs:job:*")]
             assert len(job_ids) == 1
             job_id = job_ids[0].removeprefix("hs:job:")
-            # The intruder replays the victim's buttons and names the victim's job.
-            for data in [start, "cancel:yes", "delete:yes", "styles:done", "size:4"]:
+            # The intruder, with a conversation of their own, replays the victim's buttons and
+            # names the victim's job.
+            telegram.send_text(intruder, "/start")
+            telegram.forge_press(intruder, "consent")
+            telegram.forge_press(intruder, "subject:man")
+            await telegram.wait_for(lambda s: s.chat_id == intruder and "Checklist" in s.text)
+            forged = [start, f"files:{job_id}", "cancel:yes", "delete:yes", "styles:done"]
+            for data in forged:
                 telegram.forge_press(intruder, data)
             telegram.send_text(intruder, f"/cancel {job_id}")
-            await telegram.wait_for(lambda s: s.chat_id == intruder and "Privacy" in s.text)
+            await telegram.wait_for(
+                lambda s: s.chat_id == intruder and "Nothing is running" in s.text
+            )
             await telegram.wait_for(_is_pack, timeout_s=60)
             await asyncio.sleep(1.0)
     victim = [s for s in telegram.sent if s.chat_id == USER]
     assert sum(s.photos for s in victim if _is_pack(s)) == 4
     intruder_saw = [s for s in telegram.sent if s.chat_id == intruder]
-    assert not any(s.photos for s in intruder_saw)
+    assert not any(s.photos or s.documents for s in intruder_saw)
     assert not any("Stopping" in s.text or "erased" in s.text for s in intruder_saw)
 
 
