@@ -18,6 +18,7 @@ class AlbumCollector:
         self._wait_s = wait_s
         self._photos: dict[tuple[str, str, str], list[Photo]] = {}
         self._timers: dict[tuple[str, str, str], asyncio.Task[None]] = {}
+        self._handling: set[asyncio.Task[None]] = set()
 
     def add(self, chat: ChatRef, photo: Photo) -> None:
         """Add a photo of an album; restart that album's quiet timer."""
@@ -29,13 +30,17 @@ class AlbumCollector:
         self._timers[key] = asyncio.create_task(self._flush_later(key, chat))
 
     async def drain(self) -> None:
-        """Wait for every pending album to be handled."""
-        while self._timers:
-            await asyncio.gather(*self._timers.values(), return_exceptions=True)
+        """Wait for every pending album to be handled, including those being handled now."""
+        while self._timers or self._handling:
+            tasks = [*self._timers.values(), *self._handling]
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _flush_later(self, key: tuple[str, str, str], chat: ChatRef) -> None:
         await asyncio.sleep(self._wait_s)
         # Past the sleep this task can no longer be cancelled by a newer photo: it owns the batch.
-        self._timers.pop(key, None)
-        photos = self._photos.pop(key, [])
-        await self._handler(chat, photos)
+        task = self._timers.pop(key)
+        self._handling.add(task)
+        try:
+            await self._handler(chat, self._photos.pop(key, []))
+        finally:
+            self._handling.discard(task)

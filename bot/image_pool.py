@@ -7,8 +7,10 @@ boundary as plain data (see `bot.image_child`), so unpickling them imports nothi
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from multiprocessing import get_context
 from typing import Any
@@ -28,18 +30,21 @@ class GateResult:
     face: dict[str, Any] | None  # engine.quality.FaceRecord's fields, for the set's next checks
 
 
+log = logging.getLogger(__name__)
+
+
 class ImagePool:
     """A pool of processes, each with the face models loaded once at start."""
 
     def __init__(self, workers: int, max_upload_bytes: int) -> None:
-        # "spawn": forking a process that holds an event loop and sockets is unsafe.
-        self._pool = ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=get_context("spawn"),
-            initializer=image_child.warm_up,
-        )
         self._max_bytes = max_upload_bytes
         self._workers = workers
+        self._pool = self._new_pool()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        # "spawn": forking a process that holds an event loop and sockets is unsafe.
+        context = get_context("spawn")
+        return ProcessPoolExecutor(self._workers, context, initializer=image_child.warm_up)
 
     async def warm(self) -> None:
         """Start every child and load its models now rather than on the first selfie."""
@@ -67,7 +72,15 @@ class ImagePool:
 
     async def _run(self, function: Callable[..., Any], *args: Any) -> Any:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, function, *args)
+        try:
+            return await loop.run_in_executor(self._pool, function, *args)
+        except BrokenProcessPool:
+            # A child died (killed for memory, a crash in native code): the whole executor is
+            # unusable from then on. Start a fresh one and try this photo once more.
+            log.error("an image worker process died; starting a new pool")
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._new_pool()
+            return await loop.run_in_executor(self._pool, function, *args)
 
     def close(self) -> None:
         """Stop the children."""

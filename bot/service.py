@@ -122,7 +122,8 @@ class ChatService:
         try:
             await work
         except Exception:
-            log.exception("event from %s:%s failed", chat.platform, chat.chat_id)
+            scope = user_scope(chat.platform, chat.user_id)
+            log.exception("event from %s failed", scope)  # the hashed scope, never the raw id
             await self._svc.sink.apply(chat, (Reply(say.UNEXPECTED_ERROR),))
 
     async def _run(self, chat: ChatRef, event: CoreEvent) -> None:
@@ -271,7 +272,7 @@ class ChatService:
                 data, look.background, look.aspect, look.brand_colour
             )
         except Exception:
-            log.exception("instant retouch failed in %s:%s", chat.platform, chat.chat_id)
+            log.exception("instant retouch failed for %s", user_scope(chat.platform, chat.user_id))
             await self._svc.sink.apply(chat, (Reply(say.RETOUCH_FAILED),))
             return
         caption = f"Your instant studio retouch of {best.label}. Your full pack is on its way."

@@ -36,8 +36,8 @@ class Selfie:
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Self:
-        """Rebuild from the stored JSON form."""
-        return cls(**raw)
+        """Rebuild from the stored JSON form, ignoring fields this version does not know."""
+        return cls(**{name: raw[name] for name in cls.__dataclass_fields__ if name in raw})
 
 
 @dataclass(frozen=True)

@@ -120,4 +120,6 @@ def _chat_ref(message: Message, user_id: int) -> ChatRef:
 
 
 async def _log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    log.error("Telegram update failed: %r", update, exc_info=context.error)
+    # The update itself carries names, texts and ids: log its number only, never its content.
+    number = update.update_id if isinstance(update, Update) else None
+    log.error("Telegram update %s failed", number, exc_info=context.error)
