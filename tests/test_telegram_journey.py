@@ -142,18 +142,7 @@ async def test_happy_path_delivers_the_pack_once(
 ) -> None:
     async with running_bot(bot_settings):
         await _consent(telegram)
-        for selfie in _good_selfies():
-            telegram.send_photo(USER, selfie)
-        await telegram.wait_for(_text_has("2 of"))
-        telegram.press(USER, "continue")
-        menu = await telegram.wait_for(_text_has("Pick up to"))
-        telegram.press(USER, menu.buttons[0][0]["callback_data"])
-        await telegram.wait_for(lambda s: any("✓" in b["text"] for r in s.buttons for b in r))
-        telegram.press(USER, "styles:done")
-        await telegram.wait_for(_text_has("How many"))
-        telegram.press(USER, "size:4")
-        confirm = await telegram.wait_for(_text_has("Ready to make your pack"))
-        start = confirm.buttons[0][0]["callback_data"]
+        start = await _order_pack(telegram)
         telegram.press(USER, start)
         telegram.press(USER, start)  # a double tap
         await telegram.wait_for(_is_pack, timeout_s=60)
@@ -176,6 +165,11 @@ async def _order_pack(tg: FakeTelegram) -> str:
     """Send two good selfies, pick one style and 4 per style; return the Start button's data."""
     for selfie in _good_selfies():
         tg.send_photo(USER, selfie)
+    return await _choose_and_confirm(tg)
+
+
+async def _choose_and_confirm(tg: FakeTelegram) -> str:
+    """Continue from two good selfies to the confirmation; return the Start button's data."""
     await tg.wait_for(_text_has("2 of"))
     tg.press(USER, "continue")
     menu = await tg.wait_for(_text_has("Pick up to"))
@@ -199,16 +193,7 @@ async def test_restarts_lose_nothing_and_deliver_once(
             await telegram.wait_for(_text_has("1 of"))
         async with running_bot(bot_settings):  # a restart between photos
             telegram.send_photo(USER, good[1])
-            await telegram.wait_for(_text_has("2 of"))
-            telegram.press(USER, "continue")
-            menu = await telegram.wait_for(_text_has("Pick up to"))
-            telegram.press(USER, menu.buttons[0][0]["callback_data"])
-            await telegram.wait_for(lambda s: any("✓" in b["text"] for r in s.buttons for b in r))
-            telegram.press(USER, "styles:done")
-            await telegram.wait_for(_text_has("How many"))
-            telegram.press(USER, "size:4")
-            confirm = await telegram.wait_for(_text_has("Ready to make your pack"))
-            telegram.press(USER, str(confirm.buttons[0][0]["callback_data"]))
+            telegram.press(USER, await _choose_and_confirm(telegram))
             await telegram.wait_for(_text_has("In the queue"))
         await asyncio.sleep(6)  # the bot is down while the worker finishes the pack
         assert not _pack(telegram)
