@@ -1,7 +1,7 @@
 """Time the studio pack on a GPU with random weights of the real SDXL architecture (no download).
 
-Run on a GPU host:  python bench/gpu.py [--train-steps 20] [--images 4]
-Run here (no GPU):  python bench/gpu.py --tiny
+Run on a GPU host:  python bench/gpu_pack.py [--train-steps 20] [--images 4]
+Run here (no GPU):  python bench/gpu_pack.py --tiny
 
 Measures seconds per LoRA training step at 1024 px (the studio's own `train_lora`), seconds per
 image at a style pack's sampler settings (its own `generate_pack`, LoRA loaded as an adapter), one
