@@ -101,7 +101,8 @@ async def test_abandoned_selfies_go_live_sessions_stay(
     assert await blobs.list_keys("") == [f"{live}/selfies/x"]
 
 
-def test_worker_runs_the_sweep_every_quarter_hour(tmp_path: Path, redis_url: str) -> None:
+async def test_worker_runs_the_sweep_every_quarter_hour(tmp_path: Path, redis_url: str) -> None:
+    # Async on purpose: arq's Worker takes the running loop; from sync code it makes its own.
     from engine.worker import build_worker, sweep_retention
     from tests.queue_harness import queue_settings
 
