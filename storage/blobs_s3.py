@@ -91,7 +91,12 @@ class S3BlobStore:
         keys = await self.list_keys(prefix)
         for start in range(0, len(keys), _DELETE_BATCH):
             batch = [{"Key": self.prefix + key} for key in keys[start : start + _DELETE_BATCH]]
-            await _call(self._client.delete_objects, Bucket=self.bucket, Delete={"Objects": batch})
+            reply = await _call(
+                self._client.delete_objects, Bucket=self.bucket, Delete={"Objects": batch}
+            )
+            if reply.get("Errors"):  # per-key failures come back inside a 200 response
+                failed = [error.get("Key") for error in reply["Errors"]]
+                raise StorageError(f"S3 could not delete {len(failed)} blob(s), e.g. {failed[0]}")
         return len(keys)
 
     async def close(self) -> None:
