@@ -116,7 +116,7 @@ class ChatService:
             await asyncio.gather(*self._background)
 
     async def _handle_photos(self, chat: ChatRef, photos: Sequence[Photo]) -> None:
-        await self._guarded(chat, self._run_photos(chat, photos))
+        await self._guarded(chat, self._run(chat, photos))
 
     async def _guarded(self, chat: ChatRef, work: Awaitable[None]) -> None:
         try:
@@ -126,25 +126,22 @@ class ChatService:
             log.exception("event from %s failed", scope)  # the hashed scope, never the raw id
             await self._svc.sink.apply(chat, (Reply(say.UNEXPECTED_ERROR),))
 
-    async def _run(self, chat: ChatRef, event: CoreEvent) -> None:
+    async def _run(self, chat: ChatRef, event: CoreEvent | Sequence[Photo]) -> None:
         scope = user_scope(chat.platform, chat.user_id)
         async with self._locks[scope]:
             session = await self._load(scope)
+            if isinstance(event, Sequence):  # photos: checked against the set as it is now
+                event = await self._photo_event(scope, session, event)
             step = decide(session, event, self._config)
             effects = await self._commit(chat, scope, step)
         await self._svc.sink.apply(chat, effects)
 
-    async def _run_photos(self, chat: ChatRef, photos: Sequence[Photo]) -> None:
-        scope = user_scope(chat.platform, chat.user_id)
-        async with self._locks[scope]:
-            session = await self._load(scope)
-            if session is None or not accepts_photos(session, self._config):
-                event: CoreEvent = Unsupported(_photo_refusal(session))
-            else:
-                event = await self._check(scope, session, photos)
-            step = decide(session, event, self._config)
-            effects = await self._commit(chat, scope, step)
-        await self._svc.sink.apply(chat, effects)
+    async def _photo_event(
+        self, scope: str, session: Session | None, photos: Sequence[Photo]
+    ) -> CoreEvent:
+        if session is None or not accepts_photos(session, self._config):
+            return Unsupported(_photo_refusal(session))
+        return await self._check(scope, session, photos)
 
     async def _check(self, scope: str, session: Session, photos: Sequence[Photo]) -> CheckedPhotos:
         prior = list(session.selfies)
