@@ -21,8 +21,9 @@ sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from PIL import ImageOps  # noqa: E402
 
-from bot.telegram_runner import serve_telegram  # noqa: E402
-from storage.settings import Settings  # noqa: E402
+from bot import telegram_front  # noqa: E402
+from bot.host import serve  # noqa: E402
+from core.settings import Settings  # noqa: E402
 from tests import photos  # noqa: E402
 from tests.fake_telegram import TOKEN, FakeTelegram  # noqa: E402
 from tests.servers import redis_server  # noqa: E402
@@ -83,7 +84,7 @@ async def main(people: int, rounds: int) -> None:
             max_selfies=rounds + 1,
         )  # fmt: skip
         stop = asyncio.Event()
-        bot = asyncio.create_task(serve_telegram(settings, stop))
+        bot = asyncio.create_task(serve(settings, [telegram_front.open_front], stop))
         users = [10_000 + n for n in range(people)]
         await _prepare(tg, users)
         latencies: list[float] = []

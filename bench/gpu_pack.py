@@ -97,9 +97,9 @@ def main() -> int:
 def _measure(
     pipe: Any, args: argparse.Namespace, device: str
 ) -> tuple[list[Row], dict[str, float]]:
-    from engine.studio import default_resolution
-    from engine.styles import get_style
-    from engine.training import TrainConfig, train_lora
+    from engine.studio.loading import default_resolution
+    from engine.studio.lora.training import TrainConfig, train_lora
+    from engine.studio.styles import get_style
     from tests import photos
 
     px = default_resolution(pipe)
@@ -190,7 +190,7 @@ def _render_times(
     pipe: Any, lora: bytes, style: Any, *, px: int, args: argparse.Namespace, device: str
 ) -> tuple[list[float], float]:
     """Time the studio's own render call per image, LoRA loaded, after one warm-up call."""
-    from engine.generation import RenderSettings, lora_adapter, make_scheduler, render_shots
+    from engine.studio.generation import RenderSettings, lora_adapter, make_scheduler, render_shots
 
     shots = [style.shot("ohwx person", 0, seed) for seed in range(args.batch)]
     settings = RenderSettings(px, batch=args.batch)
@@ -227,9 +227,9 @@ def _vae_decode(pipe: Any, px: int, device: str) -> tuple[list[float], float]:
 def _face_work() -> tuple[list[float], list[float]]:
     """Time framing one selfie and judging one candidate on real photos (CPU, model-free)."""
     from engine.faces import FaceAnalyzer
-    from engine.preprocess import training_crops
-    from engine.selection import select_best
-    from engine.stages import GeneratedImage
+    from engine.studio.preprocess import training_crops
+    from engine.studio.protocol import GeneratedImage
+    from engine.studio.selection import select_best
     from tests import photos
 
     faces = FaceAnalyzer()
@@ -248,7 +248,7 @@ def _face_work() -> tuple[list[float], list[float]]:
 
 
 def _project(rows: list[Row], train_overhead_s: float) -> dict[str, float]:
-    from engine.training import TrainConfig
+    from engine.studio.lora.training import TrainConfig
 
     step, image, _, frame, select = (row.median() for row in rows)
     steps = TrainConfig().steps_for(PACK_SELFIES)  # the production recipe, not the timed run
@@ -296,7 +296,7 @@ def _real_pipeline() -> Any:
     diffusers: Any = importlib.import_module("diffusers")  # untyped constructors
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
 
-    from engine.tiny import byte_tokenizer  # the prompts still fill 77 tokens
+    from engine.studio.tiny import byte_tokenizer  # the prompts still fill 77 tokens
 
     with torch.device("cuda"):
         unet = diffusers.UNet2DConditionModel(**SDXL_UNET)
@@ -320,8 +320,8 @@ def _real_pipeline() -> Any:
 
 
 def _tiny_pipeline() -> Any:
-    from engine.studio import load_pipeline
-    from engine.tiny import write_tiny_model
+    from engine.studio.loading import load_pipeline
+    from engine.studio.tiny import write_tiny_model
 
     folder = Path(tempfile.mkdtemp(prefix="tiny-sdxl-"))
     write_tiny_model(folder, "sdxl")

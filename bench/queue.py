@@ -32,18 +32,12 @@ from redis.asyncio import Redis
 from bot.events import ChatRef, Effect, Progress
 from bot.notifier import Notifier
 from bot.progress_text import progress_text
-from engine.jobs import (
-    Training,
-    create_arq_pool,
-    enqueue_pack,
-    event_from_json,
-    open_stream,
-    publish_event,
-    record_key,
-    stream_key,
-)
+from core.settings import Settings
+from engine.jobs import Training, create_arq_pool, enqueue_pack, event_from_json, publish_event
+from engine.jobs.keys import record_key, stream_key
+from engine.jobs.records import open_state
+from engine.jobs.stream import open_stream
 from storage.blobs import open_blob_store
-from storage.settings import Settings
 from storage.state_redis import RedisStateStore
 from tests.queue_harness import stored_request, worker_process
 from tests.servers import redis_server
@@ -94,7 +88,7 @@ async def enqueue_and_pickup(
     """Return enqueue and pick-up latencies in ms, one job in the queue at a time."""
     arq, state, blobs = (
         await create_arq_pool(settings),
-        RedisStateStore.from_url(settings.redis_url),
+        open_state(settings.redis_url),
         open_blob_store(settings),
     )
     enqueue_ms, pickup_ms = [], []
@@ -120,7 +114,7 @@ async def enqueue_and_pickup(
 async def event_to_sink(settings: Settings, chats: int, steps: int) -> list[float]:
     """Return publish-to-sink latencies in ms for unthrottled progress events."""
     redis = Redis.from_url(settings.redis_url)
-    state, blobs = RedisStateStore.from_url(settings.redis_url), open_blob_store(settings)
+    state, blobs = open_state(settings.redis_url), open_blob_store(settings)
     sink = StampSink()
     published: dict[tuple[str, str], float] = {}
     jobs = []

@@ -29,7 +29,7 @@ def main() -> None:
     args = parser.parse_args()
     _one_core()
 
-    from engine.retouch.worker import build_retoucher
+    from engine.retouch.pool import build_retoucher
     from tests.photos import grace_hopper, to_bytes
 
     retoucher = build_retoucher()

@@ -16,11 +16,11 @@ from bot.messages import Policy
 from bot.pack_queue import ArqPackQueue
 from bot.service import ChatService, RetouchLook, ServiceOptions, Services
 from bot.sink import EffectSink
+from core.settings import Settings
 from engine.jobs import create_arq_pool
+from engine.jobs.records import open_state
 from storage.blobs import BlobStore, open_blob_store
-from storage.settings import Settings
 from storage.state import StateStore
-from storage.state_redis import RedisStateStore
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ class Resources:
 @asynccontextmanager
 async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     """Open Redis, the blob store, the job queue and the gate pool; close them at the end."""
-    state = RedisStateStore.from_url(settings.redis_url)
+    state = open_state(settings.redis_url)
     blobs = open_blob_store(settings)
     arq = await create_arq_pool(settings)
     images = ImagePool(settings.gate_workers, settings.max_upload_bytes)
@@ -54,7 +54,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
 
 def core_config(settings: Settings) -> CoreConfig:
     """Return what the conversation core needs, from settings and the engine's style files."""
-    from engine.styles import list_styles
+    from engine.studio.styles import list_styles
 
     policy = Policy(
         min_selfies=settings.min_selfies,
@@ -88,6 +88,6 @@ def chat_service(settings: Settings, resources: Resources, sink: EffectSink) -> 
 
 def style_titles() -> dict[str, str]:
     """Return style titles by id, for captions."""
-    from engine.styles import list_styles
+    from engine.studio.styles import list_styles
 
     return {style.id: style.title for style in list_styles()}

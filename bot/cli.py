@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from storage.errors import HeadshotsError
+from core.errors import HeadshotsError
 
 COMMAND_MODULES = (
     "bot.commands.run",
@@ -27,10 +27,10 @@ COMMAND_MODULES = (
     "bot.commands.doctor",
     "engine.retouch.cli",
     "engine.quality.cli",
-    "bot.commands.worker",
+    "engine.worker.cli",
     "bot.commands.jobs",
-    "engine.studio_cli",
-    "engine.tiny_cli",
+    "engine.studio.cli",
+    "engine.studio.tiny_cli",
 )
 
 

@@ -10,7 +10,7 @@ from typing import TextIO
 from bot.app import chat_service, open_resources, style_titles
 from bot.console_adapter import ConsoleSink, console_chat, parse_line, print_banner, read_lines
 from bot.notifier import Notifier
-from storage.settings import Settings
+from core.settings import Settings
 
 
 async def serve_console(

@@ -21,7 +21,7 @@ from discord import app_commands
 
 from bot.events import Button, ChatRef, Command, Event, Photo, Press, Text, Unsupported
 from bot.service import ChatService
-from storage.settings import Settings
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 

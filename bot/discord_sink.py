@@ -14,6 +14,7 @@ from PIL import Image
 
 from bot.discord_adapter import button_view
 from bot.events import ChatRef, Effect, Progress, Reply, SendAlbum, SendFiles, SendPhoto
+from engine.jobs.keys import message_key
 from storage.keys import user_scope
 from storage.state import StateStore
 
@@ -92,7 +93,7 @@ class DiscordSink:
     async def _progress(
         self, chat: ChatRef, channel: discord.PartialMessageable, progress: Progress
     ) -> None:
-        key = f"{user_scope(chat.platform, chat.user_id)}:msg:{progress.key}"
+        key = message_key(user_scope(chat.platform, chat.user_id), progress.key)
         known = await self._state.get(key)
         signature = [progress.text, [[[b.label, b.data] for b in row] for row in progress.buttons]]
         if known is not None and known.get("signature") == signature:

@@ -12,7 +12,7 @@ from typing import Any
 from redis import Redis
 from redis.exceptions import RedisError, ResponseError
 
-from storage.settings import Settings
+from core.settings import Settings
 
 ROLES = ("all", "bot", "worker")
 

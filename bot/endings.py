@@ -18,7 +18,9 @@ def ending_parts(
 ) -> list[Part]:
     """Return the parts that tell the person how the job ended, in sending order."""
     if isinstance(event, Failed):
-        return [_fixed([Progress(key=job_id, text=say.FAILED), Reply(event.reason)])]
+        return [
+            _fixed([Progress(key=job_id, text=say.FAILED), Reply(say.failure_reply(event.code))])
+        ]
     if isinstance(event, Cancelled):
         return [_fixed([Progress(key=job_id, text=say.CANCELLED), Reply(say.CANCELLED_REPLY)])]
     parts = [_fixed([Progress(key=job_id, text=say.READY)])]

@@ -10,7 +10,7 @@ import sys
 
 from pydantic import SecretStr
 
-from storage.settings import ENV_PREFIX, Settings
+from core.settings import ENV_PREFIX, Settings
 
 HEADER = """\
 # Every setting of the headshot bot, with its default. Copy to deploy/.env (compose) or

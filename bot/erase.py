@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from bot.pack_queue import PackQueue
-from engine.jobs import active_key, forget_job, person_jobs_key, record_key
+from engine.jobs import forget_job
+from engine.jobs.keys import active_key, person_jobs_key, record_key
 from storage.blobs import BlobStore
 from storage.state import StateStore
 

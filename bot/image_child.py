@@ -53,6 +53,6 @@ def _faces(raw: Sequence[dict[str, Any]]) -> list[Any]:
 
 def retouch(data: bytes, background: str, aspect: str, brand_colour: str) -> bytes:
     """Return the retouched headshot; the segmentation model loads on first use per process."""
-    from engine.retouch import worker
+    from engine.retouch import pool
 
-    return worker.retouch(data, background, aspect, brand_colour)
+    return pool.retouch(data, background, aspect, brand_colour)

@@ -17,7 +17,7 @@ from typing import Any
 
 from bot import image_child
 from bot.session import Selfie
-from engine import ops
+from ops import metrics as ops
 
 
 @dataclass(frozen=True)

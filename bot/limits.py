@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from engine import eta
-from engine.jobs import QUEUE_NAME
+from engine.jobs import eta, keys
+from engine.jobs.queue import queue_length
 from storage.state import JsonDict, StateStore
 
 DAY_S = 24 * 3600
@@ -27,19 +26,15 @@ class Limits:
         return not self.allowed_users or f"{platform}:{user_id}" in self.allowed_users
 
 
-def _quota_key(scope: str) -> str:
-    return f"{scope}:quota:{time.strftime('%Y%m%d', time.gmtime())}"
-
-
 async def pack_refusal(state: StateStore, redis: Redis, scope: str, limits: Limits) -> str | None:
     """Return why a new pack cannot start now, or None if it can."""
-    used = await state.get(_quota_key(scope))
+    used = await state.get(keys.quota_key(scope))
     if used is not None and int(used.get("packs", 0)) >= limits.packs_per_day:
         return (
             f"You've made {limits.packs_per_day} packs today, the daily limit. "
             "Please come back tomorrow; your selfies stay here until then."
         )
-    waiting = int(await redis.zcard(QUEUE_NAME))
+    waiting = await queue_length(redis)
     if waiting >= limits.max_queue_length:
         minutes = eta.queue_eta_s(await eta.typical_s(redis), waiting) / 60
         return (
@@ -55,4 +50,4 @@ async def count_pack(state: StateStore, scope: str) -> None:
     def bump(doc: JsonDict | None) -> JsonDict:
         return {"packs": int((doc or {}).get("packs", 0)) + 1}
 
-    await state.update(_quota_key(scope), bump, ttl_s=2 * DAY_S)
+    await state.update(keys.quota_key(scope), bump, ttl_s=2 * DAY_S)

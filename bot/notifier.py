@@ -1,46 +1,33 @@
 """Turns job progress streams into chat effects: progress edits, the delivered pack, endings.
 
-Every bot replica runs one Notifier in the consumer group `notifier` over all live job streams, so
-replicas share the work and a restarted bot resumes where the group stopped: events published
-while no bot ran are still undelivered to the group and come on the next read.
+Every bot replica runs one Notifier; its `engine.jobs.stream.JobStreamReader` reads all live job
+streams in one consumer group, so replicas share the work and a restarted bot resumes where the
+group stopped: events published while no bot ran are still undelivered and come on the next read.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import socket
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import RedisError
 
 from bot import progress_text as say
 from bot.endings import Part, ending_parts
 from bot.events import ChatRef, Progress
 from bot.sink import EffectSink
-from engine import ops
-from engine.jobs import (
-    LIVE_STREAMS,
-    NOTIFIER_GROUP,
-    WAKE_STREAM,
-    Cancelled,
-    Done,
-    Failed,
-    JobEvent,
-    TerminalEvent,
-    delivery_key,
-    event_from_json,
-    record_key,
-    shown_key,
-    stream_key,
-)
+from core.settings import Settings
+from engine.jobs import Done, TerminalEvent, is_terminal, load_record
+from engine.jobs.keys import delivery_key, notifier_group, shown_key
+from engine.jobs.stream import JobStreamReader, StreamBatch
+from ops import metrics as ops
 from storage.blobs import BlobStore
-from storage.settings import Settings
 from storage.state import StateStore
 
 log = logging.getLogger(__name__)
@@ -49,7 +36,6 @@ FinishedHook = Callable[[ChatRef, TerminalEvent], Awaitable[None]]
 SENDING_LEASE_S = 300  # a replica that died mid-upload frees the part after this
 DELIVERED_TTL_S = 30 * 24 * 3600
 RETRY_S = 1.0
-_STREAM_PREFIX = stream_key("")
 
 
 class PartBusyError(Exception):
@@ -84,16 +70,13 @@ class Notifier:
         # Processes serving different platforms read in different groups, each acknowledging
         # the other platforms' events; replicas serving the same platforms share one group.
         self._platforms = platforms
-        self._group = group_name(platforms)
-        self._consumer = consumer
+        self._reader = JobStreamReader(redis, notifier_group(platforms), consumer, claim_idle_s)
         self._edit_interval_s = edit_interval_s
-        self._claim_idle_ms = int(claim_idle_s * 1000)
         self._block_s = block_s
         self._titles = dict(titles or {})
         self._on_finished = on_finished
         self._pending: dict[str, _Edit] = {}  # job id -> the newest progress not shown yet
         self._next_edit_at: dict[ChatRef, float] = {}
-        self._next_claim_at = 0.0
         self._owns_redis = False
 
     @classmethod
@@ -140,78 +123,17 @@ class Notifier:
 
     async def start(self) -> None:
         """Join the group and take back this consumer's unacknowledged events from before."""
-        try:
-            await self._redis.xgroup_create(WAKE_STREAM, self._group, id="$", mkstream=True)
-        except ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
-        await self._read(await self._streams(), "0", None)
+        for batch in await self._reader.join():
+            await self._handle(batch)
 
     async def step(self) -> None:
         """Read once (blocking until an event or the next due edit), then show what is due."""
-        if time.monotonic() >= self._next_claim_at:
-            self._next_claim_at = time.monotonic() + self._claim_idle_ms / 2000
-            await self._claim_stale()
-        streams = [*await self._streams(), WAKE_STREAM]
-        await self._read(streams, ">", self._wait_s())
+        for batch in await self._reader.read(self._wait_s()):
+            await self._handle(batch)
         await self._flush_due()
 
-    # ----- reading --------------------------------------------------------------------------
-
-    async def _streams(self) -> list[str]:
-        return sorted(_text(name) for name in await self._redis.smembers(LIVE_STREAMS))  # type: ignore[misc]
-
-    async def _read(self, streams: list[str], start: str, wait_s: float | None) -> None:
-        if not streams:
-            return
-        block = None if wait_s is None else max(1, int(wait_s * 1000))
-        try:
-            found = await self._redis.xreadgroup(
-                self._group,
-                self._consumer,
-                dict.fromkeys(streams, start),
-                count=100,
-                block=block,
-            )
-        except ResponseError as exc:
-            if "NOGROUP" not in str(exc):
-                raise
-            await self._repair(streams)
-            return
-        for name, entries in found or []:
-            await self._handle(_text(name), [(_text(i), fields) for i, fields in entries])
-
-    async def _claim_stale(self) -> None:
-        """Take over events another replica (or this one, before a crash) left unacknowledged."""
-        for stream in await self._streams():
-            try:
-                reply = await self._redis.xautoclaim(
-                    stream, self._group, self._consumer, self._claim_idle_ms, count=100
-                )
-            except ResponseError:
-                continue  # the stream expired; _repair will drop it
-            entries = [(_text(i), fields) for i, fields in reply[1] if fields]
-            if entries:
-                await self._handle(stream, entries)
-
-    async def _repair(self, streams: list[str]) -> None:
-        """Drop expired job streams; give a stream that lost its group a new one."""
-        for stream in streams:
-            if not await self._redis.exists(stream):
-                await self._redis.srem(LIVE_STREAMS, stream)  # type: ignore[misc]
-                continue
-            with contextlib.suppress(ResponseError):  # BUSYGROUP: it has one
-                await self._redis.xgroup_create(stream, self._group, id="0")
-
-    async def _handle(self, stream: str, entries: list[tuple[str, Any]]) -> None:
-        ids = [entry_id for entry_id, _ in entries]
-        if not ids:
-            return
-        if stream == WAKE_STREAM:
-            await self._redis.xack(stream, self._group, *ids)
-            return
-        job_id = stream.removeprefix(_STREAM_PREFIX)
-        events = _parse(entries)
+    async def _handle(self, batch: StreamBatch) -> None:
+        job_id, events = batch.job_id, batch.events
         chat = await self._chat(job_id)
         if (
             chat is not None
@@ -220,34 +142,31 @@ class Notifier:
         ):
             chat = None  # another process serves that platform, in its own group
         if chat is None or not events:
-            await self._redis.xack(stream, self._group, *ids)
+            await self._reader.ack(batch)
             return
-        terminal = next(
-            (e for e in reversed(events) if isinstance(e, Done | Failed | Cancelled)), None
-        )
+        terminal = next((e for e in reversed(events) if is_terminal(e)), None)
         if terminal is None:
             # Only the newest state matters: intermediate events are coalesced, not queued.
             self._pending[job_id] = _Edit(chat, say.progress_text(events[-1]))
-            await self._redis.xack(stream, self._group, *ids)
+            await self._reader.ack(batch)
             return
         self._pending.pop(job_id, None)
         try:
-            await self._finish(job_id, chat, terminal)
+            await self._finish(job_id, chat, cast(TerminalEvent, terminal))
         except Exception:
-            # Not acknowledged: the entry stays pending and _claim_stale retries it later.
+            # Not acknowledged: the entry stays pending and the reader hands it out again later.
             log.exception("delivering the end of %s to %s failed; will retry", job_id, chat)
             ops.DELIVERY_FAILURES.inc()
             return
-        await self._redis.xack(stream, self._group, *ids)
-        await self._redis.srem(LIVE_STREAMS, stream)  # type: ignore[misc]
+        await self._reader.retire(batch)
 
     async def _chat(self, job_id: str) -> ChatRef | None:
-        record = await self._state.get(record_key(job_id))
+        record = await load_record(self._state, job_id)
         if record is None:
             log.warning("no record for job %s; its events are dropped", job_id)
             return None
-        request = record["request"]
-        return ChatRef(request["platform"], request["chat_id"], request["user_id"])
+        request = record.request
+        return ChatRef(request.platform, request.chat_id, request.user_id)
 
     # ----- progress edits -------------------------------------------------------------------
 
@@ -310,24 +229,6 @@ class Notifier:
             raise
         await self._redis.set(key, "sent", ex=DELIVERED_TTL_S)
         return True
-
-
-def group_name(platforms: frozenset[str] | None) -> str:
-    """Return the consumer group of notifiers serving `platforms` (None: every platform)."""
-    return (
-        NOTIFIER_GROUP if platforms is None else f"{NOTIFIER_GROUP}:{'+'.join(sorted(platforms))}"
-    )
-
-
-def _parse(entries: list[tuple[str, Any]]) -> list[JobEvent]:
-    events: list[JobEvent] = []
-    for entry_id, fields in entries:
-        body = fields.get(b"e", fields.get("e")) if isinstance(fields, dict) else None
-        try:
-            events.append(event_from_json(body or b""))
-        except (ValueError, TypeError):
-            log.warning("unreadable event %s: %r", entry_id, body)
-    return events
 
 
 def _part_key(job_id: str, chat: ChatRef, index: int) -> str:

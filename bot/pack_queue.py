@@ -8,7 +8,8 @@ from arq.connections import ArqRedis
 
 from bot.events import ChatRef
 from bot.session import Session
-from engine.jobs import QUEUE_NAME, PackRequest, active_job, cancel_pack, enqueue_pack
+from engine.jobs import PackRequest, active_job, cancel_pack, enqueue_pack
+from engine.jobs.queue import worker_alive
 from storage.state import StateStore
 
 
@@ -62,4 +63,4 @@ class ArqPackQueue:
 
     async def worker_alive(self) -> bool:
         """Return whether a worker wrote arq's health-check key (it expires after ~61 s)."""
-        return bool(await self._arq.exists(f"{QUEUE_NAME}:health-check"))
+        return await worker_alive(self._arq)

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 
 from engine.jobs import (
     Delivering,
+    FailureCode,
     Generating,
     JobEvent,
     Preparing,
@@ -22,6 +23,36 @@ FAILED = "Your pack stopped. ❌"
 CANCELLED = "Your pack was cancelled."
 ALBUM_MAX = 10  # Telegram and Discord both take 2-10 items per album
 CANCELLED_REPLY = "Cancelled as you asked. Nothing from this pack was kept."
+FAILURE_REPLIES = {
+    FailureCode.ERROR: (
+        "Sorry, something went wrong while making your pack. Please try again later."
+    ),
+    FailureCode.TIMEOUT: (
+        "Your pack took far longer than it should, so I stopped it. Please try again."
+    ),
+    FailureCode.EMPTY: (
+        "None of the images I made looked enough like you, so I won't send them. Please try"
+        " again with sharper, well-lit selfies."
+    ),
+    FailureCode.CRASHED: (
+        "The studio stopped several times while making your pack. Please try again later."
+    ),
+    FailureCode.NO_FACE: (
+        "I could not find a clear face in your selfies. Please send a few well-lit photos of"
+        " your face, looking at the camera, and try again."
+    ),
+    FailureCode.TIER_OFF: (
+        "That kind of pack is not offered on this host right now. Please pick another."
+    ),
+}
+
+
+def failure_reply(code: str) -> str:
+    """Return what the person is told about a failure code (an unknown code reads as ERROR)."""
+    try:
+        return FAILURE_REPLIES[FailureCode(code)]
+    except ValueError:
+        return FAILURE_REPLIES[FailureCode.ERROR]
 
 
 def eta_text(eta_s: float | None) -> str:

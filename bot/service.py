@@ -39,7 +39,8 @@ from bot.pack_queue import PackQueue
 from bot.progress_text import progress_text
 from bot.session import Selfie, Session, Stage
 from bot.sink import EffectSink
-from engine.jobs import Done, PackAlreadyActiveError, event_from_json, latest_key
+from engine.jobs import Done, PackAlreadyActiveError, keys
+from engine.jobs.stream import latest_event
 from storage.blobs import BlobStore
 from storage.keys import user_scope
 from storage.state import StateStore
@@ -154,7 +155,7 @@ class ChatService:
             result = await self._svc.images.check(photo.data, label, prior)
             selfie = None
             if result.face is not None and result.verdict != "rejected":
-                key = f"{scope}/selfies/{uuid.uuid4().hex}"
+                key = keys.selfie_key(scope, uuid.uuid4().hex)
                 await self._svc.blobs.put(key, photo.data)
                 selfie = Selfie(label, key, photo.file_id, result.verdict, result.face or {})
                 prior.append(selfie)
@@ -169,7 +170,7 @@ class ChatService:
         return tuple(hints)
 
     async def _load(self, scope: str) -> Session | None:
-        raw = await self._svc.state.get(f"{scope}:session")
+        raw = await self._svc.state.get(keys.session_key(scope))
         session = None if raw is None else Session.from_dict(raw)
         running = session is not None and session.stage is Stage.RUNNING
         # The worker may have finished (delivered, failed or cancelled) since the last event.
@@ -179,10 +180,12 @@ class ChatService:
 
     async def _save(self, scope: str, session: Session) -> None:
         stamped = session.with_(updated_at=time.time())
-        await self._svc.state.put(f"{scope}:session", stamped.to_dict(), ttl_s=self._session_ttl_s)
+        await self._svc.state.put(
+            keys.session_key(scope), stamped.to_dict(), ttl_s=self._session_ttl_s
+        )
 
     async def _commit(self, chat: ChatRef, scope: str, step: Step) -> list[Effect]:
-        key = f"{scope}:session"
+        key = keys.session_key(scope)
         if step.session is None:
             await self._svc.state.delete(key)
         else:
@@ -207,7 +210,7 @@ class ChatService:
         if action.kind == "delete":
             return [Reply(await self._delete_everything(scope))]
         if action.kind == "drop_selfies":
-            await self._svc.blobs.delete_prefix(f"{scope}/selfies/")
+            await self._svc.blobs.delete_prefix(keys.selfies_prefix(scope))
         return []
 
     async def _start(self, chat: ChatRef, scope: str, session: Session) -> list[Effect]:
@@ -241,8 +244,7 @@ class ChatService:
         task.add_done_callback(self._background.discard)
 
     async def _full_resolution(self, job_id: str) -> list[Effect]:
-        raw = await self._svc.redis.get(latest_key(job_id))
-        done = event_from_json(raw) if raw is not None else None
+        done = await latest_event(self._svc.redis, job_id)
         if not isinstance(done, Done):
             return [Reply(say.FILES_GONE)]
         effects: list[Effect] = []
@@ -254,10 +256,10 @@ class ChatService:
         return effects
 
     async def _live_status(self, job_id: str) -> str:
-        raw = await self._svc.redis.get(latest_key(job_id))
-        if raw is None:
+        latest = await latest_event(self._svc.redis, job_id)
+        if latest is None:
             return say.JOB_ALREADY_RUNNING
-        return f"{progress_text(event_from_json(raw))}\n\n{say.JOB_ALREADY_RUNNING}"
+        return f"{progress_text(latest)}\n\n{say.JOB_ALREADY_RUNNING}"
 
     async def _send_retouch(self, chat: ChatRef, session: Session) -> None:
         """Send the instant retouch of the best selfie while the pack trains."""

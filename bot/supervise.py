@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
-from storage.errors import ConfigError
+from core.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from telegram.ext import (
 
 from bot.events import ChatRef, Command, Event, Photo, Press, Text, Unsupported
 from bot.service import ChatService
-from storage.settings import Settings
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 

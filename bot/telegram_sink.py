@@ -23,6 +23,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.events import Button, ChatRef, Effect, Progress, Reply, SendAlbum, SendFiles, SendPhoto
 from bot.pacing import ChatPacer
+from engine.jobs.keys import message_key
 from storage.keys import user_scope
 from storage.state import StateStore
 
@@ -102,7 +103,7 @@ class TelegramSink:
         await self._send(chat, upload)
 
     async def _progress(self, chat: ChatRef, progress: Progress) -> None:
-        key = f"{user_scope(chat.platform, chat.user_id)}:msg:{progress.key}"
+        key = message_key(user_scope(chat.platform, chat.user_id), progress.key)
         known = await self._state.get(key)
         markup = _markup(progress.buttons)
         signature = [progress.text, [[[b.label, b.data] for b in row] for row in progress.buttons]]

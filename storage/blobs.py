@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 from urllib.parse import urlparse
 
-from storage.settings import Settings
+from core.settings import Settings
 
 
 class BlobStore(Protocol):

@@ -7,7 +7,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from storage.errors import BlobNotFoundError, BlobTooLargeError, InvalidKeyError
+from core.errors import BlobNotFoundError, BlobTooLargeError, InvalidKeyError
 from storage.keys import validate_key, validate_prefix
 
 

@@ -10,9 +10,9 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from storage.errors import BlobNotFoundError, BlobTooLargeError, StorageError
+from core.errors import BlobNotFoundError, BlobTooLargeError, StorageError
+from core.settings import Settings
 from storage.keys import validate_key, validate_prefix
-from storage.settings import Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

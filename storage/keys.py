@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from storage.errors import InvalidKeyError
+from core.errors import InvalidKeyError
 
 _SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._=-]{0,127}")
 _MAX_KEY_CHARS = 512

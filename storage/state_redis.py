@@ -9,7 +9,7 @@ from typing import cast
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
-from storage.errors import StorageError
+from core.errors import StorageError
 from storage.state import JsonDict, Updater
 
 _MAX_UPDATE_TRIES = 200  # a hot key under heavy contention still finishes; see test_state
@@ -18,12 +18,12 @@ _MAX_UPDATE_TRIES = 200  # a hot key under heavy contention still finishes; see 
 class RedisStateStore:
     """Documents under `namespace + key` in one Redis database."""
 
-    def __init__(self, redis: Redis, namespace: str = "hs:") -> None:
+    def __init__(self, redis: Redis, namespace: str) -> None:
         self._redis = redis
         self._ns = namespace
 
     @classmethod
-    def from_url(cls, url: str, namespace: str = "hs:") -> RedisStateStore:
+    def from_url(cls, url: str, namespace: str) -> RedisStateStore:
         """Connect lazily to the Redis at `url`."""
         return cls(Redis.from_url(url, decode_responses=True), namespace)
 

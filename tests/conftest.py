@@ -14,7 +14,7 @@ import pytest
 import torch._dynamo  # noqa: F401
 from redis import Redis
 
-from storage.settings import Settings
+from core.settings import Settings
 from tests.servers import redis_server, s3_server
 
 

@@ -19,7 +19,7 @@ from aiohttp import ClientSession
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
-from storage.settings import Settings
+from core.settings import Settings
 from tests.fake_telegram import FakeTelegram, Sent
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -21,10 +21,11 @@ from redis.asyncio import Redis
 
 from bot.events import ChatRef, Effect, Progress, Reply, SendAlbum, SendPhoto
 from bot.notifier import Notifier
-from engine.jobs import QUEUE_NAME, PackRequest, event_from_json, stream_key
+from core.settings import Settings
+from engine.jobs import PackRequest, event_from_json
+from engine.jobs.keys import QUEUE_NAME, stream_key
 from storage.blobs import BlobStore
 from storage.keys import user_scope
-from storage.settings import Settings
 from storage.state import StateStore
 from tests.standin_studio import calls_log
 

@@ -15,8 +15,19 @@ from pathlib import Path
 
 from PIL import Image
 
-from engine.stages import GeneratedImage, OnProgress, ShouldStop, StageCancelledError
-from storage.settings import Settings
+from core.settings import Settings
+from engine.jobs.contract import CodedError, FailureCode
+from engine.studio.protocol import (
+    GeneratedImage,
+    Identity,
+    IdentityFile,
+    OnProgress,
+    RenderOrder,
+    ShouldStop,
+    StageCancelledError,
+    StageContext,
+    Tier,
+)
 
 TRAIN_STEPS = 20
 
@@ -32,8 +43,16 @@ def _png(colour: tuple[int, int, int], size: int = 32) -> bytes:
     return buffer.getvalue()
 
 
+class _CodedFailureError(CodedError):
+    def __init__(self, code: FailureCode, message: str) -> None:
+        super().__init__(message)
+        self.failure_code = code
+
+
 class StandInStudio:
-    """Implements engine.stages.Studio in milliseconds."""
+    """Implements engine.studio.protocol.Studio in milliseconds."""
+
+    tier = Tier.STUDIO
 
     def __init__(self, log: Path, step_s: float, fail_in: str) -> None:
         self._log = log
@@ -44,9 +63,12 @@ class StandInStudio:
         with self._log.open("a") as handle:
             handle.write(f"{stage} {os.getpid()}\n")
         if stage == self._fail_in:
-            error = RuntimeError(f"stand-in studio told to fail in {stage}")
-            error.user_message = os.environ.get("STANDIN_USER_MESSAGE", "")  # type: ignore[attr-defined]
-            raise error
+            code = os.environ.get("STANDIN_FAILURE_CODE", "")
+            if code:
+                raise _CodedFailureError(
+                    FailureCode(code), f"stand-in studio told to fail in {stage}"
+                )
+            raise RuntimeError(f"stand-in studio told to fail in {stage}")
 
     def _steps(self, total: int, on_progress: OnProgress, should_stop: ShouldStop) -> None:
         for step in range(1, total + 1):
@@ -59,42 +81,26 @@ class StandInStudio:
         self._called("preprocess")
         return [_png((index * 20 % 256, 100, 150)) for index in range(len(selfies))]
 
-    def train(
-        self,
-        crops: Sequence[bytes],
-        *,
-        subject: str,
-        seed: int,
-        on_progress: OnProgress,
-        should_stop: ShouldStop,
-    ) -> bytes:
-        self._called("train")
-        self._steps(TRAIN_STEPS, on_progress, should_stop)
-        return f"lora:{subject}:{seed}:{len(crops)}".encode()
+    def personalize(self, crops: Sequence[bytes], ctx: StageContext) -> Identity:
+        self._called("personalize")
+        self._steps(TRAIN_STEPS, ctx.on_progress, ctx.should_stop)
+        lora = f"lora:{ctx.subject}:{ctx.seed}:{len(crops)}".encode()
+        return Identity("lora", (IdentityFile("lora.safetensors", lora),))
 
     def generate(
-        self,
-        lora: bytes,
-        *,
-        style_ids: Sequence[str],
-        images_per_style: int,
-        subject: str,
-        seed: int,
-        on_progress: OnProgress,
-        should_stop: ShouldStop,
+        self, identity: Identity, order: RenderOrder, ctx: StageContext
     ) -> list[GeneratedImage]:
         self._called("generate")
-        total = len(style_ids) * images_per_style
+        total = len(order.style_ids) * order.images_per_style
         images, done = [], 0
-        for style_index, style in enumerate(style_ids):
-            for index in range(images_per_style):
-                if should_stop():
-                    raise StageCancelledError
+        for style_index, style in enumerate(order.style_ids):
+            for index in range(order.images_per_style):
+                ctx.check()
                 time.sleep(self._step_s / 4)
                 done += 1
                 png = _png((style_index * 60 % 256, index * 30 % 256, 200))
-                images.append(GeneratedImage(style, seed + index, png, score=index / 10))
-                on_progress(done, total)
+                images.append(GeneratedImage(style, ctx.seed + index, png, score=index / 10))
+                ctx.on_progress(done, total)
         return images
 
     def select(

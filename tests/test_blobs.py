@@ -11,12 +11,12 @@ from pathlib import Path
 import boto3
 import pytest
 
+from core.errors import BlobNotFoundError, BlobTooLargeError, ConfigError, InvalidKeyError
+from core.settings import Settings
 from storage.blobs import BlobStore, open_blob_store
 from storage.blobs_crypto import BlobDecryptionError, EncryptedBlobStore, parse_key
 from storage.blobs_local import LocalBlobStore
 from storage.blobs_s3 import S3BlobStore
-from storage.errors import BlobNotFoundError, BlobTooLargeError, ConfigError, InvalidKeyError
-from storage.settings import Settings
 
 KEY_A = bytes(range(32))
 KEY_B = bytes(range(1, 33))

@@ -13,7 +13,7 @@ import yaml
 
 from bot.cli import build_parser
 from bot.env_example import render_env_example
-from storage.settings import ENV_PREFIX, Settings
+from core.settings import ENV_PREFIX, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -14,8 +14,10 @@ import pytest
 from PIL import ImageOps
 from pydantic import SecretStr
 
-from bot.discord_runner import serve_discord
-from storage.settings import Settings
+from bot import discord_front, telegram_front
+from bot.front import OpenFront
+from bot.host import serve
+from core.settings import Settings
 from tests import photos
 from tests.discord_payloads import dm_channel
 from tests.fake_discord import TOKEN, FakeDiscord, Sent
@@ -46,10 +48,14 @@ def bot_settings(tmp_path: Path, redis_url: str, discord: FakeDiscord) -> Settin
     )  # fmt: skip
 
 
+def _fronts(with_telegram: bool) -> Sequence[OpenFront]:
+    return [discord_front.open_front] + ([telegram_front.open_front] if with_telegram else [])
+
+
 @asynccontextmanager
 async def running_bot(settings: Settings, with_telegram: bool = False) -> AsyncIterator[None]:
     stop = asyncio.Event()
-    task = asyncio.create_task(serve_discord(settings, stop, with_telegram))
+    task = asyncio.create_task(serve(settings, _fronts(with_telegram), stop))
     try:
         yield
     finally:

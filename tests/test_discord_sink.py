@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator
 import discord
 import pytest
 
-from bot.discord_runner import point_at
+from bot.discord_front import point_at
 from bot.discord_sink import DiscordSink
 from bot.events import Button, ChatRef, Progress, Reply, SendAlbum, SendFiles
-from storage.settings import Settings
+from core.settings import Settings
 from storage.state_memory import MemoryStateStore
 from tests import photos
 from tests.fake_discord import TOKEN, FakeDiscord

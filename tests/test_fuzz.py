@@ -15,9 +15,9 @@ from bot.events import Command, Press, Reply, Text, Unsupported
 from bot.menus import CoreConfig, StyleChoice
 from bot.messages import Policy
 from bot.session import Selfie, Session, Stage
+from core.errors import HeadshotsError
 from engine.quality import DEFAULT_THRESHOLDS
 from engine.quality.decode import decode
-from storage.errors import HeadshotsError
 
 POLICY = Policy(
     min_selfies=2, max_selfies=4, recommended_selfies=3, results_days=7,

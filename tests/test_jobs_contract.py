@@ -8,9 +8,7 @@ import pytest
 from arq.constants import job_key_prefix
 from redis.asyncio import Redis
 
-from engine import eta
 from engine.jobs import (
-    QUEUE_NAME,
     Cancelled,
     Delivering,
     Done,
@@ -27,15 +25,15 @@ from engine.jobs import (
     active_job,
     cancel_pack,
     create_arq_pool,
-    dumps,
     enqueue_pack,
+    eta,
     event_from_json,
     event_to_json,
-    loads,
-    record_key,
 )
+from engine.jobs.keys import QUEUE_NAME, record_key
+from engine.jobs.queue import dumps, loads
+from engine.jobs.records import open_state
 from storage.blobs import open_blob_store
-from storage.state_redis import RedisStateStore
 from tests.queue_harness import queue_settings, stored_request, stream_kinds
 
 EVENTS = [
@@ -46,7 +44,7 @@ EVENTS = [
     Selecting(job_id="j"),
     Delivering(job_id="j"),
     Done(job_id="j", results=(StyleResult("office", ("a/1.png", "a/2.png")),)),
-    Failed(job_id="j", reason="Sorry.", code="stage"),
+    Failed(job_id="j", code="timeout"),
     Cancelled(job_id="j"),
 ]
 
@@ -97,7 +95,7 @@ async def test_double_enqueue_makes_one_job(tmp_path: Path, redis_url: str) -> N
     settings = queue_settings(tmp_path, redis_url)
     arq, state, blobs = (
         await create_arq_pool(settings),
-        RedisStateStore.from_url(redis_url),
+        open_state(redis_url),
         open_blob_store(settings),
     )
     try:
@@ -120,7 +118,7 @@ async def test_an_enqueue_that_stopped_half_way_is_completed_by_the_retry(
     settings = queue_settings(tmp_path, redis_url)
     arq, state, blobs = (
         await create_arq_pool(settings),
-        RedisStateStore.from_url(redis_url),
+        open_state(redis_url),
         open_blob_store(settings),
     )
     try:
@@ -141,7 +139,7 @@ async def test_a_second_pack_waits_for_the_first(tmp_path: Path, redis_url: str)
     settings = queue_settings(tmp_path, redis_url)
     arq, state, blobs = (
         await create_arq_pool(settings),
-        RedisStateStore.from_url(redis_url),
+        open_state(redis_url),
         open_blob_store(settings),
     )
     try:
@@ -162,7 +160,7 @@ async def test_cancel_of_a_queued_job_removes_it_and_says_so(
     settings = queue_settings(tmp_path, redis_url)
     arq, state, blobs = (
         await create_arq_pool(settings),
-        RedisStateStore.from_url(redis_url),
+        open_state(redis_url),
         open_blob_store(settings),
     )
     try:
@@ -185,13 +183,13 @@ async def test_eta_comes_from_measured_stage_durations(redis_url: str) -> None:
     try:
         assert await eta.typical_s(redis) == eta.DEFAULT_S
         for seconds in (10.0, 30.0, 20.0):
-            await eta.record_s(redis, "train", seconds)
+            await eta.record_s(redis, "personalize", seconds)
         typical = await eta.typical_s(redis)
-        assert typical["train"] == 20.0
+        assert typical["personalize"] == 20.0
         total = sum(typical.values())
         assert eta.queue_eta_s(typical, 1) == total
         assert eta.queue_eta_s(typical, 3) == 2.5 * total
-        half_trained = eta.stage_eta_s(typical, "train", 5, 10, spent_s=8.0)
+        half_trained = eta.stage_eta_s(typical, "personalize", 5, 10, spent_s=8.0)
         assert half_trained == 8.0 + typical["generate"] + typical["select"]
     finally:
         await redis.aclose()

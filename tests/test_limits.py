@@ -9,20 +9,20 @@ from redis.asyncio import Redis
 
 from bot.limits import Limits, count_pack, pack_refusal
 from engine.jobs import (
-    QUEUE_NAME,
     PackAlreadyActiveError,
     PackRequest,
     active_job,
     create_arq_pool,
     enqueue_pack,
 )
+from engine.jobs.keys import QUEUE_NAME
+from engine.jobs.records import open_state
 from storage.blobs import open_blob_store
-from storage.state_redis import RedisStateStore
 from tests.queue_harness import queue_settings, stored_request
 
 
 async def test_daily_pack_quota(redis_url: str) -> None:
-    state = RedisStateStore.from_url(redis_url)
+    state = open_state(redis_url)
     redis = Redis.from_url(redis_url)
     limits = Limits(packs_per_day=2)
     assert await pack_refusal(state, redis, "telegram-a", limits) is None
@@ -38,7 +38,7 @@ async def test_daily_pack_quota(redis_url: str) -> None:
 
 
 async def test_full_queue_says_busy_with_an_estimate(redis_url: str) -> None:
-    state = RedisStateStore.from_url(redis_url)
+    state = open_state(redis_url)
     redis = Redis.from_url(redis_url)
     await redis.zadd(QUEUE_NAME, {"job-1": 1, "job-2": 2})
     assert await pack_refusal(state, redis, "telegram-a", Limits(max_queue_length=3)) is None
@@ -62,7 +62,7 @@ async def test_concurrent_orders_from_one_person_start_one_pack(
     redis_url: str, tmp_path: Path
 ) -> None:
     settings = queue_settings(tmp_path, redis_url)
-    state, arq = RedisStateStore.from_url(redis_url), await create_arq_pool(settings)
+    state, arq = open_state(redis_url), await create_arq_pool(settings)
     blobs = open_blob_store(settings)
     requests = [await stored_request(blobs, request_id=f"r{n}") for n in range(10)]
 

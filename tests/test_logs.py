@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from bot.logs import SecretScrubber
-from storage.settings import Settings, secret_values
+from core.settings import Settings, secret_values
+from ops.logs import SecretScrubber
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1"
 

@@ -10,22 +10,24 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.events import Progress, Reply, SendAlbum, SendPhoto
-from bot.progress_text import CANCELLED_REPLY, progress_text, split_albums
+from bot.progress_text import CANCELLED_REPLY, FAILURE_REPLIES, progress_text, split_albums
+from core.settings import Settings
 from engine.jobs import (
     Cancelled,
     Done,
     Failed,
+    FailureCode,
     JobEvent,
     PackRequest,
     Queued,
     StyleResult,
     Training,
-    open_stream,
     publish_event,
-    record_key,
 )
+from engine.jobs.keys import record_key
+from engine.jobs.records import open_state
+from engine.jobs.stream import open_stream
 from storage.blobs import BlobStore, open_blob_store
-from storage.settings import Settings
 from storage.state_redis import RedisStateStore
 from tests.queue_harness import (
     RecordingSink,
@@ -64,7 +66,7 @@ class Desk:
 @pytest.fixture
 async def desk(tmp_path: Path, redis_url: str) -> AsyncIterator[Desk]:
     settings = queue_settings(tmp_path, redis_url, notifier_claim_idle_s=0.5)
-    redis, state = Redis.from_url(redis_url), RedisStateStore.from_url(redis_url)
+    redis, state = Redis.from_url(redis_url), open_state(redis_url)
     blobs = open_blob_store(settings)
     request = await stored_request(blobs)
     record = {"job_id": request.job_id, "request": request.to_json(), "status": "running"}
@@ -142,13 +144,11 @@ async def test_a_failed_upload_is_retried_and_still_delivered_once(desk: Desk) -
 @pytest.mark.parametrize(
     ("ending", "reply"),
     [
-        (
-            Failed(job_id="-", reason="No face was clear enough.", code="stage"),
-            "No face was clear enough.",
-        ),
+        (Failed(job_id="-", code="no_face"), FAILURE_REPLIES[FailureCode.NO_FACE]),
+        (Failed(job_id="-", code="from-a-newer-worker"), FAILURE_REPLIES[FailureCode.ERROR]),
         (Cancelled(job_id="-"), CANCELLED_REPLY),
     ],
-    ids=["failed", "cancelled"],
+    ids=["failed", "failed-unknown-code", "cancelled"],
 )
 async def test_an_ending_without_images_is_told_once(
     desk: Desk, ending: JobEvent, reply: str

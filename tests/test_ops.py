@@ -16,11 +16,14 @@ from PIL import ImageOps
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
-from bot.telegram_runner import serve_telegram
-from engine.jobs import create_arq_pool, enqueue_pack, record_key
-from engine.ops_server import start_ops_server, stop_ops_server
+from bot import telegram_front
+from bot.host import serve
+from core.settings import Settings
+from engine.jobs import create_arq_pool, enqueue_pack
+from engine.jobs.keys import record_key
+from engine.jobs.records import open_state
+from ops.server import start_ops_server, stop_ops_server
 from storage.blobs import open_blob_store
-from storage.settings import Settings
 from storage.state_redis import RedisStateStore
 from tests import photos
 from tests.fake_telegram import TOKEN, FakeTelegram
@@ -67,7 +70,7 @@ async def test_healthz_and_metrics_move_during_a_journey(
     worker = bot.model_copy(update={"ops_port": free_port()})
     stop = asyncio.Event()
     with headshots(["worker"], worker, tmp_path):
-        serving = asyncio.create_task(serve_telegram(bot, stop))
+        serving = asyncio.create_task(serve(bot, [telegram_front.open_front], stop))
         try:
             await _wait_up(bot.ops_port)
             bot_before, worker_before = await scrape(bot.ops_port), await scrape(worker.ops_port)
@@ -90,7 +93,7 @@ async def test_healthz_and_metrics_move_during_a_journey(
     assert moved(bot_before, bot_after, "headshots_photos_total") >= 2
     assert moved(bot_before, bot_after, "headshots_packs_delivered_total") == 1
     assert moved(worker_before, worker_after, "headshots_packs_finished_total", outcome="done") == 1
-    for stage in ("preprocess", "train", "generate", "select"):
+    for stage in ("preprocess", "personalize", "generate", "select"):
         assert moved(worker_before, worker_after, "headshots_stage_seconds_count", stage=stage) == 1
     assert metric(worker_after, "headshots_queue_length") == 0  # the one pack is done
     assert [s for s in worker_after if s[0] == "process_resident_memory_bytes"]
@@ -148,10 +151,10 @@ def test_json_logs_carry_job_and_user_never_bytes_or_tokens() -> None:
     token = "7000000001:AAH" + "x" * 32
     code = f"""
 import logging
-from bot.logs import setup_logging
-from engine.ops_logs import bind_job
+from ops.logs import setup_logging
+from ops.logs import bind_job
 setup_logging("INFO", secrets=["s3-secret-value"], json_lines=True)
-log = logging.getLogger("engine.worker")
+log = logging.getLogger("engine.worker.runner")
 log.info("photo %s from telegram-{"a" * 24}", b"\\xff\\xd8" * 5000)
 log.info("calling https://api.telegram.org/bot{token}/getMe with s3-secret-value")
 bind_job("pack-{"b" * 24}", "telegram-{"c" * 24}")
@@ -177,12 +180,12 @@ except ValueError:
 
 async def test_worker_json_logs_name_the_job_and_the_person(redis_url: str, tmp_path: Path) -> None:
     settings = queue_settings(tmp_path, redis_url, ops_port=free_port(), log_format="json")
-    blobs, state = open_blob_store(settings), RedisStateStore.from_url(redis_url)
+    blobs, state = open_blob_store(settings), open_state(redis_url)
     arq = await create_arq_pool(settings)
     try:
         request = await stored_request(blobs)
         log_path = tmp_path / f"worker-{settings.ops_port}.log"
-        worker = headshots(["worker"], settings, tmp_path, STANDIN_FAIL_IN="train")
+        worker = headshots(["worker"], settings, tmp_path, STANDIN_FAIL_IN="personalize")
         async with off_loop(worker):
             await enqueue_pack(arq, state, request)
             await eventually(lambda: _status_is(state, request.job_id, "failed"), "the failure")
@@ -195,7 +198,7 @@ async def test_worker_json_logs_name_the_job_and_the_person(redis_url: str, tmp_
     assert failure, lines
     assert failure[0]["job_id"] == request.job_id
     assert failure[0]["user"] == request.user_scope
-    assert "stand-in studio told to fail in train" in failure[0]["error"]
+    assert "stand-in studio told to fail in personalize" in failure[0]["error"]
 
 
 async def _status_is(state: RedisStateStore, job_id: str, status: str) -> bool:

@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from engine.jobs import PackRequest, active_key, record_key
-from engine.retention import RetentionPolicy, sweep
+from engine.jobs import PackRequest
+from engine.jobs.keys import active_key, record_key
+from engine.jobs.records import open_state
+from engine.jobs.retention import RetentionPolicy, sweep
 from storage.blobs_local import LocalBlobStore
 from storage.keys import user_scope
 from storage.state_redis import RedisStateStore
@@ -24,7 +26,7 @@ ENDED_AT = 1_800_000_000.0
 
 @pytest.fixture
 async def state(redis_url: str) -> AsyncIterator[RedisStateStore]:
-    store = RedisStateStore.from_url(redis_url)
+    store = open_state(redis_url)
     yield store
     await store.close()
 
@@ -103,7 +105,7 @@ async def test_abandoned_selfies_go_live_sessions_stay(
 
 async def test_worker_runs_the_sweep_every_quarter_hour(tmp_path: Path, redis_url: str) -> None:
     # Async on purpose: arq's Worker takes the running loop; from sync code it makes its own.
-    from engine.worker import build_worker, sweep_retention
+    from engine.worker.runner import build_worker, sweep_retention
     from tests.queue_harness import queue_settings
 
     settings = queue_settings(tmp_path, redis_url)

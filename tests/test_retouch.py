@@ -17,8 +17,8 @@ from engine.faces import FaceAnalyzer
 from engine.quality.report import QualityError
 from engine.retouch import background, framing, skin
 from engine.retouch.options import NoFaceError, RetouchError, RetouchOptions
+from engine.retouch.pool import build_retoucher
 from engine.retouch.retoucher import Retouched, Retoucher
-from engine.retouch.worker import build_retoucher
 from tests.photos import as_array, astronaut, chelsea, grace_hopper, to_bytes
 
 PHOTOS = {"astronaut": astronaut, "grace_hopper": grace_hopper}

@@ -59,7 +59,7 @@ def test_retouch_refuses_an_unknown_background(tmp_path: Path) -> None:
 
 def test_pool_entry_points_import_nothing_heavy() -> None:
     code = (
-        "import sys, engine.retouch.worker, engine.retouch.pick\n"
+        "import sys, engine.retouch.pool, engine.retouch.pick\n"
         "print(','.join(m for m in ['cv2', 'mediapipe', 'dlib', 'numpy'] if m in sys.modules))"
     )
     root = Path(__file__).resolve().parent.parent
@@ -73,15 +73,15 @@ def test_retouch_runs_in_a_spawned_pool_as_the_bot_will_call_it() -> None:
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
-    from engine.retouch import worker
+    from engine.retouch import pool as retouch
 
     with ProcessPoolExecutor(
-        1, mp_context=get_context("spawn"), initializer=worker.warm_up
+        1, mp_context=get_context("spawn"), initializer=retouch.warm_up
     ) as pool:
-        jpeg = pool.submit(worker.retouch, to_bytes(astronaut()), "white", "4:5").result(
+        jpeg = pool.submit(retouch.retouch, to_bytes(astronaut()), "white", "4:5").result(
             timeout=120
         )
-        kit = pool.submit(worker.profile_kit, jpeg, "Eileen Collins", "Pilot", "#0A66C2").result(
+        kit = pool.submit(retouch.profile_kit, jpeg, "Eileen Collins", "Pilot", "#0A66C2").result(
             timeout=120
         )
     with Image.open(io.BytesIO(jpeg)) as image:

@@ -22,7 +22,7 @@ import pytest
 from aiohttp import ClientSession
 from PIL import ImageOps
 
-from storage.settings import Settings
+from core.settings import Settings
 from tests import photos
 from tests.fake_telegram import TOKEN, FakeTelegram, Sent
 from tests.ops_harness import (

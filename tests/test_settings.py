@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from storage.errors import ConfigError
-from storage.settings import Settings, load_settings
+from core.errors import ConfigError
+from core.settings import Settings, load_settings
 
 
 def test_defaults_are_valid(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

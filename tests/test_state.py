@@ -7,16 +7,16 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from engine.jobs.records import open_state
 from storage.state import JsonDict, StateStore
 from storage.state_memory import MemoryStateStore
-from storage.state_redis import RedisStateStore
 
 
 @pytest.fixture(params=["redis", "memory"])
 async def state(request: pytest.FixtureRequest) -> AsyncIterator[StateStore]:
     if request.param == "redis":
         url = request.getfixturevalue("redis_url")
-        store: StateStore = RedisStateStore.from_url(url)
+        store: StateStore = open_state(url)
     else:
         store = MemoryStateStore()
     yield store

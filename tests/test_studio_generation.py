@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.generation import RenderSettings, generate_pack, lora_adapter
-from engine.stages import GeneratedImage, StageCancelledError
-from engine.styles import Sampler, Style, get_style
-from engine.training import TrainConfig, train_lora
+from engine.studio.generation import RenderSettings, generate_pack, lora_adapter
+from engine.studio.lora.training import TrainConfig, train_lora
+from engine.studio.protocol import GeneratedImage, StageCancelledError
+from engine.studio.styles import Sampler, Style, get_style
 from tests import photos
 from tests.tiny_models import TINY_PX, load_tiny, same_state, state_snapshot, tiny_model_dir
 

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from engine.generation import RenderSettings, generate_pack
-from engine.postprocess import AI_NOTICE, HiresSettings, export_jpeg
-from engine.selection import select_best
-from engine.stages import Studio
-from engine.studio import ModelNotFoundError, load_pipeline, load_studio
-from engine.styles import get_style
-from storage.settings import Settings
+from core.settings import Settings
+from engine.studio.generation import RenderSettings, generate_pack
+from engine.studio.loading import ModelNotFoundError, load_pipeline
+from engine.studio.lora.backend import load_studio
+from engine.studio.postprocess import AI_NOTICE, HiresSettings, export_jpeg
+from engine.studio.protocol import RenderOrder, StageContext, Studio
+from engine.studio.selection import select_best
+from engine.studio.styles import get_style
 from tests import photos
 from tests.tiny_models import tiny_model_dir
 
@@ -34,23 +36,12 @@ def test_a_whole_pack_through_the_studio_protocol(
     with Image.open(io.BytesIO(crops[0])) as crop:
         assert crop.size == (128, 128)  # the tiny model's native size
     steps: list[tuple[int, int]] = []
-    lora = as_protocol.train(
-        crops,
-        subject="woman",
-        seed=5,
-        on_progress=lambda done, total: steps.append((done, total)),
-        should_stop=lambda: False,
-    )
+    ctx = StageContext("woman", 5, lambda done, total: steps.append((done, total)), lambda: False)
+    identity = as_protocol.personalize(crops, ctx)
+    assert identity.kind == "lora" and identity.file("lora.safetensors")
     assert steps == [(1, 2), (2, 2)]
-    images = as_protocol.generate(
-        lora,
-        style_ids=["tech-casual", "medical"],
-        images_per_style=2,
-        subject="woman",
-        seed=5,
-        on_progress=lambda done, total: None,
-        should_stop=lambda: False,
-    )
+    order = RenderOrder(("tech-casual", "medical"), 2)
+    images = as_protocol.generate(identity, order, replace(ctx, on_progress=lambda d, t: None))
     assert [i.style_id for i in images] == ["tech-casual"] * 2 + ["medical"] * 2
     assert "ohwx woman" in Image.open(io.BytesIO(images[0].png)).info["parameters"]
     # Random weights draw no faces: identity selection keeps nothing rather than strangers...
@@ -69,7 +60,7 @@ def test_an_unknown_model_gives_one_clear_message(tmp_path: Path) -> None:
 
 
 def test_hires_pass_and_jpeg_export(tmp_path_factory: pytest.TempPathFactory) -> None:
-    from engine.training import TrainConfig, train_lora
+    from engine.studio.lora.training import TrainConfig, train_lora
 
     pipe = load_pipeline(str(tiny_model_dir(tmp_path_factory, "sdxl")), device="cpu")
     config = TrainConfig(resolution=64, min_steps=1, max_steps=1, mixed_precision="no")

@@ -9,7 +9,8 @@ import pytest
 from PIL import Image
 
 from engine.faces import FaceAnalyzer
-from engine.preprocess import Framing, NoUsableFaceError, find_landmarks, training_crops
+from engine.jobs import FailureCode
+from engine.studio.preprocess import Framing, NoUsableFaceError, find_landmarks, training_crops
 from tests import photos
 
 SIZE = 256
@@ -48,7 +49,7 @@ def test_photos_without_a_face_are_skipped(faces: FaceAnalyzer) -> None:
     assert len(training_crops(faces, [cat, photos.to_bytes(photos.astronaut())], size=SIZE)) == 1
     with pytest.raises(NoUsableFaceError) as raised:
         training_crops(faces, [cat], size=SIZE)
-    assert "clear face" in raised.value.user_message
+    assert raised.value.failure_code is FailureCode.NO_FACE
 
 
 def test_background_simplification_greys_the_corners(faces: FaceAnalyzer) -> None:

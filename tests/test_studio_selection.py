@@ -8,8 +8,8 @@ import pytest
 from PIL import Image, ImageEnhance, ImageFilter
 
 from engine.faces import FaceAnalyzer
-from engine.selection import reference_descriptors, select_best
-from engine.stages import GeneratedImage
+from engine.studio.protocol import GeneratedImage
+from engine.studio.selection import reference_descriptors, select_best
 from tests import photos
 
 

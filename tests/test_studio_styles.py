@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from engine.generation import RenderSettings, generate_pack
-from engine.styles import (
+from engine.studio.generation import RenderSettings, generate_pack
+from engine.studio.lora.training import TrainConfig, train_lora
+from engine.studio.styles import (
     PACKS_DIR,
     StyleError,
     get_style,
@@ -20,7 +21,6 @@ from engine.styles import (
     load_styles,
     parse_style,
 )
-from engine.training import TrainConfig, train_lora
 from tests import photos
 from tests.tiny_models import TINY_PX, load_tiny, tiny_model_dir
 
@@ -49,7 +49,7 @@ def test_at_least_eight_styles_with_short_titles() -> None:
 
 
 def test_list_styles_imports_no_heavy_library() -> None:
-    code = "import sys, engine.styles as s; s.list_styles(); print('torch' in sys.modules)"
+    code = "import sys, engine.studio.styles as s; s.list_styles(); print('torch' in sys.modules)"
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
     )

@@ -10,10 +10,11 @@ from PIL import Image
 from redis.asyncio import Redis
 
 from bot.events import SendAlbum
-from engine.jobs import PackRequest, create_arq_pool, enqueue_pack, event_from_json, stream_key
+from engine.jobs import PackRequest, create_arq_pool, enqueue_pack, event_from_json
+from engine.jobs.keys import stream_key
+from engine.jobs.records import open_state
 from storage.blobs import open_blob_store
 from storage.keys import user_scope
-from storage.state_redis import RedisStateStore
 from tests import photos
 from tests.queue_harness import (
     RecordingSink,
@@ -32,12 +33,12 @@ async def test_the_worker_delivers_a_pack_made_by_the_real_studio(
     settings = queue_settings(
         tmp_path,
         redis_url,
-        studio="engine.studio:load_studio",
+        studio="engine.studio.lora.backend:load_studio",
         base_model=str(model),
         train_max_steps=3,
         pack_timeout_s=120,
     )
-    blobs, state = open_blob_store(settings), RedisStateStore.from_url(redis_url)
+    blobs, state = open_blob_store(settings), open_state(redis_url)
     scope = user_scope("telegram", "7")
     keys = []
     for index, image in enumerate((photos.grace_hopper(), photos.grace_hopper().rotate(5))):

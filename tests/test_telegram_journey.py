@@ -17,12 +17,13 @@ from PIL import ImageOps
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
-from bot.telegram_runner import serve_telegram
-from engine.retention import RetentionPolicy, sweep
+from bot import telegram_front
+from bot.host import serve
+from core.settings import Settings
+from engine.jobs.records import open_state
+from engine.jobs.retention import RetentionPolicy, sweep
 from storage.blobs import open_blob_store
 from storage.keys import user_scope
-from storage.settings import Settings
-from storage.state_redis import RedisStateStore
 from tests import photos
 from tests.fake_telegram import TOKEN, FakeTelegram, Sent
 from tests.queue_harness import queue_settings, worker_process
@@ -57,7 +58,7 @@ def worker(bot_settings: Settings, tmp_path: Path) -> Iterator[None]:
 @asynccontextmanager
 async def running_bot(settings: Settings) -> AsyncIterator[None]:
     stop = asyncio.Event()
-    task = asyncio.create_task(serve_telegram(settings, stop))
+    task = asyncio.create_task(serve(settings, [telegram_front.open_front], stop))
     try:
         yield
     finally:
@@ -341,7 +342,7 @@ async def test_retention_sweep_leaves_nothing_after_the_promised_time(
         await asyncio.sleep(1.0)
     [job_id] = [k.removeprefix("hs:job:") for k in _redis_keys(redis_url) if "hs:job:" in k]
     scope = user_scope("telegram", USER)
-    state, redis = RedisStateStore.from_url(redis_url), Redis.from_url(redis_url)
+    state, redis = open_state(redis_url), Redis.from_url(redis_url)
     blobs = open_blob_store(bot_settings)
     policy = RetentionPolicy.from_settings(bot_settings)
     soon = await sweep(state, blobs, redis, policy, now=time.time() + 3600)

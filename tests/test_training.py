@@ -10,8 +10,8 @@ import pytest
 import torch
 from safetensors.torch import load
 
-from engine.stages import StageCancelledError
-from engine.training import TrainConfig, TrainResult, train_lora
+from engine.studio.lora.training import TrainConfig, TrainResult, train_lora
+from engine.studio.protocol import StageCancelledError
 from tests import photos
 from tests.tiny_models import TINY_PX, load_tiny, same_state, state_snapshot, tiny_model_dir
 

@@ -8,22 +8,19 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from bot.progress_text import CANCELLED_REPLY
+from bot.progress_text import CANCELLED_REPLY, FAILURE_REPLIES
 from engine.jobs import (
-    QUEUE_NAME,
+    FailureCode,
     Training,
     active_job,
     cancel_pack,
     create_arq_pool,
     enqueue_pack,
     event_from_json,
-    job_prefix,
-    lease_key,
-    stream_key,
 )
-from engine.pack_job import REASON_CRASHED
+from engine.jobs.keys import QUEUE_NAME, job_prefix, lease_key, record_key, stream_key
+from engine.jobs.records import open_state
 from storage.blobs import open_blob_store
-from storage.state_redis import RedisStateStore
 from tests.queue_harness import (
     RecordingSink,
     eventually,
@@ -49,7 +46,7 @@ async def test_a_worker_stopped_mid_training_resumes_and_delivers_once(
     settings = queue_settings(tmp_path, redis_url)
     redis, state, blobs = (
         Redis.from_url(redis_url),
-        RedisStateStore.from_url(redis_url),
+        open_state(redis_url),
         open_blob_store(settings),
     )
     sink = RecordingSink()
@@ -66,7 +63,7 @@ async def test_a_worker_stopped_mid_training_resumes_and_delivers_once(
             await eventually(training, "training to be under way")
             first.send_signal(sig)
             assert first.wait(timeout=20) is not None
-        assert studio_calls(settings) == ["preprocess", "train"]
+        assert studio_calls(settings) == ["preprocess", "personalize"]
         with worker_process(settings, tmp_path, STANDIN_STEP_S="0.02"):
 
             async def delivered() -> bool:
@@ -76,9 +73,15 @@ async def test_a_worker_stopped_mid_training_resumes_and_delivers_once(
     kinds = await stream_kinds(redis, job_id)
     assert kinds.count("done") == 1 and kinds[-1] == "done"
     # Resumed from the last stored stage: the crops were not made again; training was.
-    assert studio_calls(settings) == ["preprocess", "train", "train", "generate", "select"]
+    assert studio_calls(settings) == [
+        "preprocess",
+        "personalize",
+        "personalize",
+        "generate",
+        "select",
+    ]
     assert len(sink.albums()) == 2
-    record = await state.get(f"job:{job_id}")
+    record = await state.get(record_key(job_id))
     assert record is not None and record["status"] == "done"
     await state.close()
     await redis.aclose()
@@ -90,7 +93,7 @@ async def test_a_job_that_keeps_killing_its_worker_is_failed_not_retried_forever
     settings = queue_settings(tmp_path, redis_url, pack_max_tries=1)
     redis, state, blobs = (
         Redis.from_url(redis_url),
-        RedisStateStore.from_url(redis_url),
+        open_state(redis_url),
         open_blob_store(settings),
     )
     sink = RecordingSink()
@@ -113,10 +116,10 @@ async def test_a_job_that_keeps_killing_its_worker_is_failed_not_retried_forever
                 return bool(sink.replies())
 
             await eventually(told, "the failure reply")
-    assert sink.replies() == [REASON_CRASHED]
+    assert sink.replies() == [FAILURE_REPLIES[FailureCode.CRASHED]]
     assert (await stream_kinds(redis, job_id))[-1] == "failed"
-    assert studio_calls(settings) == ["preprocess", "train"]
-    record = await state.get(f"job:{job_id}")
+    assert studio_calls(settings) == ["preprocess", "personalize"]
+    record = await state.get(record_key(job_id))
     assert record is not None and record["status"] == "failed" and "gave up" in record["error"]
     await state.close()
     await redis.aclose()
@@ -128,7 +131,7 @@ async def test_cancel_while_the_worker_is_dead_is_told_at_once_and_cleaned_later
     settings = queue_settings(tmp_path, redis_url)
     redis, state, blobs = (
         Redis.from_url(redis_url),
-        RedisStateStore.from_url(redis_url),
+        open_state(redis_url),
         open_blob_store(settings),
     )
     sink = RecordingSink()
@@ -166,6 +169,6 @@ async def test_cancel_while_the_worker_is_dead_is_told_at_once_and_cleaned_later
             await eventually(cleaned, "the returning worker to remove the job's blobs")
     assert sink.replies() == [CANCELLED_REPLY]
     assert await active_job(state, request.user_scope) is None
-    assert studio_calls(settings) == ["preprocess", "train"]
+    assert studio_calls(settings) == ["preprocess", "personalize"]
     await state.close()
     await redis.aclose()

@@ -14,9 +14,10 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.events import SendAlbum
-from bot.progress_text import CANCELLED_REPLY
+from bot.progress_text import CANCELLED_REPLY, FAILURE_REPLIES
+from core.settings import Settings
 from engine.jobs import (
-    QUEUE_NAME,
+    FailureCode,
     PackRequest,
     Training,
     active_job,
@@ -24,13 +25,10 @@ from engine.jobs import (
     create_arq_pool,
     enqueue_pack,
     event_from_json,
-    job_prefix,
-    record_key,
-    stream_key,
 )
-from engine.pack_job import REASON_EMPTY, REASON_ERROR
+from engine.jobs.keys import QUEUE_NAME, job_prefix, record_key, stream_key
+from engine.jobs.records import open_state
 from storage.blobs import BlobStore, open_blob_store
-from storage.settings import Settings
 from storage.state_redis import RedisStateStore
 from tests.queue_harness import (
     ROOT,
@@ -75,7 +73,7 @@ class Rig:
 async def rig(tmp_path: Path, redis_url: str) -> AsyncIterator[Rig]:
     settings = queue_settings(tmp_path, redis_url)
     redis = Redis.from_url(redis_url)
-    state = RedisStateStore.from_url(redis_url)
+    state = open_state(redis_url)
     yield Rig(settings, redis, state, open_blob_store(settings), tmp_path)
     await state.close()
     await redis.aclose()
@@ -103,29 +101,29 @@ async def test_a_pack_is_delivered_with_every_event_in_order(rig: Rig) -> None:
     assert all(a != b for a, b in itertools.pairwise(texts)), texts
     assert texts[-1].startswith("Your headshots are ready")
     assert any("Learning your face" in text for text in texts)
-    assert studio_calls(rig.settings) == ["preprocess", "train", "generate", "select"]
+    assert studio_calls(rig.settings) == ["preprocess", "personalize", "generate", "select"]
     assert await active_job(rig.state, request.user_scope) is None
     record = await rig.state.get(record_key(job_id))
     assert record is not None and record["status"] == "done"
 
 
 @pytest.mark.parametrize(
-    ("user_message", "reply"),
-    [("", REASON_ERROR), ("None of your selfies shows one clear face.", None)],
-    ids=["internal", "written-for-the-person"],
+    ("code", "reply"),
+    [("", FAILURE_REPLIES[FailureCode.ERROR]), ("no_face", FAILURE_REPLIES[FailureCode.NO_FACE])],
+    ids=["internal", "named-by-the-engine"],
 )
 async def test_a_stage_that_raises_fails_once_with_a_clear_message(
-    rig: Rig, user_message: str, reply: str | None
+    rig: Rig, code: str, reply: str
 ) -> None:
     sink = RecordingSink()
     request = await stored_request(rig.blobs)
-    env = {"STANDIN_FAIL_IN": "generate", "STANDIN_USER_MESSAGE": user_message}
+    env = {"STANDIN_FAIL_IN": "generate", "STANDIN_FAILURE_CODE": code}
     with worker_process(rig.settings, rig.workdir, **env):
         async with running_notifier(rig.settings, rig.state, rig.blobs, sink):
             job_id = await rig.enqueue(request)
             await eventually(lambda: _true(bool(sink.replies())), "the failure reply")
             await eventually(lambda: _not_queued(rig.redis, job_id), "the job to leave the queue")
-    assert sink.replies() == [reply or user_message]
+    assert sink.replies() == [reply]
     assert (await rig.kinds(job_id))[-1] == "failed"
     assert studio_calls(rig.settings).count("generate") == 1
     assert await rig.blobs.list_keys(job_prefix(request.user_scope, job_id)) == []
@@ -141,7 +139,7 @@ async def test_a_pack_whose_filter_keeps_nothing_fails_plainly(rig: Rig) -> None
         async with running_notifier(rig.settings, rig.state, rig.blobs, sink):
             job_id = await rig.enqueue(request)
             await eventually(lambda: _true(bool(sink.replies())), "the failure reply")
-    assert sink.replies() == [REASON_EMPTY]
+    assert sink.replies() == [FAILURE_REPLIES[FailureCode.EMPTY]]
     assert not sink.albums()
     assert (await rig.kinds(job_id))[-1] == "failed"
 

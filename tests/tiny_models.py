@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import torch
 
-from engine.tiny import Kind, write_tiny_model
+from engine.studio.tiny import Kind, write_tiny_model
 
 TINY_PX = 64
 
@@ -24,7 +24,7 @@ def tiny_model_dir(factory: pytest.TempPathFactory, kind: Kind) -> Path:
 
 def load_tiny(folder: Path) -> Any:
     """Load the tiny model through the studio's own `from_pretrained` path, on the CPU."""
-    from engine.studio import load_pipeline
+    from engine.studio.loading import load_pipeline
 
     torch.set_num_threads(1)
     return load_pipeline(str(folder), device="cpu")

@@ -6,7 +6,7 @@ import argparse
 import asyncio
 from pathlib import Path
 
-from storage.settings import load_settings, secret_values
+from core.settings import load_settings
 
 NAME = "chat"
 HELP = "talk to the bot in this terminal (run `headshots worker` beside it)"
@@ -19,9 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the console chat until end of input."""
     from bot.console_runner import serve_console
-    from bot.logs import setup_logging
+    from ops.logs import setup_logging_from
 
     settings = load_settings()
-    setup_logging(settings.log_level, quiet=True, secrets=secret_values(settings))
+    setup_logging_from(settings, quiet=True)
     asyncio.run(serve_console(settings, Path("data/console").resolve()))
     return 0

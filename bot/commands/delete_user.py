@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from storage.errors import ConfigError
-from storage.settings import Settings, load_settings
+from core.errors import ConfigError
+from core.settings import Settings, load_settings
 
 NAME = "delete-user"
 HELP = "erase everything of one person (e.g. telegram:123456), as /delete does"
@@ -30,11 +30,11 @@ async def _erase(settings: Settings, platform: str, user_id: str) -> str:
     from bot.erase import erase_person
     from bot.pack_queue import ArqPackQueue
     from engine.jobs import create_arq_pool
+    from engine.jobs.records import open_state
     from storage.blobs import open_blob_store
     from storage.keys import user_scope
-    from storage.state_redis import RedisStateStore
 
-    state = RedisStateStore.from_url(settings.redis_url)
+    state = open_state(settings.redis_url)
     blobs = open_blob_store(settings)
     arq = await create_arq_pool(settings)
     try:

@@ -1,13 +1,11 @@
-"""`headshots discord`: run the Discord bot alone (the worker runs apart)."""
+"""`headshots discord`: run the Discord bot, with Telegram beside it when its token is set."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 
-from storage.errors import ConfigError
-from storage.settings import Settings, load_settings
+from core.settings import load_settings
 
 NAME = "discord"
 HELP = (
@@ -21,23 +19,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Serve Discord until SIGINT or SIGTERM."""
-    from bot.logs import setup_logging
+    """Serve Discord (and Telegram when its token is set) until SIGINT or SIGTERM."""
+    from bot.host import fronts_for, serve_until_signal
+    from ops.logs import setup_logging_from
 
     settings = load_settings()
-    if settings.discord_token is None:
-        raise ConfigError("HEADSHOTS_DISCORD_TOKEN: not set (Discord developer portal, Bot tab)")
-    setup_logging(settings.log_level)
-    asyncio.run(serve(settings))
+    platforms = ["discord"] + (["telegram"] if settings.telegram_token is not None else [])
+    fronts = fronts_for(settings, platforms)
+    setup_logging_from(settings)  # the same scrubbing of tokens as every other command
+    asyncio.run(serve_until_signal(settings, fronts))
     return 0
-
-
-async def serve(settings: Settings) -> None:
-    """Serve Discord (and Telegram too when its token is set) until SIGINT or SIGTERM."""
-    from bot.discord_runner import serve_discord
-
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await serve_discord(settings, stop, with_telegram=settings.telegram_token is not None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from storage.errors import ConfigError
+from core.errors import ConfigError
 
 NAME = "doctor"
 HELP = "check settings, Redis, storage, the GPU and the base model; print what to fix"
@@ -23,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print one line per check and a fix for each problem; exit 1 if anything is wrong."""
     from bot.doctor import run_checks
-    from storage.settings import load_settings
+    from core.settings import load_settings
 
     try:
         settings = load_settings()

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.jobs import JobEvent, JobRecord
 
 NAME = "jobs"
 HELP = "list queued and running pack jobs for an operator"
@@ -19,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print one line per job: id, status, stage, age, and the error of a failed one."""
-    from storage.settings import load_settings
+    from core.settings import load_settings
 
     for line in asyncio.run(_lines(load_settings(), everything=args.all)):
         print(line)
@@ -27,26 +30,21 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _lines(settings: Any, *, everything: bool) -> list[str]:
-    from arq.constants import in_progress_key_prefix
-
-    from engine.jobs import QUEUE_NAME, TERMINAL_STATUSES, create_arq_pool, latest_key
-    from storage.state_redis import RedisStateStore
+    from engine.jobs import create_arq_pool, latest_event
+    from engine.jobs.queue import is_running, queued_job_ids
+    from engine.jobs.records import all_records, open_state
 
     arq = await create_arq_pool(settings)
-    state = RedisStateStore.from_url(settings.redis_url)
+    state = open_state(settings.redis_url)
     try:
-        queued = [_str(raw) for raw in await arq.zrange(QUEUE_NAME, 0, -1)]
+        queued = await queued_job_ids(arq)
         lines: list[tuple[int, str]] = []
-        for key in await state.keys("job:"):
-            record = await state.get(key)
-            if record is None:
+        for record in await all_records(state):
+            if not everything and record.status.terminal:
                 continue
-            job_id = str(record["job_id"])
-            if not everything and record.get("status") in TERMINAL_STATUSES:
-                continue
-            running = bool(await arq.exists(in_progress_key_prefix + job_id))
-            latest = _str(await arq.get(latest_key(job_id)))
-            place = queued.index(job_id) if job_id in queued else len(queued)
+            running = await is_running(arq, record.job_id)
+            latest = await latest_event(arq, record.job_id)
+            place = queued.index(record.job_id) if record.job_id in queued else len(queued)
             lines.append((place, _describe(record, queued, running, latest)))
         return [line for _, line in sorted(lines)] or ["no jobs"]
     finally:
@@ -54,21 +52,14 @@ async def _lines(settings: Any, *, everything: bool) -> list[str]:
         await arq.aclose()
 
 
-def _describe(record: dict[str, Any], queued: list[str], running: bool, latest: str) -> str:
-    import json
+def _describe(record: JobRecord, queued: list[str], running: bool, latest: JobEvent | None) -> str:
     import time
 
-    job_id = str(record["job_id"])
-    status = "running" if running else str(record.get("status", "?"))
+    job_id = record.job_id
+    status = "running" if running else str(record.status)
     place = f" position={queued.index(job_id) + 1}" if job_id in queued else ""
-    age_s = time.time() - float(record.get("at", time.time()))
-    kind = json.loads(latest).get("kind", "") if latest else ""
-    error = f" error={record['error']!r}" if record.get("error") else ""
-    user = record["request"]["user_scope"]
-    return f"{job_id} {status}{place} last_event={kind or '-'} age={age_s:.0f}s user={user}{error}"
-
-
-def _str(value: Any) -> str:
-    if value is None:
-        return ""
-    return value.decode() if isinstance(value, bytes) else str(value)
+    age_s = time.time() - record.at
+    kind = latest.kind if latest else "-"
+    error = f" error={record.error!r}" if record.error else ""
+    user = record.request.user_scope
+    return f"{job_id} {status}{place} last_event={kind} age={age_s:.0f}s user={user}{error}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from storage.settings import load_settings
+from core.settings import load_settings
 
 NAME = "settings"
 HELP = "validate and print the settings (secrets masked)"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from storage.settings import Settings, load_settings
+from core.settings import Settings, load_settings
 
 NAME = "sweep"
 HELP = "delete selfies, face models and results past their retention time, now"
@@ -24,11 +24,11 @@ def run(args: argparse.Namespace) -> int:
 async def _sweep(settings: Settings) -> str:
     from redis.asyncio import Redis
 
-    from engine.retention import RetentionPolicy, sweep
+    from engine.jobs.records import open_state
+    from engine.jobs.retention import RetentionPolicy, sweep
     from storage.blobs import open_blob_store
-    from storage.state_redis import RedisStateStore
 
-    state = RedisStateStore.from_url(settings.redis_url)
+    state = open_state(settings.redis_url)
     blobs = open_blob_store(settings)
     redis = Redis.from_url(settings.redis_url)
     try:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 
-from storage.errors import ConfigError
-from storage.settings import Settings, load_settings, secret_values
+from core.settings import load_settings
 
 NAME = "telegram"
 HELP = "run the Telegram bot (needs HEADSHOTS_TELEGRAM_TOKEN; run `headshots worker` beside it)"
@@ -19,22 +17,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Serve Telegram until SIGINT or SIGTERM."""
-    from bot.logs import setup_logging
+    from bot.host import fronts_for, serve_until_signal
+    from ops.logs import setup_logging_from
 
     settings = load_settings()
-    if settings.telegram_token is None:
-        raise ConfigError("HEADSHOTS_TELEGRAM_TOKEN: not set (get one from @BotFather)")
-    json_lines = settings.log_format == "json"
-    setup_logging(settings.log_level, secrets=secret_values(settings), json_lines=json_lines)
-    asyncio.run(_serve(settings))
+    fronts = fronts_for(settings, ["telegram"])  # a missing token fails before logging starts
+    setup_logging_from(settings)
+    asyncio.run(serve_until_signal(settings, fronts))
     return 0
-
-
-async def _serve(settings: Settings) -> None:
-    from bot.telegram_runner import serve_telegram
-
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await serve_telegram(settings, stop)

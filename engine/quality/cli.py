@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from storage.errors import HeadshotsError
+from core.errors import HeadshotsError
 
 if TYPE_CHECKING:
     from engine.quality.report import FaceRecord, PhotoReport, SetReport
@@ -37,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Check every photo in order, each against those accepted before it; 0 when set is ready."""
-    from storage.settings import load_settings
+    from core.settings import load_settings
 
     files = _photo_files(args.paths)
     if not files:

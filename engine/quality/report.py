@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from storage.errors import HeadshotsError
+from core.errors import HeadshotsError
 
 
 class Verdict(StrEnum):

@@ -34,12 +34,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Retouch every photo; report the ones that fail and write the contact sheet."""
+    from core.errors import HeadshotsError
+    from core.settings import load_settings
     from engine.retouch.background import check_spec
     from engine.retouch.options import RetouchOptions
+    from engine.retouch.pool import build_retoucher
     from engine.retouch.sheet import contact_sheet
-    from engine.retouch.worker import build_retoucher
-    from storage.errors import HeadshotsError
-    from storage.settings import load_settings
 
     settings = load_settings()
     backgrounds = [check_spec(spec) for spec in args.background or [settings.retouch_background]]

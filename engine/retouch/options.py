@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from storage.errors import HeadshotsError
+from core.errors import HeadshotsError
 
 
 class RetouchError(HeadshotsError):

@@ -1,0 +1,1 @@
+"""The bottom layer: typed settings and the error hierarchy; imports nothing of ours."""

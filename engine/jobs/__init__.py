@@ -1,0 +1,90 @@
+"""The job protocol shared by the bot and the GPU worker; imports no heavy library.
+
+`contract` (request, status, record), `events` (progress events), `keys` (every Redis key),
+`queue` (enqueue, cancel, what the queue holds), `stream` (publisher and consumer-group reader),
+`records` (the stored job records), `eta` (estimates from measured stage durations), and
+`retention` (deleting what a person no longer needs).
+"""
+
+from engine.jobs.contract import (
+    PACK_JOB,
+    SUBJECTS,
+    TERMINAL_STATUSES,
+    Enqueued,
+    FailureCode,
+    JobRecord,
+    JobStatus,
+    PackAlreadyActiveError,
+    PackRequest,
+    Tier,
+)
+from engine.jobs.events import (
+    Cancelled,
+    Delivering,
+    Done,
+    Failed,
+    Generating,
+    JobEvent,
+    Preparing,
+    ProgressEvent,
+    Queued,
+    Selecting,
+    StyleResult,
+    TerminalEvent,
+    Training,
+    event_from_json,
+    event_to_json,
+    is_terminal,
+)
+from engine.jobs.queue import (
+    active_job,
+    cancel_pack,
+    create_arq_pool,
+    enqueue_pack,
+    queue_length,
+    queue_position,
+    worker_alive,
+)
+from engine.jobs.records import finish_record, forget_job, load_record
+from engine.jobs.stream import latest_event, publish_event
+
+__all__ = [
+    "PACK_JOB",
+    "SUBJECTS",
+    "TERMINAL_STATUSES",
+    "Cancelled",
+    "Delivering",
+    "Done",
+    "Enqueued",
+    "Failed",
+    "FailureCode",
+    "Generating",
+    "JobEvent",
+    "JobRecord",
+    "JobStatus",
+    "PackAlreadyActiveError",
+    "PackRequest",
+    "Preparing",
+    "ProgressEvent",
+    "Queued",
+    "Selecting",
+    "StyleResult",
+    "TerminalEvent",
+    "Tier",
+    "Training",
+    "active_job",
+    "cancel_pack",
+    "create_arq_pool",
+    "enqueue_pack",
+    "event_from_json",
+    "event_to_json",
+    "finish_record",
+    "forget_job",
+    "is_terminal",
+    "latest_event",
+    "load_record",
+    "publish_event",
+    "queue_length",
+    "queue_position",
+    "worker_alive",
+]

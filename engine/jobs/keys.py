@@ -1,0 +1,166 @@
+"""Every Redis key of the project, in one place, like arq's `constants` module.
+
+Two kinds of key live here. Raw keys (streams, leases, markers, arq's own) are full Redis keys and
+all start with `PREFIX`. State keys are documents of the state store, which puts its own
+`STATE_NAMESPACE` in front; person-scoped state keys start with the person's scope (a hash, never a
+platform id), so erasure finds them with one prefix. Nothing outside this module builds a key.
+"""
+
+from __future__ import annotations
+
+import time
+
+from arq.constants import health_check_key_suffix, in_progress_key_prefix, job_key_prefix
+from arq.constants import result_key_prefix as arq_result_prefix
+
+PREFIX = "hs:"
+STATE_NAMESPACE = PREFIX  # the state store's documents: "hs:" + a state key below
+QUEUE_NAME = "headshots:gpu"  # arq's sorted set of queued job ids (the name arq shows in logs)
+WORKER_HEALTH = QUEUE_NAME + health_check_key_suffix  # written by every live arq worker
+LIVE_STREAMS = PREFIX + "events:live"  # set of the job streams the notifier reads
+WAKE_STREAM = PREFIX + "events:wake"  # tells a blocked notifier that a new job stream exists
+NOTIFIER_GROUP = "notifier"  # the consumer group of notifiers serving every platform
+
+
+# ----- raw keys of one job ----------------------------------------------------------------------
+
+
+def stream_key(job_id: str) -> str:
+    """Return the Redis stream holding the job's events."""
+    return f"{PREFIX}events:job:{job_id}"
+
+
+def latest_key(job_id: str) -> str:
+    """Return the Redis key holding the job's latest event."""
+    return f"{PREFIX}latest:{job_id}"
+
+
+def lease_key(job_id: str) -> str:
+    """Return the key a running job keeps alive while its worker lives."""
+    return f"{PREFIX}lease:{job_id}"
+
+
+def shown_key(job_id: str) -> str:
+    """Return the key holding the progress text the notifier last showed for the job."""
+    return f"{PREFIX}notify:shown:{job_id}"
+
+
+def delivery_key(job_id: str, platform: str, chat_id: str, part: str) -> str:
+    """Return the key marking one part of the job's delivery to one chat as sending or sent."""
+    return f"{PREFIX}delivery:{job_id}:{platform}:{chat_id}:{part}"
+
+
+def delivery_pattern(job_id: str) -> str:
+    """Return the SCAN pattern matching every delivery marker of the job."""
+    return delivery_key(job_id, "*", "*", "*")
+
+
+def arq_keys(job_id: str) -> tuple[str, str, str]:
+    """Return arq's own keys of the job: its payload, its result and its in-progress marker."""
+    return job_key_prefix + job_id, arq_result_prefix + job_id, in_progress_key_prefix + job_id
+
+
+def arq_job_key(job_id: str) -> str:
+    """Return arq's key holding the queued job's payload."""
+    return job_key_prefix + job_id
+
+
+def arq_in_progress_key(job_id: str) -> str:
+    """Return arq's key that marks the job as being run by a worker."""
+    return in_progress_key_prefix + job_id
+
+
+def eta_key(tier: str, stage: str) -> str:
+    """Return the list of the recent measured durations (seconds) of a tier's stage."""
+    return f"{PREFIX}eta:{tier}:{stage}"
+
+
+def notifier_group(platforms: frozenset[str] | None) -> str:
+    """Return the consumer group of a notifier serving `platforms` (None: every platform)."""
+    if platforms is None:
+        return NOTIFIER_GROUP
+    return NOTIFIER_GROUP + ":" + "+".join(sorted(platforms))
+
+
+# ----- state keys (under STATE_NAMESPACE) -------------------------------------------------------
+
+
+RECORDS_PREFIX = "job:"  # every job record's state key starts with it
+
+
+def record_key(job_id: str) -> str:
+    """Return the state key of the job record (request, status, error)."""
+    return RECORDS_PREFIX + job_id
+
+
+def cancel_key(job_id: str) -> str:
+    """Return the state key whose presence asks the job to stop."""
+    return f"cancel:{job_id}"
+
+
+def active_key(user_scope: str) -> str:
+    """Return the state key naming the person's queued or running job."""
+    return f"active:{user_scope}"
+
+
+def person_prefix(user_scope: str) -> str:
+    """Return the prefix of every state key under the person's own scope."""
+    return f"{user_scope}:"
+
+
+def person_jobs_key(user_scope: str) -> str:
+    """Return the state key listing every job a person started (under their own scope)."""
+    return person_prefix(user_scope) + "jobs"
+
+
+def session_key(user_scope: str) -> str:
+    """Return the state key of the person's conversation."""
+    return person_prefix(user_scope) + "session"
+
+
+def quota_key(user_scope: str, now_s: float | None = None) -> str:
+    """Return the state key counting the person's packs on the current UTC day."""
+    day = time.strftime("%Y%m%d", time.gmtime(now_s))
+    return person_prefix(user_scope) + f"quota:{day}"
+
+
+def menus_prefix(user_scope: str) -> str:
+    """Return the prefix of the ids of the progress and menu messages shown to the person."""
+    return person_prefix(user_scope) + "msg:"
+
+
+def message_key(user_scope: str, name: str) -> str:
+    """Return the state key of one shown message's id (a progress message names its job)."""
+    return menus_prefix(user_scope) + name
+
+
+# ----- blob keys --------------------------------------------------------------------------------
+
+
+def selfies_prefix(user_scope: str) -> str:
+    """Return the blob prefix of the person's stored selfies."""
+    return f"{user_scope}/selfies/"
+
+
+def selfie_key(user_scope: str, name: str) -> str:
+    """Return the blob key of one stored selfie."""
+    return selfies_prefix(user_scope) + name
+
+
+def job_prefix(user_scope: str, job_id: str) -> str:
+    """Return the blob prefix of everything a job stores."""
+    return f"{user_scope}/jobs/{job_id}/"
+
+
+def split_person_key(key: str) -> tuple[str, str]:
+    """Return (scope, kind) of a person-scoped state key, e.g. ("telegram-ab12", "session")."""
+    scope, _, kind = key.partition(":")
+    return scope, kind
+
+
+def quota_day(kind: str) -> str | None:
+    """Return the day (YYYYMMDD) a quota key's kind counts, or None for any other kind."""
+    return kind.removeprefix("quota:") if kind.startswith("quota:") else None
+
+
+SESSION_KIND = "session"

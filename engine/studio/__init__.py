@@ -1,0 +1,1 @@
+"""Image generation behind one protocol: backends (lora/, express), styles, selection, tiny."""

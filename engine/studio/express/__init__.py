@@ -1,0 +1,1 @@
+"""The express tier: the person's selfies as reference images to FLUX.2 [klein], no training."""

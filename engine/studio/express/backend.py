@@ -1,0 +1,211 @@
+"""The express studio: one FLUX.2 [klein] pipeline per worker, the person's crops as references.
+
+`load_express_studio(settings)` is the worker's factory
+(`HEADSHOTS_EXPRESS_STUDIO=engine.studio.express.backend:load_express_studio`). No model is trained
+per person: `personalize` only chooses which selfies serve as references, and `generate` renders
+every style in the distilled few-step schedule with those references rotated across the pack.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import torch
+from PIL import Image, PngImagePlugin
+
+from core.settings import Settings
+from engine.faces import FaceAnalyzer
+from engine.studio.express.render import (
+    ExpressCancelledError,
+    ExpressRender,
+    RefCandidate,
+    choose_references,
+    group_by_references,
+    render_express,
+    rotate_references,
+)
+from engine.studio.loading import load_pipeline
+from engine.studio.preprocess import training_crops_with_sources
+from engine.studio.protocol import (
+    GeneratedImage,
+    Identity,
+    IdentityFile,
+    RenderOrder,
+    SelfieTraits,
+    StageCancelledError,
+    StageContext,
+    Tier,
+)
+from engine.studio.selection import SelectionRules, first_per_style, select_best
+from engine.studio.styles import Style, get_style
+from engine.studio.tiny import is_tiny
+
+REFERENCES_KIND = "references"
+SOURCE_KEY = "headshots-selfie"  # PNG text: which selfie a crop came from, for its gate traits
+TINY_PX = 64  # the tiny model renders noise: the smallest size its VAE takes
+
+
+@dataclass(frozen=True)
+class ExpressOptions:
+    """How this worker's express tier picks references, renders and selects."""
+
+    render: ExpressRender = field(default_factory=ExpressRender)
+    references: int = 3  # the most references per image; a style may ask for fewer
+    crop_px: int = 512
+    selection: SelectionRules = field(default_factory=SelectionRules)
+    select_faces: bool = True  # off only for the tiny model, whose images are noise
+
+
+class ExpressStudio:
+    """The express tier on a Flux2KleinPipeline loaded once."""
+
+    tier = Tier.EXPRESS
+
+    def __init__(self, pipe: Any, faces: FaceAnalyzer, options: ExpressOptions) -> None:
+        self.pipe = pipe
+        self.faces = faces
+        self.options = options
+
+    def preprocess(self, selfies: Sequence[bytes], subject: str) -> list[bytes]:
+        """Return face-aligned square crops, each naming the selfie it came from."""
+        framed = training_crops_with_sources(self.faces, selfies, size=self.options.crop_px)
+        return [_tagged_png(crop, source) for source, crop in framed]
+
+    def personalize(self, crops: Sequence[bytes], ctx: StageContext) -> Identity:
+        """Choose the reference crops: the best by the gate's score, varied in pose and light."""
+        candidates = [_candidate(crop, ctx.traits) for crop in crops]
+        chosen = choose_references(candidates, max(self.options.references, 1))
+        ctx.on_progress(1, 1)
+        files = tuple(IdentityFile(f"ref-{n:02d}.png", crops[i]) for n, i in enumerate(chosen))
+        return Identity(REFERENCES_KIND, files)
+
+    def generate(
+        self, identity: Identity, order: RenderOrder, ctx: StageContext
+    ) -> list[GeneratedImage]:
+        """Render every style's candidates with the references rotated across the pack."""
+        refs = [Image.open(io.BytesIO(item.data)).convert("RGB") for item in identity.files]
+        styles = [get_style(style_id) for style_id in order.style_ids]
+        total = len(styles) * order.images_per_style
+        images: list[GeneratedImage] = []
+        try:
+            for style in styles:
+
+                def report(in_style: int, before: int = len(images)) -> None:
+                    ctx.on_progress(before + in_style, total)
+
+                images += self._style(style, refs, order.images_per_style, ctx, report)
+        except ExpressCancelledError as exc:
+            raise StageCancelledError(str(exc)) from exc
+        return images
+
+    def select(
+        self,
+        candidates: Sequence[GeneratedImage],
+        *,
+        selfies: Sequence[bytes],
+        keep_per_style: int,
+    ) -> list[GeneratedImage]:
+        """Keep images with one clear face of the person, never a pasted selfie, best first."""
+        if not self.options.select_faces:
+            return first_per_style(candidates, keep_per_style)
+        return select_best(
+            self.faces,
+            candidates,
+            selfies=selfies,
+            keep_per_style=keep_per_style,
+            rules=self.options.selection,
+        )
+
+    def close(self) -> None:
+        """Release the face models."""
+        self.faces.close()
+
+    def _style(
+        self,
+        style: Style,
+        refs: list[Image.Image],
+        count: int,
+        ctx: StageContext,
+        report: Callable[[int], None],
+    ) -> list[GeneratedImage]:
+        per_image = min(style.express.references, len(refs))
+        person = f"the {ctx.subject} in the reference photos"
+        shots = [style.shot(person, index, ctx.seed, express=True) for index in range(count)]
+        settings = replace(
+            self.options.render,
+            steps=style.express.steps if self._real else self.options.render.steps,
+            guidance=style.express.guidance_scale,
+        )
+        rendered: list[GeneratedImage] = []
+        for ref_ids, members in group_by_references(
+            rotate_references(list(range(len(refs))), count, per_image)
+        ):
+            group = [shots[i] for i in members]
+
+            def progress(group_done: int, _: int, before: int = len(rendered)) -> None:
+                report(before + group_done)
+
+            pictures = render_express(
+                self.pipe,
+                [refs[i] for i in ref_ids],
+                [shot.prompt for shot in group],
+                [shot.seed for shot in group],
+                settings,
+                on_progress=progress,
+                should_stop=ctx.should_stop,
+            )
+            rendered += [
+                GeneratedImage(style.id, shot.seed, _png(picture, shot.prompt))
+                for shot, picture in zip(group, pictures, strict=True)
+            ]
+        return rendered
+
+    @property
+    def _real(self) -> bool:
+        return self.options.select_faces
+
+
+def load_express_studio(settings: Settings) -> ExpressStudio:
+    """Load FLUX.2 [klein] once from `settings.express_model`, and the face models."""
+    on_cuda = torch.cuda.is_available()
+    pipe = load_pipeline(
+        settings.express_model,
+        device="cuda" if on_cuda else "cpu",
+        setting="HEADSHOTS_EXPRESS_MODEL",
+        family="Flux2KleinPipeline",
+    )
+    render = ExpressRender(batch=settings.express_batch, reference_px=settings.express_reference_px)
+    options = ExpressOptions(render=render, references=settings.express_references)
+    if is_tiny(settings.express_model):
+        tiny = replace(render, width_px=TINY_PX, height_px=TINY_PX, reference_px=TINY_PX, steps=2)
+        options = replace(options, render=tiny, crop_px=TINY_PX * 2, select_faces=False)
+    return ExpressStudio(pipe, FaceAnalyzer(), options)
+
+
+def _candidate(crop: bytes, traits: Sequence[SelfieTraits]) -> RefCandidate:
+    with Image.open(io.BytesIO(crop)) as image:
+        source = image.info.get(SOURCE_KEY)
+    index = int(source) if source is not None and str(source).isdigit() else -1
+    if not 0 <= index < len(traits):
+        return RefCandidate(quality=0.5)  # a selfie the gate did not describe: neutral
+    found = traits[index]
+    return RefCandidate(found.quality, found.yaw_deg, found.pitch_deg, found.brightness)
+
+
+def _tagged_png(crop: Image.Image, source: int) -> bytes:
+    info = PngImagePlugin.PngInfo()
+    info.add_text(SOURCE_KEY, str(source))
+    buffer = io.BytesIO()
+    crop.save(buffer, format="PNG", pnginfo=info)
+    return buffer.getvalue()
+
+
+def _png(image: Image.Image, prompt: str) -> bytes:
+    info = PngImagePlugin.PngInfo()
+    info.add_text("parameters", prompt)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", pnginfo=info)
+    return buffer.getvalue()

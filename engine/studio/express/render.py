@@ -1,0 +1,190 @@
+"""The express tier's rendering core: the person's selfies as reference images, no training.
+
+FLUX.2 [klein] takes reference images through `image=[...]`: each is VAE-encoded and its latent
+tokens are appended to the image tokens of every picture in the batch, so one pipeline call shares
+one reference set. Rotation across a pack therefore happens between calls: images are grouped by
+the references they get and each group is rendered in batches.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from PIL import Image
+
+OnProgress = Callable[[int, int], None]
+ShouldStop = Callable[[], bool]
+
+# The pipeline crops references to multiples of the VAE's 8x times the 2x2 patch, and refuses
+# sides under 64 px (Flux2ImageProcessor.check_image_input).
+_REF_MULTIPLE_PX = 16
+_REF_MIN_SIDE_PX = 64
+
+# How far apart two selfies must be to count as different: a turn of the head, a tilt, a change
+# of light. Distances are capped at 1 so variety can break near-ties but never beat a much
+# sharper, better-lit selfie.
+_YAW_SPAN_DEG = 25.0
+_PITCH_SPAN_DEG = 15.0
+_BRIGHTNESS_SPAN = 0.15
+_VARIETY_WEIGHT = 0.3
+
+
+class ExpressCancelledError(Exception):
+    """Raised when `should_stop()` turned true during an express render."""
+
+
+@dataclass(frozen=True)
+class ExpressRender:
+    """How the express tier renders: output size, the distilled few-step schedule, batch size."""
+
+    width_px: int = 1024
+    height_px: int = 1024
+    steps: int = 4
+    guidance: float = 1.0  # the distilled model ignores guidance; above 1 only logs a warning
+    batch: int = 4  # images per pipeline call; they share one reference set
+    reference_px: int = 512  # references are resized to about this square: each costs tokens
+    max_sequence_length: int = 512  # the pipeline's default; the model was trained with it
+
+
+@dataclass(frozen=True)
+class RefCandidate:
+    """What the gate measured on an accepted selfie: its quality and how it was taken."""
+
+    quality: float  # the gate's quality score; higher is better
+    yaw_deg: float = 0.0
+    pitch_deg: float = 0.0
+    brightness: float = 0.5  # face brightness, 0-1
+
+
+def choose_references(candidates: Sequence[RefCandidate], k: int) -> list[int]:
+    """Return the indices of the k best selfies, traded off against looking alike, best first."""
+    if k <= 0 or not candidates:
+        return []
+    chosen = [max(range(len(candidates)), key=lambda i: (candidates[i].quality, -i))]
+    while len(chosen) < min(k, len(candidates)):
+        rest = [i for i in range(len(candidates)) if i not in chosen]
+        chosen.append(max(rest, key=lambda i: (_gain(candidates, chosen, i), -i)))
+    return chosen
+
+
+def rotate_references(chosen: Sequence[int], image_count: int, per_image: int) -> list[list[int]]:
+    """Give each image `per_image` of the chosen references, a window that moves one per image."""
+    if not chosen or per_image <= 0:
+        return [[] for _ in range(image_count)]
+    size = min(per_image, len(chosen))
+    return [
+        [chosen[(start + j) % len(chosen)] for j in range(size)] for start in range(image_count)
+    ]
+
+
+def group_by_references(assignments: Sequence[Sequence[int]]) -> list[tuple[list[int], list[int]]]:
+    """Group image indices that share a reference set, in first-seen order: one group per call."""
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for image, refs in enumerate(assignments):
+        groups.setdefault(tuple(refs), []).append(image)
+    return [(list(refs), images) for refs, images in groups.items()]
+
+
+def render_express(
+    pipe: Any,
+    references: Sequence[Image.Image],
+    prompts: Sequence[str],
+    seeds: Sequence[int],
+    settings: ExpressRender,
+    *,
+    on_progress: OnProgress,
+    should_stop: ShouldStop,
+) -> list[Image.Image]:
+    """Render one image per (prompt, seed) with `references`, in batches; report each image."""
+    if len(prompts) != len(seeds):
+        raise ValueError(f"{len(prompts)} prompts but {len(seeds)} seeds")
+    refs = [fit_reference(image, settings.reference_px) for image in references]
+    images: list[Image.Image] = []
+    for start in range(0, len(prompts), max(settings.batch, 1)):
+        if should_stop():
+            raise ExpressCancelledError("express render cancelled")
+        end = start + max(settings.batch, 1)
+        batch = (prompts[start:end], seeds[start:end])
+        images += _render_batch(pipe, refs, *batch, settings, should_stop=should_stop)
+        on_progress(len(images), len(prompts))
+    return images
+
+
+def fit_reference(image: Image.Image, side_px: int) -> Image.Image:
+    """Resize a reference to about side_px squared, sides multiples of 16 and at least 64 px."""
+    scale = side_px / math.sqrt(image.width * image.height)
+    width, height = (_ref_side(side * scale) for side in image.size)
+    rgb = image.convert("RGB")
+    return (
+        rgb
+        if rgb.size == (width, height)
+        else rgb.resize((width, height), Image.Resampling.LANCZOS)
+    )
+
+
+def pipeline_call(
+    references: Sequence[Image.Image],
+    prompts: Sequence[str],
+    seeds: Sequence[int],
+    settings: ExpressRender,
+    callback: Any = None,
+) -> dict[str, Any]:
+    """Return the keyword arguments of one Flux2KleinPipeline call for a batch."""
+    import torch
+
+    return {
+        "image": list(references) or None,
+        "prompt": list(prompts),
+        "height": settings.height_px,
+        "width": settings.width_px,
+        "num_inference_steps": settings.steps,
+        "guidance_scale": settings.guidance,
+        # CPU generators draw the same noise whatever device the model is on.
+        "generator": [torch.Generator("cpu").manual_seed(seed) for seed in seeds],
+        "max_sequence_length": settings.max_sequence_length,
+        "callback_on_step_end": callback,
+    }
+
+
+def _render_batch(
+    pipe: Any,
+    references: Sequence[Image.Image],
+    prompts: Sequence[str],
+    seeds: Sequence[int],
+    settings: ExpressRender,
+    *,
+    should_stop: ShouldStop,
+) -> list[Image.Image]:
+    call = pipeline_call(references, prompts, seeds, settings, _stop_check(should_stop))
+    images: list[Image.Image] = pipe(**call).images
+    return images
+
+
+def _stop_check(should_stop: ShouldStop) -> Any:
+    def check(pipe: Any, step: int, timestep: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+        if should_stop():
+            raise ExpressCancelledError("express render cancelled")
+        return kwargs
+
+    return check
+
+
+def _gain(candidates: Sequence[RefCandidate], chosen: Sequence[int], index: int) -> float:
+    """Score a candidate: its quality plus how unlike the nearest already-chosen selfie it is."""
+    nearest = min(_distance(candidates[index], candidates[c]) for c in chosen)
+    return candidates[index].quality + _VARIETY_WEIGHT * min(nearest, 1.0)
+
+
+def _distance(a: RefCandidate, b: RefCandidate) -> float:
+    return math.hypot(
+        (a.yaw_deg - b.yaw_deg) / _YAW_SPAN_DEG,
+        (a.pitch_deg - b.pitch_deg) / _PITCH_SPAN_DEG,
+        (a.brightness - b.brightness) / _BRIGHTNESS_SPAN,
+    )
+
+
+def _ref_side(side: float) -> int:
+    return max(_REF_MIN_SIDE_PX, round(side / _REF_MULTIPLE_PX) * _REF_MULTIPLE_PX)

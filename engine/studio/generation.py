@@ -1,0 +1,180 @@
+"""Render style packs with a person's LoRA loaded as a named adapter on the shared base pipeline.
+
+REFERENCE.md's traps, handled here: the LoRA is never fused into the base weights; its scale is set
+with `set_adapters(adapter_weights=...)`, never `cross_attention_kwargs={"scale": ...}` (that
+leaks into the next job's text encoders); the adapter is deleted and the peft layers unloaded
+after every job, so the next job can reuse the name and starts from the untouched base model.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tempfile
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from PIL import Image, PngImagePlugin
+
+from engine.studio.postprocess import AI_NOTICE, HiresSettings, finish, hires_pass
+from engine.studio.protocol import GeneratedImage, OnProgress, ShouldStop, StageCancelledError
+from engine.studio.styles import Shot, Style
+
+_SCHEDULERS: dict[str, tuple[str, dict[str, Any]]] = {
+    "euler": ("EulerDiscreteScheduler", {}),
+    "euler_a": ("EulerAncestralDiscreteScheduler", {}),
+    "dpmpp_2m": ("DPMSolverMultistepScheduler", {"algorithm_type": "dpmsolver++"}),
+    "dpmpp_2m_karras": (
+        "DPMSolverMultistepScheduler",
+        {"algorithm_type": "dpmsolver++", "use_karras_sigmas": True},
+    ),
+    "ddim": ("DDIMScheduler", {}),
+}
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    """How a studio renders: square side, a cap on sampler steps, a hi-res pass, batch size."""
+
+    base_px: int
+    max_steps: int | None = None
+    hires: HiresSettings | None = None
+    batch: int = 1  # images per pipeline call; more can use a large GPU better
+
+
+@contextmanager
+def lora_adapter(pipe: Any, lora: bytes, name: str | None = None) -> Iterator[str]:
+    """Load `lora` as a fresh named adapter; delete it and unload the peft layers on exit."""
+    name = name or f"job-{uuid.uuid4().hex[:12]}"
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            Path(tmp, "lora.safetensors").write_bytes(lora)
+            pipe.load_lora_weights(tmp, weight_name="lora.safetensors", adapter_name=name)
+        yield name
+    finally:
+        remove_adapter(pipe, name)
+
+
+def remove_adapter(pipe: Any, name: str) -> None:
+    """Delete the adapter if it is loaded, then drop every peft layer from the pipeline."""
+    loaded = {n for names in pipe.get_list_adapters().values() for n in names}
+    if name in loaded:
+        pipe.delete_adapters(name)
+    pipe.unload_lora_weights()
+
+
+def generate_pack(
+    pipe: Any,
+    lora: bytes,
+    styles: Sequence[Style],
+    *,
+    person: str,
+    images_per_style: int,
+    seed: int,
+    render: RenderSettings,
+    on_progress: OnProgress,
+    should_stop: ShouldStop,
+) -> list[GeneratedImage]:
+    """Render `images_per_style` images of each style with the LoRA; progress per image."""
+    total = len(styles) * images_per_style
+    done: dict[tuple[int, int], GeneratedImage] = {}
+    with lora_adapter(pipe, lora) as adapter, _scheduler_restored(pipe) as base_scheduler:
+        for position, style in enumerate(styles):
+            pipe.set_adapters([adapter], adapter_weights=[style.sampler.lora_scale])
+            pipe.scheduler = make_scheduler(base_scheduler.config, style.sampler.scheduler)
+            for batch in _batches(style, person, images_per_style, seed, render.batch):
+                if should_stop():
+                    raise StageCancelledError("generation cancelled")
+                rendered = render_shots(
+                    pipe, style, [shot for _, shot in batch], render, should_stop
+                )
+                for (index, shot), image in zip(batch, rendered, strict=True):
+                    png = encode_png(image, shot)
+                    done[position, index] = GeneratedImage(shot.style_id, shot.seed, png)
+                    on_progress(len(done), total)
+    return [done[key] for key in sorted(done)]
+
+
+def _batches(
+    style: Style, person: str, count: int, seed: int, size: int
+) -> list[list[tuple[int, Shot]]]:
+    """Group the style's shots by aspect ratio (one size per call), `size` at most per call."""
+    groups: dict[str, list[tuple[int, Shot]]] = {}
+    for index in range(count):
+        shot = style.shot(person, index, seed)
+        groups.setdefault(shot.aspect, []).append((index, shot))
+    return [g[i : i + size] for g in groups.values() for i in range(0, len(g), size)]
+
+
+def render_shots(
+    pipe: Any,
+    style: Style,
+    shots: Sequence[Shot],
+    render: RenderSettings,
+    should_stop: ShouldStop,
+) -> list[Image.Image]:
+    """Render shots of one aspect ratio in one call, each from its own seeded generator."""
+    width, height = shots[0].size(render.base_px)
+    steps = style.sampler.steps
+    if render.max_steps is not None:
+        steps = min(steps, render.max_steps)
+    device = pipe.unet.device
+    call = {
+        "prompt": [shot.prompt for shot in shots],
+        "negative_prompt": [shot.negative_prompt for shot in shots],
+        "width": width,
+        "height": height,
+        "num_inference_steps": steps,
+        "guidance_scale": style.sampler.guidance_scale,
+        "generator": [torch.Generator(device).manual_seed(shot.seed) for shot in shots],
+        "callback_on_step_end": _stop_check(should_stop),
+    }
+    images: list[Image.Image] = pipe(**call).images
+    if render.hires is not None:
+        images = hires_pass(pipe, images, call, render.hires)
+    return [finish(image) for image in images]
+
+
+def make_scheduler(config: Any, name: str) -> Any:
+    """Return the named sampler built from the base model's scheduler config."""
+    import diffusers
+
+    class_name, extra = _SCHEDULERS[name]
+    return getattr(diffusers, class_name).from_config(config, **extra)
+
+
+def encode_png(image: Image.Image, shot: Shot) -> bytes:
+    """Return a lossless PNG that says it is AI-generated and records how it was made."""
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Software", "headshots")
+    info.add_text("Comment", AI_NOTICE)
+    info.add_text("ai_generated", "true")
+    record = {"style": shot.style_id, "seed": shot.seed, "prompt": shot.prompt}
+    info.add_text("parameters", json.dumps(record))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", pnginfo=info)
+    return buffer.getvalue()
+
+
+@contextmanager
+def _scheduler_restored(pipe: Any) -> Iterator[Any]:
+    """Yield the pipeline's own scheduler, put back on exit: samplers are built from its config."""
+    original = pipe.scheduler
+    try:
+        yield original
+    finally:
+        pipe.scheduler = original
+
+
+def _stop_check(should_stop: ShouldStop) -> Any:
+    def check(pipe: Any, step: int, timestep: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+        if should_stop():
+            raise StageCancelledError("generation cancelled")
+        return kwargs
+
+    return check

@@ -1,0 +1,163 @@
+"""The real studio: one base pipeline and one set of face models per worker, four stages per job.
+
+`load_studio(settings)` is the worker's factory:
+`HEADSHOTS_STUDIO=engine.studio.lora.backend:load_studio`.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import torch
+from PIL import Image
+
+from core.settings import Settings
+from engine.faces import FaceAnalyzer
+from engine.studio.generation import RenderSettings, generate_pack
+from engine.studio.loading import default_resolution, load_pipeline
+from engine.studio.lora.training import TrainConfig, train_lora
+from engine.studio.postprocess import HiresSettings
+from engine.studio.preprocess import to_png, training_crops
+from engine.studio.protocol import (
+    GeneratedImage,
+    Identity,
+    IdentityFile,
+    RenderOrder,
+    StageContext,
+    Tier,
+)
+from engine.studio.selection import SelectionRules, first_per_style, select_best
+from engine.studio.styles import get_style
+from engine.studio.tiny import is_tiny
+
+TINY_STEPS = 4  # sampler steps on the tiny model: plumbing tests need no image quality
+LORA_KIND = "lora"
+LORA_FILE = "lora.safetensors"
+
+
+@dataclass(frozen=True)
+class StudioOptions:
+    """How this worker trains, renders and selects."""
+
+    train: TrainConfig
+    resolution: int
+    max_inference_steps: int | None = None  # caps every style's sampler steps (smoke tests)
+    render_batch: int = 1
+    selection: SelectionRules = field(default_factory=SelectionRules)
+    hires: HiresSettings | None = None
+    select_faces: bool = True  # off only for the tiny model, whose images are noise
+
+
+class LoraStudio:
+    """The studio tier: a DreamBooth LoRA per person on a diffusers pipeline loaded once."""
+
+    tier = Tier.STUDIO
+
+    def __init__(
+        self,
+        pipe: Any,
+        faces: FaceAnalyzer,
+        options: StudioOptions,
+        segmenter: Any | None = None,
+    ) -> None:
+        self.pipe = pipe
+        self.faces = faces
+        self.options = options
+        self._segmenter = segmenter
+
+    def preprocess(self, selfies: Sequence[bytes], subject: str) -> list[bytes]:
+        """Return face-aligned, head-and-shoulders training crops (PNG) at the training size."""
+        crops = training_crops(
+            self.faces, selfies, size=self.options.resolution, segmenter=self._segmenter
+        )
+        return [to_png(crop) for crop in crops]
+
+    def personalize(self, crops: Sequence[bytes], ctx: StageContext) -> Identity:
+        """Train the person's LoRA; return it as safetensors in diffusers' format."""
+        images = [Image.open(io.BytesIO(data)).convert("RGB") for data in crops]
+        config = replace(self.options.train, seed=ctx.seed)
+        result = train_lora(
+            self.pipe,
+            images,
+            config,
+            subject=ctx.subject,
+            on_progress=ctx.on_progress,
+            should_stop=ctx.should_stop,
+        )
+        return Identity(LORA_KIND, (IdentityFile(LORA_FILE, result.lora),))
+
+    def generate(
+        self, identity: Identity, order: RenderOrder, ctx: StageContext
+    ) -> list[GeneratedImage]:
+        """Render the candidates of every style with the LoRA as a per-job named adapter."""
+        options = self.options
+        return generate_pack(
+            self.pipe,
+            identity.file(LORA_FILE),
+            [get_style(style_id) for style_id in order.style_ids],
+            person=f"{options.train.instance_token} {ctx.subject}",
+            images_per_style=order.images_per_style,
+            seed=ctx.seed,
+            render=RenderSettings(
+                options.resolution,
+                options.max_inference_steps,
+                options.hires,
+                options.render_batch,
+            ),
+            on_progress=ctx.on_progress,
+            should_stop=ctx.should_stop,
+        )
+
+    def select(
+        self,
+        candidates: Sequence[GeneratedImage],
+        *,
+        selfies: Sequence[bytes],
+        keep_per_style: int,
+    ) -> list[GeneratedImage]:
+        """Keep the candidates with one clear face, most alike first, per style."""
+        if not self.options.select_faces:
+            return first_per_style(candidates, keep_per_style)
+        return select_best(
+            self.faces,
+            candidates,
+            selfies=selfies,
+            keep_per_style=keep_per_style,
+            rules=self.options.selection,
+        )
+
+    def close(self) -> None:
+        """Release the face models."""
+        self.faces.close()
+        if self._segmenter is not None:
+            self._segmenter.close()
+
+
+def load_studio(settings: Settings) -> LoraStudio:
+    """Load the base pipeline once from `settings.base_model`, and the face models."""
+    on_cuda = torch.cuda.is_available()
+    pipe = load_pipeline(settings.base_model, device="cuda" if on_cuda else "cpu")
+    resolution = default_resolution(pipe)
+    train = TrainConfig(
+        base_model=settings.base_model,
+        resolution=resolution,
+        max_steps=settings.train_max_steps,
+        mixed_precision="bf16" if on_cuda else "no",
+    )
+    hires = HiresSettings(target_px=settings.hires_px) if settings.hires_px else None
+    options = StudioOptions(
+        train=train, resolution=resolution, hires=hires, render_batch=settings.render_batch
+    )
+    if is_tiny(settings.base_model):
+        options = replace(options, max_inference_steps=TINY_STEPS, select_faces=False)
+    segmenter = _segmenter() if settings.train_grey_background else None
+    return LoraStudio(pipe, FaceAnalyzer(), options, segmenter)
+
+
+def _segmenter() -> Any:
+    import mediapipe as mp
+
+    return mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)

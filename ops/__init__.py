@@ -1,0 +1,1 @@
+"""Shared runtime of every process: metrics, the health and metrics server, structured logs."""

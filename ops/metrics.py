@@ -1,0 +1,73 @@
+"""Prometheus metrics of the bot and the worker; each process exposes its own on /metrics.
+
+Metrics are module-level objects in prometheus-client's default registry, the library's own
+idiom: a counter increment is one line wherever the event happens, and Prometheus sums the
+processes. This module imports nothing heavy, so the bot process may load it.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+
+from prometheus_client import Counter, Gauge, Histogram
+from redis.asyncio import Redis
+
+from engine.jobs.queue import queue_length
+
+STAGE_BUCKETS_S = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200)
+
+QUEUE_LENGTH = Gauge("headshots_queue_length", "Packs queued or running on the GPU queue.")
+STAGE_SECONDS = Histogram(
+    "headshots_stage_seconds",
+    "Seconds one stage of a pack took on the worker.",
+    ["stage"],
+    buckets=STAGE_BUCKETS_S,
+)
+PHOTOS = Counter(
+    "headshots_photos",
+    "Selfies checked by the quality gate, by verdict and reason code ('ok' when none); a photo"
+    " with two reasons counts under both.",
+    ["verdict", "reason"],
+)
+PACKS_FINISHED = Counter(
+    "headshots_packs_finished", "Packs the worker ended, by outcome.", ["outcome"]
+)
+PACK_FAILURES = Counter(
+    "headshots_pack_failures", "Packs that failed, by cause (stage, timeout, crashed, empty).",
+    ["code"],
+)  # fmt: skip
+PACKS_DELIVERED = Counter("headshots_packs_delivered", "Packs whose albums reached the chat.")
+DELIVERY_FAILURES = Counter(
+    "headshots_delivery_failures", "Endings the notifier failed to send (retried later)."
+)
+GPU_MEMORY = Gauge(
+    "headshots_gpu_memory_bytes",
+    "GPU memory held by this process: allocated by tensors, reserved by the allocator.",
+    ["device", "kind"],
+)
+
+
+def count_photo(verdict: str, codes: Iterable[str]) -> None:
+    """Count one checked selfie under each of its reason codes."""
+    reasons = list(codes) or ["ok"]
+    for reason in reasons:
+        PHOTOS.labels(verdict, reason).inc()
+
+
+async def refresh(redis: Redis | None) -> None:
+    """Update the gauges that are read at scrape time: queue length and GPU memory."""
+    if redis is not None:
+        QUEUE_LENGTH.set(await queue_length(redis))
+    refresh_gpu_memory()
+
+
+def refresh_gpu_memory() -> None:
+    """Read CUDA memory if this process already loaded torch (the bot never does)."""
+    torch = sys.modules.get("torch")
+    if torch is None or not torch.cuda.is_available():
+        return
+    for index in range(torch.cuda.device_count()):
+        device = f"cuda:{index}"
+        GPU_MEMORY.labels(device, "allocated").set(torch.cuda.memory_allocated(index))
+        GPU_MEMORY.labels(device, "reserved").set(torch.cuda.memory_reserved(index))
