@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "bot.commands.doctor",
     "engine.retouch.cli",
     "engine.quality.cli",
+    "bot.commands.evaluate",
     "bot.commands.worker",
     "bot.commands.jobs",
     "engine.studio_cli",
