@@ -41,18 +41,22 @@ def draw_report(
     """Return the report figure: selfies, the sorted contact sheet, histogram and summary."""
     data = {image.name: image.data for image in images}
     ordered = sorted(evaluation.images, key=_order)
-    columns = max(4, min(COLUMNS, max(len(ordered), len(selfies))))
+    columns = max(5, min(COLUMNS, max(len(ordered), len(selfies))))
     rows = math.ceil(len(ordered) / columns) if ordered else 1
     figure = Figure(figsize=(2.1 * columns, 2.4 * (rows + 1) + 3.4), dpi=100)
     grid = figure.add_gridspec(rows + 2, columns, height_ratios=[1.0] * (rows + 1) + [1.6])
     for index, selfie in enumerate(selfies[:columns]):
         axes = figure.add_subplot(grid[0, index])
         _tile(axes, selfie, f"selfie {index + 1}", "#37474f")
+        if index == 0:
+            axes.set_ylabel(f"selfies ({len(selfies)})", fontsize=11)
     for index, result in enumerate(ordered):
         axes = figure.add_subplot(grid[1 + index // columns, index % columns])
         _tile(axes, data[result.name], _caption(result), KEPT if result.kept else REJECTED)
         if not result.kept:
             _stamp(axes, result.note)
+        if index == 0:
+            axes.set_ylabel("pack, alike first", fontsize=11)
     split = max(1, columns * 3 // 5)
     _histogram(figure.add_subplot(grid[rows + 1, :split]), evaluation.images)
     _summary(figure.add_subplot(grid[rows + 1, split:]), evaluation)
@@ -91,7 +95,7 @@ def _stamp(axes: Axes, note: str) -> None:
 
 def _caption(result: ImageResult) -> str:
     distance = "no face" if result.to_centroid is None else f"d={result.to_centroid:.2f}"
-    return f"{distance}  {result.name}"[:34]
+    return f"{distance}\n{result.name[-26:]}"
 
 
 def _thumbnail(data: bytes) -> NDArray[np.uint8]:
@@ -113,6 +117,8 @@ def _histogram(axes: Axes, results: Sequence[ImageResult]) -> None:
     bins = [float(edge) for edge in np.linspace(0.0, top, 26)]
     if any(groups):
         axes.hist(groups, bins=bins, stacked=True, label=styles)
+    else:
+        axes.text(0.5, 0.5, "no faces found in any image", ha="center", transform=axes.transAxes)
     axes.axvline(SAME_PERSON_DISTANCE, color=REJECTED, linestyle="--", linewidth=2)
     axes.text(
         SAME_PERSON_DISTANCE,
