@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "engine.retouch.cli",
     "engine.quality.cli",
     "engine.worker.cli",
+    "engine.evaluate.command",
     "bot.commands.jobs",
     "engine.studio.cli",
     "engine.studio.tiny_cli",

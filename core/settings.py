@@ -103,6 +103,12 @@ class Settings(BaseSettings):
         description="Largest photo file accepted (Telegram's getFile cap).",
     )
     log_level: str = Field("INFO", description="Python logging level.")
+    evaluate_min_same_person: float = Field(
+        0.9, ge=0, le=1, description="Share of a pack's images that must be the person to pass."
+    )
+    evaluate_max_near_copies: int = Field(
+        0, ge=0, description="Most near-copies of a selfie a pack may hold and still pass."
+    )
     studio: str = Field(
         "engine.studio.lora.backend:load_studio",
         description="Studio tier factory (module:callable, called once per worker); empty: off.",

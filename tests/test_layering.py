@@ -26,6 +26,7 @@ ALLOWED: dict[str, set[str]] = {
     "engine.retouch": {"core", "engine.faces", "engine.quality"},
     "engine.studio": {"core", "storage", "engine.jobs", "engine.faces", "engine.quality"},
     "engine.worker": {"core", "storage", "ops", "engine.jobs", "engine.studio"},
+    "engine.evaluate": {"core", "engine.faces", "engine.quality", "engine.studio"},
     "bot": {"core", "storage", "ops", "engine.jobs", "engine.studio"},
 }
 # Narrower rules inside a layer: (importer prefix, imported prefix) pairs that are the only way

@@ -1,11 +1,11 @@
-"""Selection on real photos: no face, two faces and another person are dropped; closest first."""
+"""Selection on real photos: no face, two faces, another person and near-copies are dropped."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
-from PIL import Image, ImageEnhance, ImageFilter
+from PIL import Image, ImageEnhance, ImageFilter, ImageOps
 
 from engine.faces import FaceAnalyzer
 from engine.studio.protocol import GeneratedImage
@@ -37,12 +37,18 @@ def _two_faces() -> Image.Image:
     return both
 
 
+def _new_shot() -> Image.Image:
+    """Return Grace Hopper mirrored: her aligned face hashes as far from the selfies as a
+    stranger's (28 bits), so it stands in for another photo of her, not a copy of a selfie."""
+    return ImageOps.mirror(photos.grace_hopper())
+
+
 def _candidate(style_id: str, seed: int, image: Image.Image) -> GeneratedImage:
     return GeneratedImage(style_id, seed, photos.to_bytes(image, "PNG"))
 
 
 def test_only_one_clear_face_of_the_person_is_kept_closest_first(faces: FaceAnalyzer) -> None:
-    grace = photos.grace_hopper()
+    grace = _new_shot()
     candidates = [
         _candidate("studio", 1, photos.chelsea()),  # no face
         _candidate("studio", 2, _two_faces()),  # two faces
@@ -69,7 +75,7 @@ def test_only_one_clear_face_of_the_person_is_kept_closest_first(faces: FaceAnal
 
 
 def test_keep_per_style_caps_and_fewer_is_fine(faces: FaceAnalyzer) -> None:
-    grace = photos.grace_hopper()
+    grace = _new_shot()
     candidates = [
         _candidate("a", 1, grace),
         _candidate("a", 2, grace.filter(ImageFilter.GaussianBlur(2.5))),
@@ -88,3 +94,13 @@ def test_selfies_without_a_face_give_no_reference(faces: FaceAnalyzer) -> None:
         keep_per_style=3,
     )
     assert kept == []
+
+
+def test_a_copy_of_a_selfie_is_dropped_as_a_near_copy(faces: FaceAnalyzer) -> None:
+    grace = photos.grace_hopper()
+    candidates = [
+        _candidate("a", 1, grace.rotate(6, resample=Image.Resampling.BICUBIC)),  # a selfie again
+        _candidate("a", 2, _new_shot()),
+    ]
+    kept = select_best(faces, candidates, selfies=_selfies(), keep_per_style=2)
+    assert [k.seed for k in kept] == [2]

@@ -1,14 +1,14 @@
 """Keep the generated images that look like the person: one clear face, closest identity first.
 
 The person gets fewer images rather than images that do not look like them: a candidate whose
-dlib descriptor is farther than `max_distance` from the selfies is dropped (REFERENCE.md: same
-person 0.08-0.53, different people >= 0.65).
+dlib descriptor is farther than `max_distance` from the selfies' centroid is dropped (REFERENCE.md:
+same person 0.08-0.53, different people >= 0.65), and so is a near-copy of one selfie (see
+engine/likeness.py, which `headshots evaluate` measures with too).
 """
 
 from __future__ import annotations
 
 import io
-import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -17,11 +17,17 @@ import numpy as np
 from PIL import Image
 
 from engine.faces import RGB, FaceAnalyzer, FaceBox
-from engine.studio.preprocess import decode_selfie
+from engine.studio.likeness import (
+    ANALYSIS_PX,
+    Descriptor,
+    FaceSignature,
+    Likeness,
+    Person,
+    likeness,
+    person_from_selfies,
+    signature,
+)
 from engine.studio.protocol import GeneratedImage
-
-ANALYSIS_PX = 1024
-Descriptor = tuple[float, ...]
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,21 @@ class SelectionRules:
     min_score: float = 0.75
 
 
+@dataclass(frozen=True)
+class Judgement:
+    """The selection's verdict on one image, with what it measured on the way."""
+
+    faces: int  # faces counted (background specks left out)
+    face: FaceSignature | None  # the largest counted face
+    likeness: Likeness | None
+    reason: str  # "" when kept; else no_face, faces, unclear_face, different_person, near_copy
+
+    @property
+    def kept(self) -> bool:
+        """Return True when the selection keeps the image."""
+        return not self.reason
+
+
 def select_best(
     faces: FaceAnalyzer,
     candidates: Sequence[GeneratedImage],
@@ -43,8 +64,8 @@ def select_best(
     rules: SelectionRules = SelectionRules(),
 ) -> list[GeneratedImage]:
     """Return up to `keep_per_style` alike images per style, closest first, with their distance."""
-    references = reference_descriptors(faces, selfies)
-    scored = [scored for c in candidates if (scored := score(faces, c, references, rules))]
+    person = person_from_selfies(faces, selfies)
+    scored = [scored for c in candidates if (scored := score(faces, c, person, rules))]
     kept: list[GeneratedImage] = []
     for style_id in dict.fromkeys(c.style_id for c in candidates):
         mine = [c for c in scored if c.style_id == style_id]
@@ -53,58 +74,68 @@ def select_best(
 
 
 def score(
-    faces: FaceAnalyzer,
-    candidate: GeneratedImage,
-    references: Sequence[Descriptor],
-    rules: SelectionRules,
+    faces: FaceAnalyzer, candidate: GeneratedImage, person: Person, rules: SelectionRules
 ) -> GeneratedImage | None:
-    """Return the candidate with its identity distance, or None if it fails the rules."""
+    """Return the candidate with its distance to the person, or None if it fails the rules."""
+    if not person.faces:
+        return None
     with Image.open(io.BytesIO(candidate.png)) as image:
-        rgb = _analysis_copy(np.asarray(image.convert("RGB"), dtype=np.uint8))
-    face = one_clear_face(faces.detect(rgb), rgb, rules)
-    if face is None or not references:
+        rgb = analysis_copy(np.asarray(image.convert("RGB"), dtype=np.uint8))
+    verdict = judge(faces, rgb, person, rules)
+    if not verdict.kept or verdict.likeness is None:
         return None
-    distance = identity_distance(faces.descriptor(rgb, face), references)
-    if distance > rules.max_distance:
-        return None
-    return replace(candidate, score=round(distance, 4))
+    return replace(candidate, score=round(verdict.likeness.to_centroid, 4))
+
+
+def judge(faces: FaceAnalyzer, rgb: RGB, person: Person, rules: SelectionRules) -> Judgement:
+    """Return whether the selection keeps `rgb`, measuring its largest face against `person`."""
+    counted = counted_faces(faces.detect(rgb), rgb, rules)
+    if not counted:
+        return Judgement(0, None, None, "no_face")
+    face = signature(faces, rgb, counted[0])
+    alike = likeness(face, person)
+    return Judgement(len(counted), face, alike, _reason(counted, rgb, alike, rules))
+
+
+def counted_faces(boxes: Sequence[FaceBox], rgb: RGB, rules: SelectionRules) -> list[FaceBox]:
+    """Return the faces that count, largest first: smaller detections are background."""
+    short = min(rgb.shape[:2])
+    return [b for b in boxes if b.side >= rules.noise_face_fraction * short]
 
 
 def one_clear_face(boxes: Sequence[FaceBox], rgb: RGB, rules: SelectionRules) -> FaceBox | None:
     """Return the only face that matters, or None for no face, a weak face or two faces."""
-    short = min(rgb.shape[:2])
-    counted = [b for b in boxes if b.side >= rules.noise_face_fraction * short]
+    counted = counted_faces(boxes, rgb, rules)
     if len(counted) != 1:
         return None
     face = counted[0]
-    big_enough = face.side >= rules.min_face_fraction * short
+    big_enough = face.side >= rules.min_face_fraction * min(rgb.shape[:2])
     inside = face.outside_fraction(rgb.shape[1], rgb.shape[0]) < 0.2
     return face if big_enough and inside and face.score >= rules.min_score else None
 
 
 def reference_descriptors(faces: FaceAnalyzer, selfies: Sequence[bytes]) -> list[Descriptor]:
     """Return the descriptor of the largest face in each selfie that has one."""
-    descriptors = []
-    for data in selfies:
-        rgb = decode_selfie(data, long_side=ANALYSIS_PX)
-        boxes = faces.detect(rgb)
-        if boxes:
-            descriptors.append(faces.descriptor(rgb, boxes[0]))
-    return descriptors
+    return person_from_selfies(faces, selfies).descriptors
 
 
-def identity_distance(descriptor: Descriptor, references: Sequence[Descriptor]) -> float:
-    """Return the median Euclidean distance to the references (robust to one odd selfie)."""
-    vector = np.asarray(descriptor)
-    return statistics.median(float(np.linalg.norm(vector - np.asarray(r))) for r in references)
-
-
-def _analysis_copy(rgb: RGB) -> RGB:
+def analysis_copy(rgb: RGB) -> RGB:
+    """Return `rgb` shrunk so its long side is at most the analysis size."""
     scale = ANALYSIS_PX / max(rgb.shape[:2])
     if scale >= 1.0:
         return rgb
     size = (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale))
     return np.asarray(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
+
+
+def _reason(counted: list[FaceBox], rgb: RGB, alike: Likeness, rules: SelectionRules) -> str:
+    if len(counted) > 1:
+        return "faces"
+    if one_clear_face(counted, rgb, rules) is None:
+        return "unclear_face"
+    if alike.to_centroid > rules.max_distance:
+        return "different_person"
+    return "near_copy" if alike.near_copy else ""
 
 
 def first_per_style(candidates: Sequence[GeneratedImage], keep: int) -> list[GeneratedImage]:
