@@ -11,7 +11,7 @@ from PIL import Image
 
 from core.settings import Settings
 from engine.studio.generation import RenderSettings, generate_pack
-from engine.studio.loading import ModelNotFoundError, load_pipeline
+from engine.studio.loading import ModelNotFoundError, WrongModelError, load_pipeline
 from engine.studio.lora.backend import load_studio
 from engine.studio.postprocess import AI_NOTICE, HiresSettings, export_jpeg
 from engine.studio.protocol import RenderOrder, StageContext, Studio
@@ -50,6 +50,23 @@ def test_a_whole_pack_through_the_studio_protocol(
     kept = as_protocol.select(images, selfies=selfies, keep_per_style=1)
     assert kept == [images[0], images[2]]
     studio.close()
+
+
+def test_a_model_of_the_wrong_family_names_the_setting(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    sdxl = str(tiny_model_dir(tmp_path_factory, "sdxl"))
+    with pytest.raises(
+        WrongModelError, match=r"HEADSHOTS_EXPRESS_MODEL=.*not a Flux2KleinPipeline"
+    ):
+        load_pipeline(
+            sdxl, device="cpu", setting="HEADSHOTS_EXPRESS_MODEL", family="Flux2KleinPipeline"
+        )
+
+
+def test_a_missing_express_model_names_its_setting(tmp_path: Path) -> None:
+    with pytest.raises(ModelNotFoundError, match="HEADSHOTS_EXPRESS_MODEL"):
+        load_pipeline(str(tmp_path / "missing"), device="cpu", setting="HEADSHOTS_EXPRESS_MODEL")
 
 
 def test_an_unknown_model_gives_one_clear_message(tmp_path: Path) -> None:

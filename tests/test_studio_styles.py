@@ -36,6 +36,12 @@ GOOD: dict[str, Any] = {
     "lights": ["soft light"],
     "aspect_ratios": ["1:1", "4:5"],
     "sampler": {"scheduler": "euler", "steps": 20, "guidance_scale": 5.0, "lora_scale": 0.9},
+    "express": {
+        "prompt": "a new photo of {person} in {outfit}, {background}, {light}",
+        "steps": 4,
+        "guidance_scale": 1.0,
+        "references": 3,
+    },
 }
 
 
@@ -69,12 +75,33 @@ def test_list_styles_imports_no_heavy_library() -> None:
         ({"sampler": {**GOOD["sampler"], "steps": 0}}, "steps"),
         ({"sampler": {**GOOD["sampler"], "lora_scale": 3}}, "lora_scale"),
         ({"outfits": ["a suit " + "with many details, " * 15]}, "77 tokens"),
+        ({"express": None}, "the express tier.s prompt"),
+        ({"express": {**GOOD["express"], "prompt": "a photo in {outfit}"}}, "express.prompt"),
+        ({"express": {**GOOD["express"], "steps": 0}}, "express.steps"),
+        ({"express": {**GOOD["express"], "references": 9}}, "express.references"),
     ],
 )
 def test_bad_style_data_is_refused(change: dict[str, Any], problem: str) -> None:
     parse_style(GOOD, "good")
     with pytest.raises(ValueError, match=problem.replace("{", r"\{").replace("}", r"\}")):
         parse_style({**GOOD, **change}, "good")
+
+
+def test_a_bad_express_field_names_the_file_and_the_field(tmp_path: Path) -> None:
+    good = (PACKS_DIR / "medical.toml").read_text()
+    (tmp_path / "medical.toml").write_text(good.replace("references = 3", "references = 0"))
+    with pytest.raises(StyleError, match=r"medical\.toml: express\.references"):
+        load_styles(tmp_path)
+
+
+def test_express_shots_name_the_reference_photos_and_keep_the_variants() -> None:
+    style = get_style("corporate-grey")
+    person = "the man in the reference photos"
+    studio, express = style.shot("ohwx man", 3, 42), style.shot(person, 3, 42, express=True)
+    assert person in express.prompt and "ohwx" not in express.prompt
+    assert (studio.seed, studio.aspect) == (express.seed, express.aspect)
+    outfit = next(o for o in style.outfits if o in studio.prompt)
+    assert outfit in express.prompt  # the same index wears the same outfit in both tiers
 
 
 def test_bad_file_names_the_file(tmp_path: Path) -> None:

@@ -1,0 +1,121 @@
+"""The express tier in a real worker process on the tiny FLUX.2 klein: selfies in, albums out."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from redis.asyncio import Redis
+
+from bot.events import SendAlbum
+from bot.progress_text import FAILURE_REPLIES
+from core.settings import Settings
+from engine.jobs import (
+    FailureCode,
+    PackRequest,
+    Tier,
+    create_arq_pool,
+    enqueue_pack,
+    event_from_json,
+)
+from engine.jobs.contract import SelfieTraits
+from engine.jobs.keys import job_prefix, stream_key
+from engine.jobs.records import open_state
+from engine.studio.tiny_flux2 import write_tiny_flux2_klein
+from storage.blobs import open_blob_store
+from storage.keys import user_scope
+from tests import photos
+from tests.queue_harness import (
+    RecordingSink,
+    eventually,
+    queue_settings,
+    running_notifier,
+    worker_process,
+)
+
+EXPRESS_ONLY = {
+    "studio": "",
+    "express_studio": "engine.studio.express.backend:load_express_studio",
+}
+
+
+@pytest.fixture(scope="module")
+def klein(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_tiny_flux2_klein(tmp_path_factory.mktemp("klein") / "model")
+
+
+async def _request(settings: Settings, tier: Tier) -> PackRequest:
+    blobs = open_blob_store(settings)
+    scope = user_scope("telegram", "8")
+    keys = []
+    for index, image in enumerate((photos.grace_hopper(), photos.grace_hopper().rotate(5))):
+        keys.append(f"{scope}/selfies/{index}.jpg")
+        await blobs.put(keys[-1], photos.to_bytes(image))
+    await blobs.close()
+    return PackRequest(
+        platform="telegram", chat_id="chat8", user_id="8", user_scope=scope,
+        selfie_keys=tuple(keys), subject="woman", style_ids=("medical", "office-window"),
+        pack_size=2, seed=3, request_id=f"express-{tier}", tier=tier,
+        selfie_traits=(SelfieTraits(0.9, 2.0, 1.0, 0.5), SelfieTraits(0.7, -8.0, 3.0, 0.6)),
+    )  # fmt: skip
+
+
+async def test_an_express_only_worker_delivers_an_express_pack(
+    tmp_path: Path, redis_url: str, klein: Path
+) -> None:
+    settings = queue_settings(tmp_path, redis_url, express_model=str(klein), **EXPRESS_ONLY)
+    state, blobs, sink = open_state(redis_url), open_blob_store(settings), RecordingSink()
+    request = await _request(settings, Tier.EXPRESS)
+    with worker_process(settings, tmp_path, OMP_NUM_THREADS="1"):
+        async with running_notifier(settings, state, blobs, sink):
+            arq = await create_arq_pool(settings)
+            job_id = (await enqueue_pack(arq, state, request)).job_id
+            await arq.aclose()
+            await eventually(lambda: _albums(sink, 2), "two albums", timeout_s=90)
+    albums = sink.of(SendAlbum)
+    assert [len(album.images) for album in albums] == [2, 2]
+    with Image.open(io.BytesIO(albums[0].images[0])) as first:
+        assert first.size == (64, 64)  # the tiny klein's render size
+        assert "in the reference photos" in first.info["parameters"]
+    stored = await blobs.list_keys(job_prefix(request.user_scope, job_id))
+    # The identity is the chosen reference crops, stored by name: no LoRA was trained.
+    assert [key.rsplit("/", 1)[1] for key in stored if "/identity/" in key] == [
+        "ref-00.png",
+        "ref-01.png",
+    ]
+    assert not any(key.endswith(".safetensors") for key in stored)
+    redis = Redis.from_url(redis_url)
+    kinds = [event_from_json(f[b"e"]).kind for _, f in await redis.xrange(stream_key(job_id))]
+    await redis.aclose()
+    assert kinds[-1] == "done" and "generating" in kinds
+    await blobs.close()
+    await state.close()
+
+
+async def test_an_express_only_worker_says_plainly_that_the_studio_tier_is_off(
+    tmp_path: Path, redis_url: str, klein: Path
+) -> None:
+    settings = queue_settings(tmp_path, redis_url, express_model=str(klein), **EXPRESS_ONLY)
+    state, blobs, sink = open_state(redis_url), open_blob_store(settings), RecordingSink()
+    request = replace(await _request(settings, Tier.STUDIO), request_id="studio-on-express")
+    with worker_process(settings, tmp_path, OMP_NUM_THREADS="1"):
+        async with running_notifier(settings, state, blobs, sink):
+            arq = await create_arq_pool(settings)
+            await enqueue_pack(arq, state, request)
+            await arq.aclose()
+            await eventually(lambda: _replied(sink), "the failure reply", timeout_s=60)
+    assert sink.replies() == [FAILURE_REPLIES[FailureCode.TIER_OFF]]
+    assert not sink.of(SendAlbum)
+    await blobs.close()
+    await state.close()
+
+
+async def _albums(sink: RecordingSink, count: int) -> bool:
+    return len(sink.of(SendAlbum)) >= count
+
+
+async def _replied(sink: RecordingSink) -> bool:
+    return bool(sink.replies())
