@@ -144,3 +144,20 @@ def first_per_style(candidates: Sequence[GeneratedImage], keep: int) -> list[Gen
     for style_id in dict.fromkeys(c.style_id for c in candidates):
         kept += [c for c in candidates if c.style_id == style_id][:keep]
     return kept
+
+
+def select_pack(
+    faces: FaceAnalyzer,
+    candidates: Sequence[GeneratedImage],
+    *,
+    selfies: Sequence[bytes],
+    keep_per_style: int,
+    rules: SelectionRules,
+    rank_faces: bool,
+) -> list[GeneratedImage]:
+    """Every backend's `select`: rank by likeness, or keep the first on a faceless tiny model."""
+    if not rank_faces:
+        return first_per_style(candidates, keep_per_style)
+    return select_best(
+        faces, candidates, selfies=selfies, keep_per_style=keep_per_style, rules=rules
+    )

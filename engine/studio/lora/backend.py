@@ -29,7 +29,7 @@ from engine.studio.protocol import (
     StageContext,
     Tier,
 )
-from engine.studio.selection import SelectionRules, first_per_style, select_best
+from engine.studio.selection import SelectionRules, select_pack
 from engine.studio.styles import get_style
 from engine.studio.tiny import is_tiny
 
@@ -119,15 +119,11 @@ class LoraStudio:
         keep_per_style: int,
     ) -> list[GeneratedImage]:
         """Keep the candidates with one clear face, most alike first, per style."""
-        if not self.options.select_faces:
-            return first_per_style(candidates, keep_per_style)
-        return select_best(
-            self.faces,
-            candidates,
-            selfies=selfies,
-            keep_per_style=keep_per_style,
-            rules=self.options.selection,
-        )
+        options = self.options
+        return select_pack(
+            self.faces, candidates, selfies=selfies, keep_per_style=keep_per_style,
+            rules=options.selection, rank_faces=options.select_faces,
+        )  # fmt: skip
 
     def close(self) -> None:
         """Release the face models."""
