@@ -17,7 +17,7 @@ from bot.pack_queue import ArqPackQueue
 from bot.service import ChatService, RetouchLook, ServiceOptions, Services
 from bot.sink import EffectSink
 from core.settings import Settings
-from engine.jobs import create_arq_pool
+from engine.jobs import Tier, create_arq_pool
 from engine.jobs.records import open_state
 from storage.blobs import BlobStore, open_blob_store
 from storage.state import StateStore
@@ -66,7 +66,15 @@ def core_config(settings: Settings) -> CoreConfig:
         max_upload_bytes=settings.max_upload_bytes,
     )
     styles = tuple(StyleChoice(style.id, style.title) for style in list_styles())
-    return CoreConfig(policy=policy, styles=styles, max_styles=settings.max_styles)
+    return CoreConfig(
+        policy=policy, styles=styles, max_styles=settings.max_styles, tiers=offered_tiers(settings)
+    )
+
+
+def offered_tiers(settings: Settings) -> tuple[Tier, ...]:
+    """Return the tiers the workers serve: the bot reads the same settings as they do."""
+    backends = ((Tier.EXPRESS, settings.express_studio), (Tier.STUDIO, settings.studio))
+    return tuple(tier for tier, spec in backends if spec)
 
 
 def chat_service(settings: Settings, resources: Resources, sink: EffectSink) -> ChatService:

@@ -23,7 +23,7 @@ async def serve_console(
         service = chat_service(settings, resources, sink)
         notifier = Notifier.from_settings(
             settings, resources.state, resources.blobs, sink, titles=style_titles(),
-            platforms=frozenset({"console"}),
+            on_finished=service.pack_finished, platforms=frozenset({"console"}),
         )  # fmt: skip
         notify = asyncio.create_task(notifier.run(stop))
         print_banner(stdout)

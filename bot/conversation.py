@@ -15,12 +15,14 @@ from bot.menus import (
     SUBJECTS,
     CoreConfig,
     confirmation,
+    default_tier,
     size_question,
     style_menu,
     subject_question,
+    tier_question,
     welcome,
 )
-from bot.session import Selfie, Session, Stage
+from bot.session import Selfie, Session, Stage, TierChoice
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,8 @@ def _prompt_for(session: Session, config: CoreConfig) -> Effect:
         return style_menu(session, config)
     if stage is Stage.PACK_SIZE:
         return size_question(config)
+    if stage is Stage.TIER:
+        return tier_question(config)
     if stage is Stage.CONFIRM:
         return confirmation(session, config)
     if stage is Stage.RUNNING:
@@ -182,6 +186,12 @@ def _new_set(session: Session, config: CoreConfig) -> Step:
 
 def _press(session: Session, data: str, config: CoreConfig) -> Step:
     verb, _, value = data.partition(":")
+    step = _menu_press(session, verb, value, config) or _order_press(session, verb, value)
+    return step or Step(session, (Reply(say.BUTTON_EXPIRED), _prompt_for(session, config)))
+
+
+def _menu_press(session: Session, verb: str, value: str, config: CoreConfig) -> Step | None:
+    """Answer the buttons that shape the order, from the subject to the tier."""
     stage = session.stage
     if verb == "subject" and stage is Stage.SUBJECT and value in SUBJECTS:
         moved = session.with_(stage=Stage.CAPTURE, subject=value)
@@ -196,17 +206,28 @@ def _press(session: Session, data: str, config: CoreConfig) -> Step:
         moved = session.with_(stage=Stage.STYLES)
         return Step(moved, (style_menu(moved, config),))
     if verb == "size" and stage is Stage.PACK_SIZE and value in map(str, config.pack_sizes):
-        moved = session.with_(stage=Stage.CONFIRM, pack_size=int(value), request_id=_nonce())
-        return Step(moved, (confirmation(moved, config),))
+        return _size_chosen(session.with_(pack_size=int(value)), config)
+    if verb == "tier" and stage is Stage.TIER and value in set(TierChoice):
+        return _tier_chosen(session, TierChoice(value), config)
+    if verb == "tier" and value == "again" and stage is Stage.CONFIRM and len(config.tiers) > 1:
+        return Step(session.with_(stage=Stage.TIER), (tier_question(config),))
+    return None
+
+
+def _order_press(session: Session, verb: str, value: str) -> Step | None:
+    """Answer the buttons that act on the order: start, files, cancel, delete."""
+    stage = session.stage
     if verb == "confirm" and stage is Stage.CONFIRM and value == session.request_id:
-        return Step(session.with_(stage=Stage.RUNNING), (), (Action("start"),))
+        upgrade = session.tier is TierChoice.UPGRADE
+        started = session.with_(stage=Stage.RUNNING, upgrade_pending=upgrade)
+        return Step(started, (), (Action("start"),))
     if verb == "confirm" and stage is Stage.RUNNING and value == session.request_id:
         return Step(session, (Reply(say.JOB_ALREADY_RUNNING),))  # a double tap
     if verb == "files" and value and value == session.job_id:
         return Step(session, (), (Action("files"),))
     if verb in {"cancel", "delete"} and session.pending == verb:
         return _confirm_destructive(session, verb, value == "yes")
-    return Step(session, (Reply(say.BUTTON_EXPIRED), _prompt_for(session, config)))
+    return None
 
 
 def _confirm_destructive(session: Session, verb: str, yes: bool) -> Step:
@@ -215,7 +236,8 @@ def _confirm_destructive(session: Session, verb: str, yes: bool) -> Step:
         return Step(cleared, (Reply(say.CANCEL_KEPT),))
     if verb == "delete":
         return Step(None, (), (Action("delete"),))
-    return Step(cleared.with_(stage=Stage.DONE), (), (Action("cancel"),))
+    stopped = cleared.with_(stage=Stage.DONE, upgrade_pending=False)  # no studio pack after it
+    return Step(stopped, (), (Action("cancel"),))
 
 
 def _toggle_style(session: Session, style_id: str, config: CoreConfig) -> Step:
@@ -230,6 +252,20 @@ def _toggle_style(session: Session, style_id: str, config: CoreConfig) -> Step:
         chosen = (*session.styles, style_id)
     moved = session.with_(styles=chosen)
     return Step(moved, (style_menu(moved, config),))
+
+
+def _size_chosen(session: Session, config: CoreConfig) -> Step:
+    if len(config.tiers) > 1:
+        moved = session.with_(stage=Stage.TIER)
+        return Step(moved, (tier_question(config),))
+    return _tier_chosen(session, default_tier(config), config)
+
+
+def _tier_chosen(session: Session, tier: TierChoice, config: CoreConfig) -> Step:
+    if not config.offers(tier):
+        return Step(session, (tier_question(config),))
+    moved = session.with_(stage=Stage.CONFIRM, tier=tier, request_id=_nonce())
+    return Step(moved, (confirmation(moved, config),))
 
 
 def _styles_done(session: Session, config: CoreConfig) -> Step:

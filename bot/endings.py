@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from bot import progress_text as say
 from bot.events import Button, Effect, Progress, Reply, SendAlbum, SendPhoto
-from engine.jobs import Cancelled, Failed, TerminalEvent
+from engine.jobs import Cancelled, Failed, TerminalEvent, Tier
 from storage.blobs import BlobStore
 
 Part = Callable[[], Awaitable[list[Effect]]]
@@ -14,21 +14,29 @@ Part = Callable[[], Awaitable[list[Effect]]]
 
 
 def ending_parts(
-    job_id: str, event: TerminalEvent, blobs: BlobStore, titles: Mapping[str, str]
+    job_id: str,
+    event: TerminalEvent,
+    blobs: BlobStore,
+    titles: Mapping[str, str],
+    tier: Tier = Tier.STUDIO,
 ) -> list[Part]:
-    """Return the parts that tell the person how the job ended, in sending order."""
+    """Return the parts that tell the person how the job ended, in sending order.
+
+    An express pack says so in its headline and captions: with an upgrade, the studio pack of
+    the same styles follows it in the same chat.
+    """
     if isinstance(event, Failed):
         return [
             _fixed([Progress(key=job_id, text=say.FAILED), Reply(say.failure_reply(event.code))])
         ]
     if isinstance(event, Cancelled):
         return [_fixed([Progress(key=job_id, text=say.CANCELLED), Reply(say.CANCELLED_REPLY)])]
-    parts = [_fixed([Progress(key=job_id, text=say.READY)])]
+    parts = [_fixed([Progress(key=job_id, text=say.READY_BY_TIER[tier])])]
     for result in event.results:
         chunks = say.split_albums(result.keys)
         for number, keys in enumerate(chunks, start=1):
             text = say.caption(result.style_id, len(keys), number, len(chunks), titles)
-            parts.append(_album(blobs, keys, text))
+            parts.append(_album(blobs, keys, say.tier_caption(tier, text)))
     offer = Reply(say.FILES_OFFER, ((Button("Send full-resolution files", f"files:{job_id}"),),))
     parts.append(_fixed([offer]))
     return parts

@@ -21,6 +21,7 @@ from bot.notifier import Notifier
 from bot.sink import EffectSink
 from core.errors import ConfigError
 from core.settings import Settings
+from engine.jobs import TerminalEvent
 from ops.server import start_ops_server, stop_ops_server
 
 log = logging.getLogger(__name__)
@@ -60,9 +61,14 @@ async def serve(settings: Settings, openers: Sequence[OpenFront], stop: asyncio.
     async with open_resources(settings) as resources, AsyncExitStack() as stack:
         fronts = [await open_front(settings, resources, stack) for open_front in openers]
         sink = RoutingSink({front.platform: front.sink for front in fronts})
+        services = {front.platform: front.service for front in fronts}
+
+        async def finished(chat: ChatRef, event: TerminalEvent) -> None:
+            await services[chat.platform].pack_finished(chat, event)
+
         notifier = Notifier.from_settings(
             settings, resources.state, resources.blobs, sink, titles=style_titles(),
-            platforms=frozenset(front.platform for front in fronts),
+            on_finished=finished, platforms=frozenset(services),
         )  # fmt: skip
         notify = asyncio.create_task(notifier.run(stop))
         ops = await start_ops_server(settings, resources.arq, "bot")

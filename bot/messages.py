@@ -24,7 +24,7 @@ def welcome(policy: Policy) -> str:
         "Hi! I turn your selfies into a professional headshot pack.\n\n"
         f"How it works: you send me {policy.min_selfies}-{policy.max_selfies} selfies "
         f"({policy.recommended_selfies}+ is best), I check each one right away, you pick styles, "
-        "and a GPU learns your face and renders your pack (usually 10-20 minutes). "
+        "and a GPU renders your pack (I'll tell you how long before you start). "
         "You also get an instant studio retouch of your best selfie within seconds.\n\n"
         + privacy(policy)
         + "\n\nTap “I agree” to begin."
@@ -109,6 +109,26 @@ PICK_AT_LEAST_ONE_STYLE = "Pick at least one style first."
 STYLE_LIMIT = "You can pick up to {limit} styles. Unselect one to choose another."
 
 ASK_PACK_SIZE = "How many headshots per style?"
+
+
+def ask_tier(express: str, studio: str) -> str:
+    """Ask how the pack is made; the times are the workers' measured ones."""
+    return (
+        "How should I make it?\n"
+        f"• Express ({express}): made straight from your selfies, no training.\n"
+        f"• Studio ({studio}): I first train a small personal model of your face, for the"
+        " best likeness.\n"
+        "• Both: the express pack now, and the studio pack after it as an upgrade."
+    )
+
+
+def upgrade_started(studio: str) -> str:
+    """Tell the person the studio pack of an upgrade is on its way."""
+    return (
+        f"Next: your studio pack, from a personal model of your face ({studio}). I'll post its"
+        " progress here; /cancel stops it."
+    )
+
 
 BUTTON_EXPIRED = "That button is from an earlier step. Here is where you are:"
 

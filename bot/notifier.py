@@ -23,7 +23,7 @@ from bot.endings import Part, ending_parts
 from bot.events import ChatRef, Progress
 from bot.sink import EffectSink
 from core.settings import Settings
-from engine.jobs import Done, TerminalEvent, is_terminal, load_record
+from engine.jobs import Done, TerminalEvent, Tier, is_terminal, load_record
 from engine.jobs.keys import delivery_key, notifier_group, shown_key
 from engine.jobs.stream import JobStreamReader, StreamBatch
 from ops import metrics as ops
@@ -134,7 +134,7 @@ class Notifier:
 
     async def _handle(self, batch: StreamBatch) -> None:
         job_id, events = batch.job_id, batch.events
-        chat = await self._chat(job_id)
+        chat, tier = await self._chat(job_id)
         if (
             chat is not None
             and self._platforms is not None
@@ -152,7 +152,7 @@ class Notifier:
             return
         self._pending.pop(job_id, None)
         try:
-            await self._finish(job_id, chat, cast(TerminalEvent, terminal))
+            await self._finish(job_id, chat, cast(TerminalEvent, terminal), tier)
         except Exception:
             # Not acknowledged: the entry stays pending and the reader hands it out again later.
             log.exception("delivering the end of %s to %s failed; will retry", job_id, chat)
@@ -160,13 +160,14 @@ class Notifier:
             return
         await self._reader.retire(batch)
 
-    async def _chat(self, job_id: str) -> ChatRef | None:
+    async def _chat(self, job_id: str) -> tuple[ChatRef | None, Tier]:
+        """Return where the job's events go and the tier of its pack."""
         record = await load_record(self._state, job_id)
         if record is None:
             log.warning("no record for job %s; its events are dropped", job_id)
-            return None
+            return None, Tier.STUDIO
         request = record.request
-        return ChatRef(request.platform, request.chat_id, request.user_id)
+        return ChatRef(request.platform, request.chat_id, request.user_id), request.tier
 
     # ----- progress edits -------------------------------------------------------------------
 
@@ -201,8 +202,10 @@ class Notifier:
 
     # ----- the end: exactly once per job and chat ---------------------------------------------
 
-    async def _finish(self, job_id: str, chat: ChatRef, event: TerminalEvent) -> None:
-        parts = enumerate(ending_parts(job_id, event, self._blobs, self._titles))
+    async def _finish(
+        self, job_id: str, chat: ChatRef, event: TerminalEvent, tier: Tier = Tier.STUDIO
+    ) -> None:
+        parts = enumerate(ending_parts(job_id, event, self._blobs, self._titles, tier))
         sent = [await self._once(_part_key(job_id, chat, i), chat, part) for i, part in parts]
         if isinstance(event, Done) and any(sent):  # counted by the replica that sent it
             ops.PACKS_DELIVERED.inc()

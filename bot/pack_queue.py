@@ -7,8 +7,9 @@ from typing import Protocol
 from arq.connections import ArqRedis
 
 from bot.events import ChatRef
-from bot.session import Session
-from engine.jobs import PackRequest, active_job, cancel_pack, enqueue_pack
+from bot.session import Selfie, Session, TierChoice
+from engine.jobs import PackRequest, Tier, active_job, cancel_pack, enqueue_pack
+from engine.jobs.contract import SelfieTraits
 from engine.jobs.queue import worker_alive
 from storage.state import StateStore
 
@@ -16,8 +17,8 @@ from storage.state import StateStore
 class PackQueue(Protocol):
     """What the chat service needs from the job queue."""
 
-    async def enqueue(self, chat: ChatRef, scope: str, session: Session) -> str:
-        """Enqueue the pack the session describes; return the job id (one per request_id)."""
+    async def enqueue(self, chat: ChatRef, scope: str, session: Session, tier: Tier) -> str:
+        """Enqueue the session's pack of `tier`; return the job id (one per request and tier)."""
 
     async def cancel(self, job_id: str) -> bool:
         """Abort a queued or running job; return whether one was stopped."""
@@ -36,8 +37,11 @@ class ArqPackQueue:
         self._arq = arq
         self._state = state
 
-    async def enqueue(self, chat: ChatRef, scope: str, session: Session) -> str:
+    async def enqueue(self, chat: ChatRef, scope: str, session: Session, tier: Tier) -> str:
         """Enqueue the session's order; engine.jobs derives the job id from its request id."""
+        # The two packs of an upgrade are two orders: the studio one gets its own request id.
+        follow_up = session.tier is TierChoice.UPGRADE and tier is Tier.STUDIO
+        request_id = f"{session.request_id}-studio" if follow_up else session.request_id
         request = PackRequest(
             platform=chat.platform,
             chat_id=chat.chat_id,
@@ -48,7 +52,9 @@ class ArqPackQueue:
             style_ids=session.styles,
             pack_size=session.pack_size,
             seed=int(session.request_id[:8], 16),  # reproducible from the order
-            request_id=session.request_id,
+            request_id=request_id,
+            tier=tier,
+            selfie_traits=tuple(_traits(selfie) for selfie in session.selfies),
         )
         enqueued = await enqueue_pack(self._arq, self._state, request)
         return enqueued.job_id
@@ -64,3 +70,11 @@ class ArqPackQueue:
     async def worker_alive(self) -> bool:
         """Return whether a worker wrote arq's health-check key (it expires after ~61 s)."""
         return await worker_alive(self._arq)
+
+
+def _traits(selfie: Selfie) -> SelfieTraits:
+    """Return what the gate measured on the selfie, in the contract's terms."""
+    face = selfie.face
+    pose = [float(v) for v in face.get("pose", ())] + [0.0, 0.0]
+    light = [float(v) for v in face.get("light", ())] + [0.5]
+    return SelfieTraits(selfie.quality, yaw_deg=pose[0], pitch_deg=pose[1], brightness=light[0])

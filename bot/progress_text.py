@@ -12,10 +12,12 @@ from engine.jobs import (
     Preparing,
     Queued,
     Selecting,
+    Tier,
     Training,
 )
 
 READY = "Your headshots are ready! ✅"
+READY_BY_TIER = {Tier.STUDIO: READY, Tier.EXPRESS: "Your express headshots are ready! ✅"}
 FILES_OFFER = (
     "Chat apps recompress photos. Want the full-resolution files for print or your profile?"
 )
@@ -67,6 +69,16 @@ def eta_text(eta_s: float | None) -> str:
     return f"about {eta_s / 3600:.1f} h left"
 
 
+def about_text(seconds: float) -> str:
+    """Return how long something takes, rounded as a person says it ("about 9 minutes")."""
+    if seconds < 90:
+        return "about a minute"
+    minutes = round(seconds / 60)
+    if minutes < 90:
+        return f"about {minutes} minutes"
+    return f"about {seconds / 3600:.1f} hours"
+
+
 def progress_text(event: JobEvent) -> str:
     """Return the progress message for a non-final event."""
     match event:
@@ -76,6 +88,8 @@ def progress_text(event: JobEvent) -> str:
             return _with_eta(f"⏳ In the queue: position {position} ({where})", eta_s)
         case Preparing(eta_s=eta_s):
             return _with_eta("🔍 Preparing your photos", eta_s)
+        case Training(tier=Tier.EXPRESS, eta_s=eta_s):
+            return _with_eta("🔍 Choosing your best selfies as references", eta_s)
         case Training(step=step, total=total, eta_s=eta_s):
             percent = round(100 * step / total) if total else 0
             return _with_eta(f"🧠 Learning your face: {percent}% (step {step}/{total})", eta_s)
@@ -94,6 +108,11 @@ def caption(style_id: str, count: int, part: int, parts: int, titles: Mapping[st
     noun = "headshot" if count == 1 else "headshots"
     suffix = f" ({part}/{parts})" if parts > 1 else ""
     return f"{title}: {count} {noun}{suffix}"
+
+
+def tier_caption(tier: Tier, caption: str) -> str:
+    """Return an album's caption naming the express tier (the studio one is the plain pack)."""
+    return f"Express · {caption}" if tier is Tier.EXPRESS else caption
 
 
 def _with_eta(line: str, eta_s: float | None) -> str:

@@ -14,7 +14,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Coroutine, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from redis.asyncio import Redis
@@ -36,10 +36,10 @@ from bot.image_pool import ImagePool
 from bot.limits import Limits, count_pack, pack_refusal
 from bot.menus import CoreConfig
 from bot.pack_queue import PackQueue
-from bot.progress_text import progress_text
-from bot.session import Selfie, Session, Stage
+from bot.progress_text import about_text, progress_text
+from bot.session import Selfie, Session, Stage, TierChoice
 from bot.sink import EffectSink
-from engine.jobs import Done, PackAlreadyActiveError, keys
+from engine.jobs import Done, PackAlreadyActiveError, TerminalEvent, Tier, eta, keys
 from engine.jobs.stream import latest_event
 from storage.blobs import BlobStore
 from storage.keys import user_scope
@@ -48,6 +48,7 @@ from storage.state import StateStore
 log = logging.getLogger(__name__)
 
 ALBUM_MAX = 10  # files per message on Telegram and Discord
+ESTIMATED_STAGES = frozenset({Stage.PACK_SIZE, Stage.TIER, Stage.CONFIRM})  # they show pack times
 
 
 @dataclass(frozen=True)
@@ -133,9 +134,17 @@ class ChatService:
             session = await self._load(scope)
             if isinstance(event, Sequence):  # photos: checked against the set as it is now
                 event = await self._photo_event(scope, session, event)
-            step = decide(session, event, self._config)
+            step = decide(session, event, await self._config_for(session))
             effects = await self._commit(chat, scope, step)
         await self._svc.sink.apply(chat, effects)
+
+    async def _config_for(self, session: Session | None) -> CoreConfig:
+        """Return the core's config with the workers' measured pack times where they are shown."""
+        if session is None or session.stage not in ESTIMATED_STAGES:
+            return self._config
+        redis = self._svc.redis
+        measured = {tier: await eta.pack_eta_s(redis, tier) for tier in self._config.tiers}
+        return replace(self._config, pack_eta_s=measured)
 
     async def _photo_event(
         self, scope: str, session: Session | None, photos: Sequence[Photo]
@@ -220,16 +229,18 @@ class ChatService:
             return [Reply(say.JOB_ALREADY_RUNNING)]
         refusal = await pack_refusal(self._svc.state, self._svc.redis, scope, self._limits)
         if refusal is not None:
-            await self._save(scope, session.with_(stage=Stage.CONFIRM))  # Start works later
+            # Start works later; the upgrade is armed again when it is pressed.
+            await self._save(scope, session.with_(stage=Stage.CONFIRM, upgrade_pending=False))
             return [Reply(refusal)]
         try:
-            job_id = await self._svc.queue.enqueue(chat, scope, session)
+            first = Tier.STUDIO if session.tier is TierChoice.STUDIO else Tier.EXPRESS
+            job_id = await self._svc.queue.enqueue(chat, scope, session, first)
         except PackAlreadyActiveError as exc:  # another replica raced us to it
             await self._save(scope, session.with_(job_id=exc.job_id))
             return [Reply(say.JOB_ALREADY_RUNNING)]
         except Exception:
-            await self._save(scope, session.with_(stage=Stage.CONFIRM))  # nothing was queued
-            raise
+            await self._save(scope, session.with_(stage=Stage.CONFIRM, upgrade_pending=False))
+            raise  # nothing was queued
         await count_pack(self._svc.state, scope)
         await self._save(scope, session.with_(job_id=job_id))
         # The notifier posts the progress message from the job's own "queued" event.
@@ -237,6 +248,28 @@ class ChatService:
         if not await self._svc.queue.worker_alive():
             return [Reply(say.NO_WORKER)]
         return []
+
+    async def pack_finished(self, chat: ChatRef, event: TerminalEvent) -> None:
+        """Queue the studio pack of an upgrade once its express pack was delivered.
+
+        The notifier calls this after every delivered ending, possibly more than once for one
+        job (a retried delivery); the follow-up's job id comes from the order, so it is queued
+        once. Under the person's lock, so a /delete or /cancel either comes first and clears the
+        upgrade or sees the studio pack queued and stops it.
+        """
+        if not isinstance(event, Done):
+            return
+        scope = user_scope(chat.platform, chat.user_id)
+        async with self._locks[scope]:
+            raw = await self._svc.state.get(keys.session_key(scope))
+            session = None if raw is None else Session.from_dict(raw)
+            if session is None or not session.upgrade_pending or session.job_id != event.job_id:
+                return
+            job_id = await self._svc.queue.enqueue(chat, scope, session, Tier.STUDIO)
+            upgraded = session.with_(stage=Stage.RUNNING, job_id=job_id, upgrade_pending=False)
+            await self._save(scope, upgraded)
+        studio = about_text(await eta.pack_eta_s(self._svc.redis, Tier.STUDIO))
+        await self._svc.sink.apply(chat, (Reply(say.upgrade_started(studio)),))
 
     def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)

@@ -14,9 +14,18 @@ class Stage(StrEnum):
     CAPTURE = "capture"  # sending selfies
     STYLES = "styles"  # picking style packs
     PACK_SIZE = "pack_size"  # picking how many images per style
+    TIER = "tier"  # picking express, studio, or express now and studio after
     CONFIRM = "confirm"  # looking at the summary, about to confirm
     RUNNING = "running"  # a pack job is queued or running
     DONE = "done"  # the pack was delivered, failed or was cancelled
+
+
+class TierChoice(StrEnum):
+    """Which pack the person ordered; the upgrade is two jobs, express first, studio after."""
+
+    EXPRESS = "express"
+    STUDIO = "studio"
+    UPGRADE = "upgrade"
 
 
 @dataclass(frozen=True)
@@ -50,6 +59,8 @@ class Session:
     selfies: tuple[Selfie, ...] = ()
     styles: tuple[str, ...] = ()
     pack_size: int = 0
+    tier: TierChoice = TierChoice.STUDIO
+    upgrade_pending: bool = False  # an upgrade whose studio pack is not queued yet
     request_id: str = ""  # set when the confirmation is shown; makes a double tap enqueue once
     job_id: str = ""
     pending: str = ""  # a destructive command waiting for "yes": "cancel" or "delete"
@@ -68,6 +79,7 @@ class Session:
             **{
                 **known,
                 "stage": Stage(known.get("stage", Stage.SUBJECT)),
+                "tier": TierChoice(known.get("tier", TierChoice.STUDIO)),
                 "selfies": selfies,
                 "styles": tuple(known.get("styles", ())),
             }

@@ -138,8 +138,11 @@ def is_pack(sent: Sent) -> bool:
     return sent.photos > 0 and "instant" not in sent.text
 
 
-async def order_pack(tg: FakeTelegram, user: int, selfies: list[bytes]) -> None:
-    """Consent, send the selfies, pick the first style and 4 images, and press Start."""
+async def order_pack(
+    tg: FakeTelegram, user: int, selfies: list[bytes], tier: str | None = None
+) -> Sent:
+    """Consent, send the selfies, pick the first style, 4 images and `tier` (when asked), and
+    press Start; return the confirmation."""
     tg.send_text(user, "/start")
     await tg.wait_for(_text_has("I agree", user))
     tg.press(user, "consent")
@@ -158,5 +161,9 @@ async def order_pack(tg: FakeTelegram, user: int, selfies: list[bytes]) -> None:
     tg.press(user, "styles:done")
     await tg.wait_for(_text_has("How many", user))
     tg.press(user, "size:4")
+    if tier is not None:
+        await tg.wait_for(_text_has("How should I make it?", user))
+        tg.press(user, f"tier:{tier}")
     confirm = await tg.wait_for(_text_has("Ready to make your pack", user))
     tg.press(user, str(confirm.buttons[0][0]["callback_data"]))
+    return confirm

@@ -126,3 +126,10 @@ def load_standin(settings: Settings) -> StandInStudio:
     """The HEADSHOTS_STUDIO factory the tests use."""
     step_s = float(os.environ.get("STANDIN_STEP_S", "0.05"))
     return StandInStudio(calls_log(settings), step_s, os.environ.get("STANDIN_FAIL_IN", ""))
+
+
+def load_standin_express(settings: Settings) -> StandInStudio:
+    """The HEADSHOTS_EXPRESS_STUDIO factory the tests use: the same stand-in, serving express."""
+    studio = load_standin(settings)
+    studio.tier = Tier.EXPRESS
+    return studio

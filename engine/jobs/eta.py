@@ -43,6 +43,16 @@ async def typical_s(redis: Redis, tier: Tier = Tier.STUDIO) -> dict[str, float]:
     return typical
 
 
+def default_pack_s(tier: Tier) -> float:
+    """Return the guess for a whole `tier` pack before any worker measured one."""
+    return sum(DEFAULTS_S[tier].values())
+
+
+async def pack_eta_s(redis: Redis, tier: Tier) -> float:
+    """Return how long a `tier` pack takes once a worker starts it: its typical stages summed."""
+    return sum((await typical_s(redis, tier)).values())
+
+
 def after_s(typical: dict[str, float], stage: str) -> float:
     """Return the typical time of the stages that follow `stage`."""
     return sum(typical[name] for name in STAGES[STAGES.index(stage) + 1 :])

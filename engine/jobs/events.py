@@ -39,12 +39,13 @@ class Preparing(JobEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class Training(JobEvent):
-    """Training the person's LoRA."""
+    """Personalizing: training the person's LoRA (studio) or choosing references (express)."""
 
     kind: ClassVar[str] = "training"
     step: int
     total: int
     eta_s: float | None = None
+    tier: str = "studio"  # a contract.Tier; the express tier trains nothing
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -118,7 +118,7 @@ async def _submit(arq: ArqRedis, request: PackRequest, ttl_s: int) -> int:
     await open_stream(arq, job_id, ttl_s)
     await arq.enqueue_job(PACK_JOB, request.to_json(), _job_id=job_id, _queue_name=keys.QUEUE_NAME)
     position = await queue_position(arq, job_id)
-    eta_s = eta.queue_eta_s(await eta.typical_s(arq), position)
+    eta_s = eta.queue_eta_s(await eta.typical_s(arq, request.tier), position)
     await publish_event(arq, Queued(job_id=job_id, position=position, eta_s=eta_s), ttl_s)
     return position
 

@@ -169,7 +169,8 @@ class PackRun:
         def event(step: int, total: int) -> JobEvent:
             spent_s = time.monotonic() - started
             left = eta.stage_eta_s(self._typical, "personalize", step, total, spent_s)
-            return Training(job_id=self._job_id, step=step, total=total, eta_s=left)
+            tier = str(self._req.tier)
+            return Training(job_id=self._job_id, step=step, total=total, eta_s=left, tier=tier)
 
         ctx = self._context(self._events.step_callback(event))
         identity = await self._timed("personalize", lambda: studio.personalize(crops, ctx))
