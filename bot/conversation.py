@@ -44,10 +44,37 @@ class CheckedPhotos:
 
 
 @dataclass(frozen=True)
-class Action:
-    """Work with side effects for the service: start, cancel, delete, drop_selfies."""
+class StartPack:
+    """Queue the pack the session describes."""
 
-    kind: str
+
+@dataclass(frozen=True)
+class CancelPack:
+    """Stop the session's queued or running pack."""
+
+
+@dataclass(frozen=True)
+class FetchFiles:
+    """Fetch the delivered pack's full-resolution files to send them."""
+
+
+@dataclass(frozen=True)
+class ShowStatus:
+    """Tell the live state of the running pack (the worker's, not the session's)."""
+
+
+@dataclass(frozen=True)
+class EraseEverything:
+    """Delete everything stored about the person."""
+
+
+@dataclass(frozen=True)
+class DropSelfies:
+    """Delete the stored selfies of a set the person started over."""
+
+
+Action = StartPack | CancelPack | FetchFiles | ShowStatus | EraseEverything | DropSelfies
+"""Work with side effects that the core asks the service to carry out."""
 
 
 CoreEvent = Text | Command | Unsupported | Press | CheckedPhotos
@@ -128,7 +155,7 @@ def _where_you_are(session: Session, config: CoreConfig) -> Step:
 
 def _status(session: Session, config: CoreConfig) -> Step:
     if session.stage is Stage.RUNNING and session.job_id:
-        return Step(session, (), (Action("status"),))  # the live state is the worker's
+        return Step(session, (), (ShowStatus(),))  # the live state is the worker's
     return _where_you_are(session, config)
 
 
@@ -178,7 +205,7 @@ def _new_set(session: Session, config: CoreConfig) -> Step:
         return Step(session, (Reply(say.JOB_ALREADY_RUNNING),))
     fresh = Session(stage=Stage.CAPTURE, subject=session.subject) if session.subject else Session()
     prompt = _prompt_for(fresh, config)
-    return Step(fresh, (prompt,), (Action("drop_selfies"),))
+    return Step(fresh, (prompt,), (DropSelfies(),))
 
 
 # ----- button presses ----------------------------------------------------------------------
@@ -220,11 +247,11 @@ def _order_press(session: Session, verb: str, value: str) -> Step | None:
     if verb == "confirm" and stage is Stage.CONFIRM and value == session.request_id:
         upgrade = session.tier is TierChoice.UPGRADE
         started = session.with_(stage=Stage.RUNNING, upgrade_pending=upgrade)
-        return Step(started, (), (Action("start"),))
+        return Step(started, (), (StartPack(),))
     if verb == "confirm" and stage is Stage.RUNNING and value == session.request_id:
         return Step(session, (Reply(say.JOB_ALREADY_RUNNING),))  # a double tap
     if verb == "files" and value and value == session.job_id:
-        return Step(session, (), (Action("files"),))
+        return Step(session, (), (FetchFiles(),))
     if verb in {"cancel", "delete"} and session.pending == verb:
         return _confirm_destructive(session, verb, value == "yes")
     return None
@@ -235,9 +262,9 @@ def _confirm_destructive(session: Session, verb: str, yes: bool) -> Step:
     if not yes:
         return Step(cleared, (Reply(say.CANCEL_KEPT),))
     if verb == "delete":
-        return Step(None, (), (Action("delete"),))
+        return Step(None, (), (EraseEverything(),))
     stopped = cleared.with_(stage=Stage.DONE, upgrade_pending=False)  # no studio pack after it
-    return Step(stopped, (), (Action("cancel"),))
+    return Step(stopped, (), (CancelPack(),))
 
 
 def _toggle_style(session: Session, style_id: str, config: CoreConfig) -> Step:

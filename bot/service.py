@@ -23,9 +23,15 @@ from bot import messages as say
 from bot.albums import AlbumCollector
 from bot.conversation import (
     Action,
+    CancelPack,
     CheckedPhoto,
     CheckedPhotos,
     CoreEvent,
+    DropSelfies,
+    EraseEverything,
+    FetchFiles,
+    ShowStatus,
+    StartPack,
     Step,
     accepts_photos,
     decide,
@@ -207,19 +213,23 @@ class ChatService:
     async def _act(
         self, chat: ChatRef, scope: str, session: Session | None, action: Action
     ) -> list[Effect]:
-        if action.kind == "start" and session is not None:
-            return await self._start(chat, scope, session)
-        if action.kind == "cancel" and session is not None and session.job_id:
-            stopped = await self._svc.queue.cancel(session.job_id)
-            return [Reply("Stopping your pack…" if stopped else say.NOTHING_RUNNING)]
-        if action.kind == "files" and session is not None:
-            return await self._full_resolution(session.job_id)
-        if action.kind == "status" and session is not None:
-            return [Reply(await self._live_status(session.job_id))]
-        if action.kind == "delete":
+        if isinstance(action, EraseEverything):
             return [Reply(await self._delete_everything(scope))]
-        if action.kind == "drop_selfies":
+        if isinstance(action, DropSelfies):
             await self._svc.blobs.delete_prefix(keys.selfies_prefix(scope))
+            return []
+        if session is None:
+            return []
+        match action:
+            case StartPack():
+                return await self._start(chat, scope, session)
+            case CancelPack() if session.job_id:
+                stopped = await self._svc.queue.cancel(session.job_id)
+                return [Reply("Stopping your pack…" if stopped else say.NOTHING_RUNNING)]
+            case FetchFiles():
+                return await self._full_resolution(session.job_id)
+            case ShowStatus():
+                return [Reply(await self._live_status(session.job_id))]
         return []
 
     async def _start(self, chat: ChatRef, scope: str, session: Session) -> list[Effect]:

@@ -5,9 +5,14 @@ from __future__ import annotations
 import pytest
 
 from bot.conversation import (
+    CancelPack,
     CheckedPhoto,
     CheckedPhotos,
     CoreEvent,
+    DropSelfies,
+    EraseEverything,
+    ShowStatus,
+    StartPack,
     Step,
     accepts_photos,
     decide,
@@ -115,7 +120,7 @@ def test_full_journey_to_start_action() -> None:
     assert confirm in _buttons(step)
 
     step = _run(session, Press(confirm))
-    assert [a.kind for a in step.actions] == ["start"]
+    assert step.actions == (StartPack(),)
     assert step.session is not None and step.session.stage is Stage.RUNNING
     again = _run(step.session, Press(confirm))
     assert again.actions == ()  # a double tap enqueues nothing more
@@ -160,7 +165,7 @@ def test_delete_asks_first_then_erases() -> None:
     assert declined.session == session and declined.actions == ()
     erased = decide(asked.session, Press("delete:yes"), CONFIG)
     assert erased.session is None
-    assert [a.kind for a in erased.actions] == ["delete"]
+    assert erased.actions == (EraseEverything(),)
 
 
 def test_cancel_only_when_running() -> None:
@@ -169,7 +174,7 @@ def test_cancel_only_when_running() -> None:
     running = Session(stage=Stage.RUNNING, subject="man", job_id="j1")
     asked = decide(running, Command("cancel"), CONFIG)
     step = decide(asked.session, Press("cancel:yes"), CONFIG)
-    assert [a.kind for a in step.actions] == ["cancel"]
+    assert step.actions == (CancelPack(),)
     assert step.session is not None and step.session.stage is Stage.DONE
 
 
@@ -196,7 +201,7 @@ def test_new_set_keeps_subject_and_drops_selfies() -> None:
     session = Session(stage=Stage.DONE, subject="woman", selfies=(_selfie(1),), received=1)
     step = decide(session, Command("new"), CONFIG)
     assert step.session == Session(stage=Stage.CAPTURE, subject="woman")
-    assert [a.kind for a in step.actions] == ["drop_selfies"]
+    assert step.actions == (DropSelfies(),)
 
 
 def test_variety_hints_follow_the_verdicts() -> None:
@@ -208,7 +213,7 @@ def test_variety_hints_follow_the_verdicts() -> None:
 
 def test_status_while_running_asks_the_worker_side() -> None:
     running = Session(stage=Stage.RUNNING, subject="man", job_id="j1")
-    assert [a.kind for a in decide(running, Command("status"), CONFIG).actions] == ["status"]
+    assert decide(running, Command("status"), CONFIG).actions == (ShowStatus(),)
     capture = Session(stage=Stage.CAPTURE, subject="man")
     assert decide(capture, Command("status"), CONFIG).actions == ()
 

@@ -10,12 +10,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from bot.conversation import CheckedPhoto, CheckedPhotos, CoreEvent, accepts_photos, decide
+from bot.conversation import (
+    CheckedPhoto,
+    CheckedPhotos,
+    CoreEvent,
+    StartPack,
+    accepts_photos,
+    decide,
+)
 from bot.events import Command, Press, Reply, Text, Unsupported
 from bot.menus import CoreConfig, StyleChoice
 from bot.messages import Policy
-from bot.session import Selfie, Session, Stage
+from bot.session import Selfie, Session, Stage, TierChoice
 from core.errors import HeadshotsError
+from engine.jobs import Tier
 from engine.quality import DEFAULT_THRESHOLDS
 from engine.quality.decode import decode
 
@@ -24,12 +32,19 @@ POLICY = Policy(
     selfies_hours_after_delivery=24, abandoned_hours=48, max_upload_bytes=20_000_000,
 )  # fmt: skip
 CONFIG = CoreConfig(
-    policy=POLICY, styles=(StyleChoice("grey", "Grey"), StyleChoice("city", "City")), max_styles=1
+    policy=POLICY,
+    styles=(StyleChoice("grey", "Grey"), StyleChoice("city", "City")),
+    max_styles=1,
+    tiers=(Tier.EXPRESS, Tier.STUDIO),
 )
 COMMANDS = ["start", "help", "status", "done", "cancel", "delete", "new", "privacy", "nope"]
 PRESSES = ["consent", "subject:man", "subject:robot", "continue", "style:grey", "style:city",
            "style:x", "styles:done", "styles:again", "size:4", "size:8", "size:5", "confirm:",
-           "cancel:yes", "cancel:no", "delete:yes", "delete:no", "files:", "garbage"]  # fmt: skip
+           "cancel:yes", "cancel:no", "delete:yes", "delete:no", "files:", "garbage",
+           "tier:express", "tier:studio", "tier:upgrade", "tier:again", "tier:gold"]  # fmt: skip
+
+
+ORDERING = {Stage.STYLES, Stage.PACK_SIZE, Stage.TIER, Stage.CONFIRM, Stage.RUNNING}
 
 
 def _photos(n: int, good: int) -> CheckedPhotos:
@@ -65,9 +80,11 @@ def test_random_conversations_keep_their_invariants(sequence: list[CoreEvent]) -
             assert len(session.selfies) <= POLICY.max_selfies
             assert len(session.styles) <= CONFIG.max_styles
             assert Session.from_dict(session.to_dict()) == session
-            if session.stage in {Stage.STYLES, Stage.PACK_SIZE, Stage.CONFIRM, Stage.RUNNING}:
+            if session.stage in ORDERING:
                 assert len(session.selfies) >= POLICY.min_selfies or session.stage is Stage.RUNNING
-        if any(a.kind == "start" for a in step.actions):
+            if session.upgrade_pending:  # armed only by starting an upgrade, until it ends
+                assert session.stage is Stage.RUNNING and session.tier is TierChoice.UPGRADE
+        if StartPack() in step.actions:
             assert session is not None
             assert session.stage is Stage.RUNNING
             assert session.styles

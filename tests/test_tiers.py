@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from bot.conversation import Step, decide
+from bot.conversation import CancelPack, StartPack, Step, decide
 from bot.events import Command, Press, Reply
 from bot.menus import CoreConfig, StyleChoice
 from bot.messages import Policy
@@ -97,12 +97,12 @@ def test_starting_an_upgrade_arms_the_studio_pack_and_cancel_disarms_it() -> Non
     assert confirm.session is not None
     started = decide(confirm.session, Press(f"confirm:{confirm.session.request_id}"), BOTH)
     assert started.session is not None and started.session.upgrade_pending
-    assert [a.kind for a in started.actions] == ["start"]
+    assert started.actions == (StartPack(),)
     running = started.session.with_(job_id="pack-express")
     asked_cancel = decide(running, Command("cancel"), BOTH)
     cancelled = decide(asked_cancel.session, Press("cancel:yes"), BOTH)
     assert cancelled.session is not None and not cancelled.session.upgrade_pending
-    assert [a.kind for a in cancelled.actions] == ["cancel"]
+    assert cancelled.actions == (CancelPack(),)
 
 
 def test_the_tier_survives_the_stored_form() -> None:
