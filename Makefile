@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck unit redis-binary clean
+.PHONY: run test lint typecheck unit redis-binary clean catalog
 
 run: $(STAMP) redis-binary
 	$(BIN)/headshots run
@@ -22,6 +22,13 @@ typecheck: $(STAMP)
 
 unit: $(STAMP) redis-binary
 	$(BIN)/pytest
+
+# After changing a text: refresh the template and merge it into every catalog (then translate
+# what `pybabel update` marked new or fuzzy; tests/test_catalog.py fails until that is done).
+catalog: $(STAMP)
+	$(BIN)/pybabel extract -k N_ -k t -k ngettext:1,2 --no-location --omit-header \
+	  -o bot/locale/headshots.pot bot
+	$(BIN)/pybabel update -i bot/locale/headshots.pot -d bot/locale -D headshots --no-location
 
 # Re-install whenever pyproject.toml changes; the stamp records the last good install.
 $(STAMP): pyproject.toml

@@ -67,7 +67,7 @@ async def _round(tg: FakeTelegram, users: list[int], selfie: bytes) -> list[floa
     deadline = time.monotonic() + 120
     while len(latencies) < len(users) and time.monotonic() < deadline:
         for sent in tg.sent[seen:]:
-            if "good photos" in sent.text and sent.chat_id not in latencies:
+            if "so far" in sent.text and sent.chat_id not in latencies:
                 latencies[sent.chat_id] = sent.at - sent_at[sent.chat_id]
         await asyncio.sleep(0.005)
     return list(latencies.values())

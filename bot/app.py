@@ -5,16 +5,17 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from arq.connections import ArqRedis
 
+from bot.i18n import COMMAND_NAMES, SLASH
 from bot.image_pool import ImagePool
 from bot.limits import Limits
 from bot.menus import CoreConfig, StyleChoice
 from bot.messages import Policy
 from bot.pack_queue import ArqPackQueue
-from bot.service import ChatService, RetouchLook, ServiceOptions, Services
+from bot.service import ChatService, RetouchLook, ServiceOptions, Services, VoiceOptions
 from bot.sink import EffectSink
 from core.settings import Settings
 from engine.jobs import Tier, create_arq_pool
@@ -77,8 +78,15 @@ def offered_tiers(settings: Settings) -> tuple[Tier, ...]:
     return tuple(tier for tier, spec in backends if spec)
 
 
-def chat_service(settings: Settings, resources: Resources, sink: EffectSink) -> ChatService:
-    """Build the chat service for one front end."""
+def chat_service(
+    settings: Settings,
+    resources: Resources,
+    sink: EffectSink,
+    *,
+    command_prefix: str = SLASH,
+    commands: tuple[str, ...] = COMMAND_NAMES,
+) -> ChatService:
+    """Build the chat service for one front end, whose commands are typed `command_prefix`+name."""
     queue = ArqPackQueue(resources.arq, resources.state)
     services = Services(
         state=resources.state, blobs=resources.blobs, images=resources.images,
@@ -88,10 +96,12 @@ def chat_service(settings: Settings, resources: Resources, sink: EffectSink) -> 
     limits = Limits(
         settings.packs_per_day, settings.max_queue_length, frozenset(settings.allowed_users)
     )
+    voice = VoiceOptions(settings.language, command_prefix)
     options = ServiceOptions(
-        settings.album_wait_s, settings.abandoned_session_hours * 3600, look, limits
+        settings.album_wait_s, settings.abandoned_session_hours * 3600, look, limits, voice
     )
-    return ChatService(services, core_config(settings), options)
+    config = replace(core_config(settings), commands=commands)
+    return ChatService(services, config, options)
 
 
 def style_titles() -> dict[str, str]:

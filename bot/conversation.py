@@ -10,10 +10,12 @@ import uuid
 from dataclasses import dataclass
 
 from bot import messages as say
-from bot.events import Button, Command, Effect, Press, Reply, Text, Unsupported
+from bot.events import Command, Effect, Press, Reply, Text, Unsupported
+from bot.i18n import t
 from bot.menus import (
     SUBJECTS,
     CoreConfig,
+    button,
     confirmation,
     default_tier,
     size_question,
@@ -120,7 +122,7 @@ def _before_consent(event: CoreEvent, config: CoreConfig) -> Step:
     if isinstance(event, Press) and event.data == "consent":
         return Step(Session(), (subject_question(),))
     if isinstance(event, Unsupported) and event.kind == "photo_before_consent":
-        return Step(None, (Reply(say.CONSENT_FIRST),))
+        return Step(None, (Reply(t(say.CONSENT_FIRST)),))
     return Step(None, (welcome(config),))
 
 
@@ -130,7 +132,7 @@ def _before_consent(event: CoreEvent, config: CoreConfig) -> Step:
 def _command(session: Session | None, command: Command, config: CoreConfig) -> Step:
     name = command.name
     if name == "help":
-        return Step(session, (Reply(say.HELP),))
+        return Step(session, (Reply(say.help_text(config.commands)),))
     if name == "privacy":
         return Step(session, (Reply(say.privacy(config.policy)),))
     if session is None:
@@ -145,7 +147,7 @@ def _command(session: Session | None, command: Command, config: CoreConfig) -> S
     }
     handler = handlers.get(name)
     if handler is None:
-        return Step(session, (Reply(f"I don't know /{name}.\n\n{say.HELP}"),))
+        return Step(session, (Reply(say.unknown_command(name, config.commands)),))
     return handler(session, config)
 
 
@@ -174,8 +176,8 @@ def _prompt_for(session: Session, config: CoreConfig) -> Effect:
     if stage is Stage.CONFIRM:
         return confirmation(session, config)
     if stage is Stage.RUNNING:
-        return Reply(say.JOB_ALREADY_RUNNING)
-    return Reply("Your last pack is finished. /new starts a new set of selfies.")
+        return Reply(t(say.JOB_ALREADY_RUNNING))
+    return Reply(t(say.LAST_PACK_FINISHED))
 
 
 def _finish_capture(session: Session, config: CoreConfig) -> Step:
@@ -183,26 +185,26 @@ def _finish_capture(session: Session, config: CoreConfig) -> Step:
         return _where_you_are(session, config)
     missing = config.policy.min_selfies - len(session.selfies)
     if missing > 0:
-        return Step(session, (Reply(say.NOT_ENOUGH_YET.format(missing=missing)),))
+        return Step(session, (Reply(say.not_enough_yet(missing)),))
     moved = session.with_(stage=Stage.STYLES)
     return Step(moved, (style_menu(moved, config),))
 
 
 def _ask_cancel(session: Session, config: CoreConfig) -> Step:
     if session.stage is not Stage.RUNNING:
-        return Step(session, (Reply(say.NOTHING_RUNNING),))
-    buttons = ((Button("Yes, stop it", "cancel:yes"), Button("No, keep going", "cancel:no")),)
-    return Step(session.with_(pending="cancel"), (Reply(say.ASK_CANCEL, buttons),))
+        return Step(session, (Reply(t(say.NOTHING_RUNNING)),))
+    buttons = ((button("cancel:yes"), button("cancel:no")),)
+    return Step(session.with_(pending="cancel"), (Reply(t(say.ASK_CANCEL), buttons),))
 
 
 def _ask_delete(session: Session, config: CoreConfig) -> Step:
-    buttons = ((Button("Yes, erase everything", "delete:yes"), Button("No", "delete:no")),)
-    return Step(session.with_(pending="delete"), (Reply(say.ASK_DELETE, buttons),))
+    buttons = ((button("delete:yes"), button("delete:no")),)
+    return Step(session.with_(pending="delete"), (Reply(t(say.ASK_DELETE), buttons),))
 
 
 def _new_set(session: Session, config: CoreConfig) -> Step:
     if session.stage is Stage.RUNNING:
-        return Step(session, (Reply(say.JOB_ALREADY_RUNNING),))
+        return Step(session, (Reply(t(say.JOB_ALREADY_RUNNING)),))
     fresh = Session(stage=Stage.CAPTURE, subject=session.subject) if session.subject else Session()
     prompt = _prompt_for(fresh, config)
     return Step(fresh, (prompt,), (DropSelfies(),))
@@ -212,9 +214,9 @@ def _new_set(session: Session, config: CoreConfig) -> Step:
 
 
 def _press(session: Session, data: str, config: CoreConfig) -> Step:
-    verb, _, value = data.partition(":")
+    verb, _sep, value = data.partition(":")
     step = _menu_press(session, verb, value, config) or _order_press(session, verb, value)
-    return step or Step(session, (Reply(say.BUTTON_EXPIRED), _prompt_for(session, config)))
+    return step or Step(session, (Reply(t(say.BUTTON_EXPIRED)), _prompt_for(session, config)))
 
 
 def _menu_press(session: Session, verb: str, value: str, config: CoreConfig) -> Step | None:
@@ -249,7 +251,7 @@ def _order_press(session: Session, verb: str, value: str) -> Step | None:
         started = session.with_(stage=Stage.RUNNING, upgrade_pending=upgrade)
         return Step(started, (), (StartPack(),))
     if verb == "confirm" and stage is Stage.RUNNING and value == session.request_id:
-        return Step(session, (Reply(say.JOB_ALREADY_RUNNING),))  # a double tap
+        return Step(session, (Reply(t(say.JOB_ALREADY_RUNNING)),))  # a double tap
     if verb == "files" and value and value == session.job_id:
         return Step(session, (), (FetchFiles(),))
     if verb in {"cancel", "delete"} and session.pending == verb:
@@ -260,7 +262,7 @@ def _order_press(session: Session, verb: str, value: str) -> Step | None:
 def _confirm_destructive(session: Session, verb: str, yes: bool) -> Step:
     cleared = session.with_(pending="")
     if not yes:
-        return Step(cleared, (Reply(say.CANCEL_KEPT),))
+        return Step(cleared, (Reply(t(say.CANCEL_KEPT)),))
     if verb == "delete":
         return Step(None, (), (EraseEverything(),))
     stopped = cleared.with_(stage=Stage.DONE, upgrade_pending=False)  # no studio pack after it
@@ -274,7 +276,7 @@ def _toggle_style(session: Session, style_id: str, config: CoreConfig) -> Step:
     if style_id in session.styles:
         chosen = tuple(s for s in session.styles if s != style_id)
     elif len(session.styles) >= config.max_styles:
-        return Step(session, (Reply(say.STYLE_LIMIT.format(limit=config.max_styles)),))
+        return Step(session, (Reply(t(say.STYLE_LIMIT, limit=config.max_styles)),))
     else:
         chosen = (*session.styles, style_id)
     moved = session.with_(styles=chosen)
@@ -297,7 +299,7 @@ def _tier_chosen(session: Session, tier: TierChoice, config: CoreConfig) -> Step
 
 def _styles_done(session: Session, config: CoreConfig) -> Step:
     if not session.styles:
-        return Step(session, (Reply(say.PICK_AT_LEAST_ONE_STYLE),))
+        return Step(session, (Reply(t(say.PICK_AT_LEAST_ONE_STYLE)),))
     moved = session.with_(stage=Stage.PACK_SIZE)
     return Step(moved, (size_question(config),))
 
@@ -313,8 +315,8 @@ def _photos(session: Session, event: CheckedPhotos, config: CoreConfig) -> Step:
         received=session.received + len(event.photos), selfies=(*session.selfies, *kept)
     )
     lines = [say.verdict_line(p.label, p.verdict, p.summary) for p in event.photos]
-    lines += [f"{s.label.capitalize()}: not kept, the set is full." for s in overflow]
-    lines += [f"Tip: {hint}" for hint in event.hints]
+    lines += [say.not_kept_overflow(s.label) for s in overflow]
+    lines += [say.tip(hint) for hint in event.hints]
     return Step(moved, (_count_reply(moved, config, "\n".join(lines)),))
 
 
@@ -323,26 +325,24 @@ def _count_reply(session: Session, config: CoreConfig, head: str) -> Reply:
     text = f"{head}\n\n{say.count_line(accepted, config.policy)}"
     if accepted < config.policy.min_selfies:
         return Reply(text)
-    return Reply(text, ((Button("Continue", "continue"),),))
+    return Reply(text, ((button("continue"),),))
 
 
 def _unsupported(session: Session, event: Unsupported, config: CoreConfig) -> Step:
     if event.kind == "photo_set_full":
-        return Step(session, (Reply(say.SET_FULL, ((Button("Continue", "continue"),),)),))
+        return Step(session, (Reply(t(say.SET_FULL), ((button("continue"),),)),))
     if event.kind == "photo_not_now":
-        return Step(
-            session, (Reply("I'm not collecting photos right now."), _prompt_for(session, config))
-        )
+        return Step(session, (Reply(t(say.NOT_COLLECTING)), _prompt_for(session, config)))
     if event.kind == "too_large":
         text = say.too_large(event.size_bytes, config.policy.max_upload_bytes)
         return Step(session, (Reply(text),))
-    text = say.UNSUPPORTED.get(event.kind, say.UNSUPPORTED["document"])
+    text = t(say.UNSUPPORTED.get(event.kind, say.UNSUPPORTED["document"]))
     return Step(session, (Reply(text),))
 
 
 def _text(session: Session, config: CoreConfig) -> Step:
     if session.stage is Stage.CAPTURE:
-        return Step(session, (Reply(say.TEXT_DURING_CAPTURE),))
+        return Step(session, (Reply(t(say.TEXT_DURING_CAPTURE)),))
     return Step(session, (_prompt_for(session, config),))
 
 

@@ -26,6 +26,7 @@ from core.settings import Settings
 log = logging.getLogger(__name__)
 
 PREFIX = "hs:"
+COMMAND_PREFIX = "/headshots "  # the commands are subcommands of one /headshots command
 COMMANDS = {
     "start": "Start or continue your headshot set",
     "status": "Where your set or pack stands",
@@ -128,7 +129,7 @@ class HeadshotsClient(discord.Client):
         if interaction.channel_id is None or not self._ready_for_events():
             return
         chat = ChatRef("discord", str(interaction.channel_id), str(interaction.user.id))
-        await self._handle(chat, Press(data))
+        await self._handle(chat, Press(data), str(interaction.locale))
 
     async def run_command(self, interaction: discord.Interaction[Any], name: str) -> None:
         """Acknowledge a slash command at once, answer it in the person's DM, tidy up."""
@@ -144,15 +145,16 @@ class HeadshotsClient(discord.Client):
                 interaction.channel_id if in_dm else (await interaction.user.create_dm()).id
             )
             chat = ChatRef("discord", str(channel_id), str(interaction.user.id))
-            await self._handle(chat, Command(name))
+            await self._handle(chat, Command(name), str(interaction.locale))
         except discord.Forbidden:  # the person does not accept DMs from this server's members
             note = DMS_CLOSED
         if time.monotonic() - received < self._settings.discord_interaction_token_s * 0.9:
             await _tidy(interaction, note)  # else the token has (nearly) expired: leave it be
 
-    async def _handle(self, chat: ChatRef, event: Event) -> None:
+    async def _handle(self, chat: ChatRef, event: Event, language: str = "") -> None:
+        """Hand the event on; `language` is the interaction's locale (DMs carry none)."""
         assert self._service is not None
-        await self._service.handle(chat, event)
+        await self._service.handle(chat, event, language)
 
     def _ready_for_events(self) -> bool:
         return self.accepting and self._service is not None

@@ -12,7 +12,7 @@ import yarl
 from discord.gateway import DiscordWebSocket
 
 from bot.app import Resources, chat_service
-from bot.discord_adapter import HeadshotsClient
+from bot.discord_adapter import COMMAND_PREFIX, COMMANDS, HeadshotsClient
 from bot.discord_sink import DiscordSink
 from bot.front import Front
 from core.settings import Settings
@@ -34,7 +34,9 @@ async def open_front(settings: Settings, resources: Resources, stack: AsyncExitS
     client = HeadshotsClient(settings)
     await stack.enter_async_context(client)
     sink = DiscordSink(client, resources.state, settings.discord_max_file_bytes)
-    service = chat_service(settings, resources, sink)
+    service = chat_service(
+        settings, resources, sink, command_prefix=COMMAND_PREFIX, commands=tuple(COMMANDS)
+    )
     client.serve(service)
     await client.login(settings.discord_token.get_secret_value())
     gateway = asyncio.create_task(client.connect())

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from bot import progress_text as say
 from bot.events import Button, Effect, Progress, Reply, SendAlbum, SendPhoto
+from bot.i18n import t
 from engine.jobs import Cancelled, Failed, TerminalEvent, Tier
 from storage.blobs import BlobStore
 
@@ -27,17 +28,18 @@ def ending_parts(
     """
     if isinstance(event, Failed):
         return [
-            _fixed([Progress(key=job_id, text=say.FAILED), Reply(say.failure_reply(event.code))])
+            _fixed([Progress(key=job_id, text=t(say.FAILED)), Reply(say.failure_reply(event.code))])
         ]
     if isinstance(event, Cancelled):
-        return [_fixed([Progress(key=job_id, text=say.CANCELLED), Reply(say.CANCELLED_REPLY)])]
-    parts = [_fixed([Progress(key=job_id, text=say.READY_BY_TIER[tier])])]
+        cancelled = Progress(key=job_id, text=t(say.CANCELLED))
+        return [_fixed([cancelled, Reply(t(say.CANCELLED_REPLY))])]
+    parts = [_fixed([Progress(key=job_id, text=t(say.READY_BY_TIER[tier]))])]
     for result in event.results:
         chunks = say.split_albums(result.keys)
         for number, keys in enumerate(chunks, start=1):
             text = say.caption(result.style_id, len(keys), number, len(chunks), titles)
             parts.append(_album(blobs, keys, say.tier_caption(tier, text)))
-    offer = Reply(say.FILES_OFFER, ((Button("Send full-resolution files", f"files:{job_id}"),),))
+    offer = Reply(t(say.FILES_OFFER), ((Button(t(say.FILES_BUTTON), f"files:{job_id}"),),))
     parts.append(_fixed([offer]))
     return parts
 

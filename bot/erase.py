@@ -6,11 +6,22 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from bot.i18n import N_, t
 from bot.pack_queue import PackQueue
 from engine.jobs import forget_job
 from engine.jobs.keys import active_key, person_jobs_key, record_key
 from storage.blobs import BlobStore
 from storage.state import StateStore
+
+ERASED = N_(
+    "Done: I erased {files} stored file(s) (selfies, face model, results), {records} record(s)"
+    " and the history of {jobs} pack(s). Nothing of you is left here. {cmd_start} begins again."
+)
+ERASED_AND_STOPPED = N_(
+    "Done: I erased {files} stored file(s) (selfies, face model, results), {records} record(s)"
+    " and the history of {jobs} pack(s), and stopped the pack being made. Nothing of you is"
+    " left here. {cmd_start} begins again."
+)
 
 
 @dataclass(frozen=True)
@@ -24,12 +35,8 @@ class Erased:
 
     def describe(self) -> str:
         """Return a sentence for the person."""
-        stopped = " and stopped the pack being made" if self.stopped_job else ""
-        return (
-            f"Done: I erased {self.blobs} stored file(s) (selfies, face model, results), "
-            f"{self.records} record(s) and the history of {self.jobs} pack(s){stopped}. "
-            "Nothing of you is left here. /start begins again."
-        )
+        template = ERASED_AND_STOPPED if self.stopped_job else ERASED
+        return t(template, files=self.blobs, records=self.records, jobs=self.jobs)
 
 
 async def erase_person(

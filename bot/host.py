@@ -69,6 +69,7 @@ async def serve(settings: Settings, openers: Sequence[OpenFront], stop: asyncio.
         notifier = Notifier.from_settings(
             settings, resources.state, resources.blobs, sink, titles=style_titles(),
             on_finished=finished, platforms=frozenset(services),
+            command_prefixes={name: service.command_prefix for name, service in services.items()},
         )  # fmt: skip
         notify = asyncio.create_task(notifier.run(stop))
         ops = await start_ops_server(settings, resources.arq, "bot")

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from bot.i18n import N_, t
 from engine.jobs import eta, keys
 from engine.jobs.queue import queue_length
 from storage.state import JsonDict, StateStore
@@ -26,21 +27,25 @@ class Limits:
         return not self.allowed_users or f"{platform}:{user_id}" in self.allowed_users
 
 
+DAILY_LIMIT = N_(
+    "You've made {limit} packs today, the daily limit. Please come back tomorrow; your selfies"
+    " stay here until then."
+)
+BUSY = N_(
+    "I'm very busy right now ({waiting} packs waiting, about {minutes} minutes). Please tap"
+    " Start again a little later; nothing you sent is lost."
+)
+
+
 async def pack_refusal(state: StateStore, redis: Redis, scope: str, limits: Limits) -> str | None:
     """Return why a new pack cannot start now, or None if it can."""
     used = await state.get(keys.quota_key(scope))
     if used is not None and int(used.get("packs", 0)) >= limits.packs_per_day:
-        return (
-            f"You've made {limits.packs_per_day} packs today, the daily limit. "
-            "Please come back tomorrow; your selfies stay here until then."
-        )
+        return t(DAILY_LIMIT, limit=limits.packs_per_day)
     waiting = await queue_length(redis)
     if waiting >= limits.max_queue_length:
         minutes = eta.queue_eta_s(await eta.typical_s(redis), waiting) / 60
-        return (
-            f"I'm very busy right now ({waiting} packs waiting, about {minutes:.0f} minutes). "
-            "Please tap Start again a little later; nothing you sent is lost."
-        )
+        return t(BUSY, waiting=waiting, minutes=round(minutes))
     return None
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from bot import messages as say
 from bot.events import Button, Progress, Reply
+from bot.i18n import COMMAND_NAMES, N_, t
 from bot.progress_text import about_text
 from bot.session import Session, TierChoice
 from engine.jobs import Tier, eta
@@ -32,6 +33,7 @@ class CoreConfig:
     max_styles: int = 4
     pack_sizes: tuple[int, ...] = (4, 8, 12)
     tiers: tuple[Tier, ...] = (Tier.STUDIO,)  # the backends this deployment's workers load
+    commands: tuple[str, ...] = COMMAND_NAMES  # the commands this platform has, for help
     # Seconds a pack of each tier takes once a worker picks it up, from the stage durations the
     # workers measured (engine.jobs.eta); the service refreshes them before each event.
     pack_eta_s: Mapping[Tier, float] = field(default_factory=dict)
@@ -48,15 +50,23 @@ class CoreConfig:
         return sum(self.pack_eta_s.get(tier, eta.default_pack_s(tier)) for tier in tiers)
 
 
+PER_STYLE = N_("{size} per style")
+
+
+def button(data: str, **params: object) -> Button:
+    """Return the button that sends `data`, labelled in the person's language."""
+    return Button(t(say.BUTTONS[data], **params), data)
+
+
 def welcome(config: CoreConfig) -> Reply:
     """Return the /start message with the consent button."""
-    return Reply(say.welcome(config.policy), ((Button("I agree", "consent"),),))
+    return Reply(say.welcome(config.policy), ((button("consent"),),))
 
 
 def subject_question() -> Reply:
     """Ask how prompts should describe the person."""
-    row = tuple(Button(subject.capitalize(), f"subject:{subject}") for subject in SUBJECTS)
-    return Reply(say.ASK_SUBJECT, (row,))
+    row = tuple(Button(t(say.SUBJECTS[s]), f"subject:{s}") for s in SUBJECTS)
+    return Reply(t(say.ASK_SUBJECT), (row,))
 
 
 def style_menu(session: Session, config: CoreConfig) -> Progress:
@@ -65,15 +75,15 @@ def style_menu(session: Session, config: CoreConfig) -> Progress:
     for style in config.styles:
         mark = "✓ " if style.id in session.styles else ""
         rows.append((Button(f"{mark}{style.title}", f"style:{style.id}"),))
-    rows.append((Button(f"Done ({len(session.styles)} chosen)", "styles:done"),))
-    text = say.PICK_STYLES.format(limit=config.max_styles)
+    rows.append((button("styles:done", count=len(session.styles)),))
+    text = t(say.PICK_STYLES, limit=config.max_styles)
     return Progress(STYLE_MENU_KEY, text, tuple(rows))
 
 
 def size_question(config: CoreConfig) -> Reply:
     """Ask how many headshots per style."""
-    row = tuple(Button(f"{size} per style", f"size:{size}") for size in config.pack_sizes)
-    return Reply(say.ASK_PACK_SIZE, (row,))
+    row = tuple(Button(t(PER_STYLE, size=size), f"size:{size}") for size in config.pack_sizes)
+    return Reply(t(say.ASK_PACK_SIZE), (row,))
 
 
 def default_tier(config: CoreConfig) -> TierChoice:
@@ -84,52 +94,77 @@ def default_tier(config: CoreConfig) -> TierChoice:
     return TierChoice.STUDIO
 
 
+TIER_BUTTONS = {
+    TierChoice.UPGRADE: N_("⚡+🎯 Both: express now, studio after (recommended)"),
+    TierChoice.EXPRESS: N_("⚡ Express ({express})"),
+    TierChoice.STUDIO: N_("🎯 Studio: a personal model, best likeness ({studio})"),
+}
+TIER_LINES = {
+    TierChoice.EXPRESS: N_(
+        "express: made from your selfies directly, {express} once a GPU picks it up"
+    ),
+    TierChoice.STUDIO: N_(
+        "studio: a personal model trained on your selfies, {studio} once a GPU picks it up"
+    ),
+    TierChoice.UPGRADE: N_(
+        "express first ({express} once a GPU picks it up), then the studio pack from a personal"
+        " model trained on your selfies ({studio} more)"
+    ),
+}
+
+
+def _tier_times(config: CoreConfig) -> dict[str, str]:
+    express = about_text(config.eta_s(TierChoice.EXPRESS))
+    return {"express": express, "studio": about_text(config.eta_s(TierChoice.STUDIO))}
+
+
 def tier_question(config: CoreConfig) -> Reply:
     """Ask how the pack is made, each choice with its time from the workers' measurements."""
-    express = about_text(config.eta_s(TierChoice.EXPRESS))
-    studio = about_text(config.eta_s(TierChoice.STUDIO))
-    labels = {
-        TierChoice.UPGRADE: "⚡+🎯 Both: express now, studio after (recommended)",
-        TierChoice.EXPRESS: f"⚡ Express ({express})",
-        TierChoice.STUDIO: f"🎯 Studio: a personal model, best likeness ({studio})",
-    }
-    offered = [(choice, label) for choice, label in labels.items() if config.offers(choice)]
-    rows = tuple((Button(label, f"tier:{choice}"),) for choice, label in offered)
-    return Reply(say.ask_tier(express, studio), rows)
-
-
-def tier_line(session: Session, config: CoreConfig) -> str:
-    """Return the confirmation's line on how the pack is made and how long it takes."""
-    total = about_text(config.eta_s(session.tier))
-    if session.tier is TierChoice.EXPRESS:
-        return f"express: made from your selfies directly, {total} once a GPU picks it up"
-    studio = about_text(config.eta_s(TierChoice.STUDIO))
-    if session.tier is TierChoice.STUDIO:
-        return f"studio: a personal model trained on your selfies, {studio} once a GPU picks it up"
-    express = about_text(config.eta_s(TierChoice.EXPRESS))
-    return (
-        f"express first ({express} once a GPU picks it up), then the studio pack from a personal"
-        f" model trained on your selfies ({studio} more)"
+    times = _tier_times(config)
+    rows = tuple(
+        (Button(t(label, **times), f"tier:{choice}"),)
+        for choice, label in TIER_BUTTONS.items()
+        if config.offers(choice)
     )
+    return Reply(say.ask_tier(**times), rows)
 
 
 def confirmation(session: Session, config: CoreConfig) -> Reply:
     """Summarise the order: tier, images, the measured duration, and the Start button."""
     titles = {style.id: style.title for style in config.styles}
     total = session.pack_size * len(session.styles)
-    packs = "each pack" if session.tier is TierChoice.UPGRADE else "in all"
-    text = (
-        f"Ready to make your pack:\n"
-        f"• {len(session.selfies)} selfies of you ({session.subject})\n"
-        f"• styles: {', '.join(titles.get(s, s) for s in session.styles)}\n"
-        f"• {session.pack_size} headshots per style, {total} {packs}, the best of more candidates\n"
-        f"• {tier_line(session, config)}; I'll keep you posted here.\n"
-        "Your instant studio retouch arrives within seconds."
+    template = CONFIRM_BOTH if session.tier is TierChoice.UPGRADE else CONFIRM
+    text = t(
+        template,
+        selfies=len(session.selfies),
+        subject=t(say.SUBJECTS.get(session.subject, session.subject)).lower(),
+        styles=", ".join(titles.get(s, s) for s in session.styles),
+        per_style=session.pack_size,
+        total=total,
+        how=t(TIER_LINES[session.tier], **_tier_times(config)),
     )
     buttons: tuple[tuple[Button, ...], ...] = (
-        (Button("Start", f"confirm:{session.request_id}"),),
-        (Button("Change styles", "styles:again"),),
+        (Button(t(say.BUTTONS["start"]), f"confirm:{session.request_id}"),),
+        (button("styles:again"),),
     )
     if len(config.tiers) > 1:
-        buttons += ((Button("Change express / studio", "tier:again"),),)
+        buttons += ((button("tier:again"),),)
     return Reply(text, buttons)
+
+
+CONFIRM = N_(
+    "Ready to make your pack:\n"
+    "• {selfies} selfies of you ({subject})\n"
+    "• styles: {styles}\n"
+    "• {per_style} headshots per style, {total} in all, the best of more candidates\n"
+    "• {how}; I'll keep you posted here.\n"
+    "Your instant studio retouch arrives within seconds."
+)
+CONFIRM_BOTH = N_(
+    "Ready to make your pack:\n"
+    "• {selfies} selfies of you ({subject})\n"
+    "• styles: {styles}\n"
+    "• {per_style} headshots per style, {total} in each pack, the best of more candidates\n"
+    "• {how}; I'll keep you posted here.\n"
+    "Your instant studio retouch arrives within seconds."
+)

@@ -1,8 +1,15 @@
-"""Everything the bot says, in one place, so wording is reviewed and changed together."""
+"""Everything the bot says in the conversation, in one place, as gettext message ids.
+
+Constants are marked with `N_` and translated where they are used (`t(say.X)`); functions
+translate as they compose. `{cmd_<name>}` placeholders name commands the way the platform does
+(see bot.i18n). The Spanish catalog is bot/locale/es/LC_MESSAGES/headshots.po.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from bot.i18n import N_, command, ngettext, t
 
 
 @dataclass(frozen=True)
@@ -20,68 +27,105 @@ class Policy:
 
 def welcome(policy: Policy) -> str:
     """Return the /start text with the privacy notice."""
-    return (
-        "Hi! I turn your selfies into a professional headshot pack.\n\n"
-        f"How it works: you send me {policy.min_selfies}-{policy.max_selfies} selfies "
-        f"({policy.recommended_selfies}+ is best), I check each one right away, you pick styles, "
-        "and a GPU renders your pack (I'll tell you how long before you start). "
-        "You also get an instant studio retouch of your best selfie within seconds.\n\n"
-        + privacy(policy)
-        + "\n\nTap “I agree” to begin."
+    intro = t(
+        N_(
+            "Hi! I turn your selfies into a professional headshot pack.\n\n"
+            "How it works: you send me {min}-{max} selfies ({best}+ is best), I check each one"
+            " right away, you pick styles, and a GPU renders your pack (I'll tell you how long"
+            " before you start). You also get an instant studio retouch of your best selfie"
+            " within seconds."
+        ),
+        min=policy.min_selfies,
+        max=policy.max_selfies,
+        best=policy.recommended_selfies,
     )
+    return f"{intro}\n\n{privacy(policy)}\n\n{t(N_('Tap “I agree” to begin.'))}"
 
 
 def privacy(policy: Policy) -> str:
     """Return the privacy notice, quoting the retention settings."""
-    return (
-        "Privacy: I store your accepted selfies, the small face model trained from them and "
-        "your results, nothing else. Selfies and the face model are deleted "
-        f"{policy.selfies_hours_after_delivery} h after your pack is delivered, results after "
-        f"{policy.results_days} days, unfinished sessions after {policy.abandoned_hours} h. "
-        "Your photos are never used to train anything but your own pack. "
-        "/delete erases everything at once."
+    return t(
+        N_(
+            "Privacy: I store your accepted selfies, the small face model trained from them and"
+            " your results, nothing else. Selfies and the face model are deleted {selfies_h} h"
+            " after your pack is delivered, results after {results_days} days, unfinished"
+            " sessions after {abandoned_h} h. Your photos are never used to train anything but"
+            " your own pack. {cmd_delete} erases everything at once."
+        ),
+        selfies_h=policy.selfies_hours_after_delivery,
+        results_days=policy.results_days,
+        abandoned_h=policy.abandoned_hours,
     )
 
 
-HELP = (
-    "Commands:\n"
-    "/start – begin (or see where you are)\n"
-    "/done – finish sending selfies and pick styles\n"
-    "/status – where your pack is\n"
-    "/cancel – stop the pack being made\n"
-    "/new – start a new set of selfies\n"
-    "/delete – erase everything I have of you\n"
-    "/privacy – what I store and for how long\n"
-    "/help – this list"
+# What each command does, in the order help lists them; a platform lists the ones it has.
+COMMAND_HELP = {
+    "start": N_("begin (or see where you are)"),
+    "done": N_("finish sending selfies and pick styles"),
+    "status": N_("where your pack is"),
+    "cancel": N_("stop the pack being made"),
+    "new": N_("start a new set of selfies"),
+    "delete": N_("erase everything I have of you"),
+    "privacy": N_("what I store and for how long"),
+    "help": N_("this list"),
+}
+
+
+def help_text(commands: tuple[str, ...] = tuple(COMMAND_HELP)) -> str:
+    """Return the command list of a platform that has `commands`."""
+    lines = [f"{command(name)} – {t(COMMAND_HELP[name])}" for name in commands]
+    return "\n".join([t(N_("Commands:")), *lines])
+
+
+def unknown_command(name: str, commands: tuple[str, ...]) -> str:
+    """Answer a command the bot does not have."""
+    return f"{t(N_('I don’t know {name}.'), name=command(name))}\n\n{help_text(commands)}"
+
+
+ASK_SUBJECT = N_("How should the pictures describe you?")
+
+CONSENT_FIRST = N_(
+    "Before I can take photos, please read the notice and tap “I agree” ({cmd_start})."
 )
-
-ASK_SUBJECT = "How should the pictures describe you?"
-
-CONSENT_FIRST = "Before I can take photos, please read the notice and tap “I agree” (/start)."
 
 
 def capture_guide(policy: Policy) -> str:
     """Return the instructions shown before the first selfie."""
-    return (
-        f"Now send me {policy.min_selfies}-{policy.max_selfies} selfies "
-        f"({policy.recommended_selfies}+ gives the best pack). Checklist:\n"
-        "• only you in the picture, face and shoulders visible\n"
-        "• face the light (a window in front of you, not behind)\n"
-        "• no sunglasses, hats or heavy filters\n"
-        "• a few angles, expressions, outfits and places\n\n"
-        "Tip: send them “as file” to keep full quality. You can send several at once."
+    return t(
+        N_(
+            "Now send me {min}-{max} selfies ({best}+ gives the best pack). Checklist:\n"
+            "• only you in the picture, face and shoulders visible\n"
+            "• face the light (a window in front of you, not behind)\n"
+            "• no sunglasses, hats or heavy filters\n"
+            "• a few angles, expressions, outfits and places\n\n"
+            "Tip: send them “as file” to keep full quality. You can send several at once."
+        ),
+        min=policy.min_selfies,
+        max=policy.max_selfies,
+        best=policy.recommended_selfies,
     )
 
 
 def count_line(accepted: int, policy: Policy) -> str:
-    """Return the running count shown under every verdict."""
-    target = max(policy.recommended_selfies, accepted)
-    line = f"{accepted} of {target} good photos"
-    if accepted < policy.min_selfies:
-        return f"{line} – {policy.min_selfies - accepted} more needed."
-    if accepted >= policy.max_selfies:
-        return f"{line} – that's the maximum. Tap Continue."
-    return f"{line} – enough to continue; more variety makes a better pack."
+    """Return the running count under every verdict: the minimum and the recommendation apart."""
+    so_far = ngettext("{n} good photo so far", "{n} good photos so far", accepted).format(
+        n=accepted
+    )
+    missing = policy.min_selfies - accepted
+    if missing > 0:
+        rest = ngettext(
+            "{missing} more to start, {best} for the best pack.",
+            "{missing} more to start, {best} for the best pack.",
+            missing,
+        ).format(missing=missing, best=policy.recommended_selfies)
+    elif accepted >= policy.max_selfies:
+        rest = t(N_("that's the maximum. Tap Continue."))
+    elif accepted < policy.recommended_selfies:
+        more = policy.recommended_selfies - accepted
+        rest = t(N_("enough to start; {more} more for the best pack."), more=more)
+    else:
+        rest = t(N_("enough to continue; more variety makes a better pack."))
+    return f"{so_far}; {rest}"
 
 
 ICONS = {"accepted": "✅", "warning": "⚠️", "rejected": "❌"}
@@ -89,98 +133,173 @@ ICONS = {"accepted": "✅", "warning": "⚠️", "rejected": "❌"}
 
 def verdict_line(label: str, verdict: str, summary: str) -> str:
     """Return one photo's verdict, e.g. '✅ Photo 3: sharp and well lit.'."""
-    return f"{ICONS.get(verdict, '•')} {label.capitalize()}: {summary}"
+    return f"{ICONS.get(verdict, '•')} {label[:1].upper()}{label[1:]}: {summary}"
 
 
-NOT_KEPT_FULL = "not kept: the set already has the most selfies I use. Tap Continue."
+def photo_label(number: int) -> str:
+    """Return how the person's photo number `number` is named in the chat."""
+    return t(N_("photo {number}"), number=number)
 
-SET_FULL = "You already have the maximum number of selfies. Tap Continue (or /done) to pick styles."
 
-TEXT_DURING_CAPTURE = (
-    "I'm waiting for selfies: send a photo (or an image file). /help lists commands."
+def not_kept_overflow(label: str) -> str:
+    """Say that an accepted photo did not fit in the set."""
+    return t(N_("{label}: not kept, the set is full."), label=label[:1].upper() + label[1:])
+
+
+def tip(hint: str) -> str:
+    """Return a variety hint's line."""
+    return t(N_("Tip: {hint}"), hint=hint)
+
+
+NOT_KEPT_FULL = N_("not kept: the set already has the most selfies I use. Tap Continue.")
+
+SET_FULL = N_(
+    "You already have the maximum number of selfies. Tap Continue (or {cmd_done}) to pick styles."
 )
 
-NOT_ENOUGH_YET = "I need {missing} more good selfie(s) before we can continue."
+NOT_COLLECTING = N_("I'm not collecting photos right now.")
 
-PICK_STYLES = "Pick up to {limit} styles for your pack, then tap Done."
+TEXT_DURING_CAPTURE = N_(
+    "I'm waiting for selfies: send a photo (or an image file). {cmd_help} lists commands."
+)
 
-PICK_AT_LEAST_ONE_STYLE = "Pick at least one style first."
 
-STYLE_LIMIT = "You can pick up to {limit} styles. Unselect one to choose another."
+def not_enough_yet(missing: int) -> str:
+    """Say how many more good selfies are needed to continue."""
+    return ngettext(
+        "I need {missing} more good selfie before we can continue.",
+        "I need {missing} more good selfies before we can continue.",
+        missing,
+    ).format(missing=missing)
 
-ASK_PACK_SIZE = "How many headshots per style?"
+
+PICK_STYLES = N_("Pick up to {limit} styles for your pack, then tap Done.")
+
+PICK_AT_LEAST_ONE_STYLE = N_("Pick at least one style first.")
+
+STYLE_LIMIT = N_("You can pick up to {limit} styles. Unselect one to choose another.")
+
+ASK_PACK_SIZE = N_("How many headshots per style?")
+
+LAST_PACK_FINISHED = N_("Your last pack is finished. {cmd_new} starts a new set of selfies.")
+
+LAST_PACK_CANCELLED = N_(
+    "Your last pack was cancelled, nothing of it was kept. {cmd_new} starts a new set of selfies."
+)
 
 
 def ask_tier(express: str, studio: str) -> str:
     """Ask how the pack is made; the times are the workers' measured ones."""
-    return (
-        "How should I make it?\n"
-        f"• Express ({express}): made straight from your selfies, no training.\n"
-        f"• Studio ({studio}): I first train a small personal model of your face, for the"
-        " best likeness.\n"
-        "• Both: the express pack now, and the studio pack after it as an upgrade."
+    return t(
+        N_(
+            "How should I make it?\n"
+            "• Express ({express}): made straight from your selfies, no training.\n"
+            "• Studio ({studio}): I first train a small personal model of your face, for the"
+            " best likeness.\n"
+            "• Both: the express pack now, and the studio pack after it as an upgrade."
+        ),
+        express=express,
+        studio=studio,
     )
 
 
 def upgrade_started(studio: str) -> str:
     """Tell the person the studio pack of an upgrade is on its way."""
-    return (
-        f"Next: your studio pack, from a personal model of your face ({studio}). I'll post its"
-        " progress here; /cancel stops it."
+    return t(
+        N_(
+            "Next: your studio pack, from a personal model of your face ({studio}). I'll post"
+            " its progress here; {cmd_cancel} stops it."
+        ),
+        studio=studio,
     )
 
 
-BUTTON_EXPIRED = "That button is from an earlier step. Here is where you are:"
+BUTTON_EXPIRED = N_("That button is from an earlier step. Here is where you are:")
 
-JOB_ALREADY_RUNNING = (
-    "Your pack is already being made; I'll post it here when it's ready. /status shows progress."
+JOB_ALREADY_RUNNING = N_(
+    "Your pack is already being made; I'll post it here when it's ready. {cmd_status} shows"
+    " progress."
 )
 
-ASK_CANCEL = "Stop making your pack? The photos made so far will be discarded."
+ASK_CANCEL = N_("Stop making your pack? The photos made so far will be discarded.")
 
-ASK_DELETE = "Erase everything I have of you: selfies, face model, results and this conversation?"
-
-NOTHING_RUNNING = "Nothing is running right now."
-
-CANCEL_KEPT = "Okay, nothing was changed."
-
-NO_WORKER = (
-    "Heads-up: no GPU worker is running right now, so your pack waits in the queue until one "
-    "starts. Your instant retouch still comes now. (Host: start one with `headshots worker`.)"
+ASK_DELETE = N_(
+    "Erase everything I have of you: selfies, face model, results and this conversation?"
 )
 
-FILES_GONE = "Those files are no longer here: results are deleted after the retention period."
+NOTHING_RUNNING = N_("Nothing is running right now.")
 
-PRIVATE_BOT = "Sorry, this is a private headshot studio. Ask its owner for access."
+STOPPING = N_("Stopping your pack…")
 
-RETOUCH_FAILED = (
+CANCEL_KEPT = N_("Okay, nothing was changed.")
+
+NO_WORKER = N_(
+    "Heads-up: no GPU worker is running right now, so your pack waits in the queue until one"
+    " starts. Your instant retouch still comes now. (Host: start one with `headshots worker`.)"
+)
+
+FILES_GONE = N_("Those files are no longer here: results are deleted after the retention period.")
+
+PRIVATE_BOT = N_("Sorry, this is a private headshot studio. Ask its owner for access.")
+
+RETOUCH_FAILED = N_(
     "I couldn't make the instant retouch this time, sorry. Your headshot pack is not affected."
 )
 
-UNEXPECTED_ERROR = (
-    "Sorry, something went wrong on my side while handling that. Nothing you sent was lost; "
-    "please try again in a minute. If it keeps happening, /status shows where you are."
+RETOUCH_CAPTION = N_("Your instant studio retouch of {label}. Your full pack is on its way.")
+
+UNEXPECTED_ERROR = N_(
+    "Sorry, something went wrong on my side while handling that. Nothing you sent was lost;"
+    " please try again in a minute. If it keeps happening, {cmd_status} shows where you are."
 )
 
 UNSUPPORTED = {
-    "sticker": "Nice sticker! I need real photos of you, though: send a selfie.",
-    "voice": "I can't use voice messages. Send selfies as photos or image files.",
-    "audio": "I can't use audio. Send selfies as photos or image files.",
-    "video": "Videos can't be used. Please send still photos (or image files).",
-    "animation": "Animations can't be used. Please send still photos (or image files).",
-    "video_note": "Video messages can't be used. Please send still photos.",
-    "document": "That file isn't an image I can read. Send a JPEG, PNG, WebP or HEIC photo.",
-    "location": "I only need selfies. Send a photo of yourself.",
-    "contact": "I only need selfies. Send a photo of yourself.",
-    "poll": "I only need selfies. Send a photo of yourself.",
-    "download_failed": "I couldn't download that file. Please send it again in a moment.",
+    "sticker": N_("Nice sticker! I need real photos of you, though: send a selfie."),
+    "voice": N_("I can't use voice messages. Send selfies as photos or image files."),
+    "audio": N_("I can't use audio. Send selfies as photos or image files."),
+    "video": N_("Videos can't be used. Please send still photos (or image files)."),
+    "animation": N_("Animations can't be used. Please send still photos (or image files)."),
+    "video_note": N_("Video messages can't be used. Please send still photos."),
+    "document": N_("That file isn't an image I can read. Send a JPEG, PNG, WebP or HEIC photo."),
+    "location": N_("I only need selfies. Send a photo of yourself."),
+    "contact": N_("I only need selfies. Send a photo of yourself."),
+    "poll": N_("I only need selfies. Send a photo of yourself."),
+    "download_failed": N_("I couldn't download that file. Please send it again in a moment."),
 }
+
+BUTTONS = {
+    "consent": N_("I agree"),
+    "continue": N_("Continue"),
+    "cancel:yes": N_("Yes, stop it"),
+    "cancel:no": N_("No, keep going"),
+    "delete:yes": N_("Yes, erase everything"),
+    "delete:no": N_("No"),
+    "start": N_("Start"),
+    "styles:again": N_("Change styles"),
+    "tier:again": N_("Change express / studio"),
+    "styles:done": N_("Done ({count} chosen)"),
+    "files": N_("Send full-resolution files"),
+}
+
+SUBJECTS = {"man": N_("Man"), "woman": N_("Woman"), "person": N_("Person")}
 
 
 def too_large(size_bytes: int | None, limit_bytes: int) -> str:
     """Return the answer to a file above the download limit."""
-    size = f"{size_bytes / 1e6:.0f} MB" if size_bytes else "This file"
-    return (
-        f"{size} is more than I can download ({limit_bytes / 1e6:.0f} MB). Send it as a photo "
-        "instead of a file, or export a smaller JPEG."
+    limit = round(limit_bytes / 1e6)
+    if not size_bytes:
+        return t(
+            N_(
+                "This file is more than I can download ({limit} MB). Send it as a photo instead"
+                " of a file, or export a smaller JPEG."
+            ),
+            limit=limit,
+        )
+    return t(
+        N_(
+            "{size} MB is more than I can download ({limit} MB). Send it as a photo instead of a"
+            " file, or export a smaller JPEG."
+        ),
+        size=round(size_bytes / 1e6),
+        limit=limit,
     )

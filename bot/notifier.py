@@ -12,6 +12,7 @@ import logging
 import socket
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -21,9 +22,10 @@ from redis.exceptions import RedisError
 from bot import progress_text as say
 from bot.endings import Part, ending_parts
 from bot.events import ChatRef, Progress
+from bot.i18n import SLASH, speaking
 from bot.sink import EffectSink
 from core.settings import Settings
-from engine.jobs import Done, TerminalEvent, Tier, is_terminal, load_record
+from engine.jobs import Done, PackRequest, TerminalEvent, Tier, is_terminal, load_record
 from engine.jobs.keys import delivery_key, notifier_group, shown_key
 from engine.jobs.stream import JobStreamReader, StreamBatch
 from ops import metrics as ops
@@ -65,8 +67,10 @@ class Notifier:
         titles: Mapping[str, str] | None = None,
         on_finished: FinishedHook | None = None,
         platforms: frozenset[str] | None = None,
+        command_prefixes: Mapping[str, str] | None = None,
     ) -> None:
         self._redis, self._state, self._blobs, self._sink = redis, state, blobs, sink
+        self._prefixes = dict(command_prefixes or {})  # how each platform's commands are typed
         # Processes serving different platforms read in different groups, each acknowledging
         # the other platforms' events; replicas serving the same platforms share one group.
         self._platforms = platforms
@@ -90,6 +94,7 @@ class Notifier:
         titles: Mapping[str, str] | None = None,
         on_finished: FinishedHook | None = None,
         platforms: frozenset[str] | None = None,
+        command_prefixes: Mapping[str, str] | None = None,
     ) -> Notifier:
         """Build a notifier with its own Redis connection, closed when `run` ends."""
         notifier = cls(
@@ -103,6 +108,7 @@ class Notifier:
             titles=titles,
             on_finished=on_finished,
             platforms=platforms,
+            command_prefixes=command_prefixes,
         )
         notifier._owns_redis = True
         return notifier
@@ -134,25 +140,25 @@ class Notifier:
 
     async def _handle(self, batch: StreamBatch) -> None:
         job_id, events = batch.job_id, batch.events
-        chat, tier = await self._chat(job_id)
-        if (
-            chat is not None
-            and self._platforms is not None
-            and chat.platform not in self._platforms
-        ):
-            chat = None  # another process serves that platform, in its own group
-        if chat is None or not events:
+        request = await self._request(job_id)
+        served = self._platforms
+        # A job of a platform another process serves is that process's, in its own group.
+        theirs = request is not None and served is not None and request.platform not in served
+        if request is None or not events or theirs:
             await self._reader.ack(batch)
             return
+        chat = _chat_of(request)
         terminal = next((e for e in reversed(events) if is_terminal(e)), None)
         if terminal is None:
             # Only the newest state matters: intermediate events are coalesced, not queued.
-            self._pending[job_id] = _Edit(chat, say.progress_text(events[-1]))
+            with self._voice_of(request):
+                self._pending[job_id] = _Edit(chat, say.progress_text(events[-1]))
             await self._reader.ack(batch)
             return
         self._pending.pop(job_id, None)
         try:
-            await self._finish(job_id, chat, cast(TerminalEvent, terminal), tier)
+            with self._voice_of(request):
+                await self._finish(job_id, chat, cast(TerminalEvent, terminal), request.tier)
         except Exception:
             # Not acknowledged: the entry stays pending and the reader hands it out again later.
             log.exception("delivering the end of %s to %s failed; will retry", job_id, chat)
@@ -160,14 +166,17 @@ class Notifier:
             return
         await self._reader.retire(batch)
 
-    async def _chat(self, job_id: str) -> tuple[ChatRef | None, Tier]:
-        """Return where the job's events go and the tier of its pack."""
+    async def _request(self, job_id: str) -> PackRequest | None:
+        """Return the order of the job: where its events go, its tier and language."""
         record = await load_record(self._state, job_id)
         if record is None:
             log.warning("no record for job %s; its events are dropped", job_id)
-            return None, Tier.STUDIO
-        request = record.request
-        return ChatRef(request.platform, request.chat_id, request.user_id), request.tier
+            return None
+        return record.request
+
+    def _voice_of(self, request: PackRequest) -> AbstractContextManager[object]:
+        """Write the job's texts in the person's language, naming commands as its platform does."""
+        return speaking(request.language, self._prefixes.get(request.platform, SLASH))
 
     # ----- progress edits -------------------------------------------------------------------
 
@@ -232,6 +241,10 @@ class Notifier:
             raise
         await self._redis.set(key, "sent", ex=DELIVERED_TTL_S)
         return True
+
+
+def _chat_of(request: PackRequest) -> ChatRef:
+    return ChatRef(request.platform, request.chat_id, request.user_id)
 
 
 def _part_key(job_id: str, chat: ChatRef, index: int) -> str:

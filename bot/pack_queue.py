@@ -55,6 +55,7 @@ class ArqPackQueue:
             request_id=request_id,
             tier=tier,
             selfie_traits=tuple(_traits(selfie) for selfie in session.selfies),
+            language=session.language,
         )
         enqueued = await enqueue_pack(self._arq, self._state, request)
         return enqueued.job_id

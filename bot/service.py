@@ -38,6 +38,7 @@ from bot.conversation import (
 )
 from bot.erase import erase_person
 from bot.events import ChatRef, Effect, Event, Photo, Reply, SendFiles, SendPhoto, Unsupported
+from bot.i18n import SLASH, pick_language, speaking, t
 from bot.image_pool import ImagePool
 from bot.limits import Limits, count_pack, pack_refusal
 from bot.menus import CoreConfig
@@ -67,6 +68,14 @@ class RetouchLook:
 
 
 @dataclass(frozen=True)
+class VoiceOptions:
+    """How texts are written on this front: a language forced by the operator, command names."""
+
+    language: str = ""  # empty: each person's own, from their platform, English as the fallback
+    prefix: str = SLASH  # Discord's commands are subcommands: "/headshots "
+
+
+@dataclass(frozen=True)
 class ServiceOptions:
     """How this deployment behaves, from settings."""
 
@@ -76,6 +85,7 @@ class ServiceOptions:
     session_ttl_s: int = 48 * 3600
     look: RetouchLook = field(default_factory=RetouchLook)
     limits: Limits = field(default_factory=Limits)
+    voice: VoiceOptions = field(default_factory=VoiceOptions)
 
 
 @dataclass(frozen=True)
@@ -100,22 +110,33 @@ class ChatService:
         self._config = config
         options = options or ServiceOptions()
         self._look = options.look
+        self._voice = options.voice
         self._session_ttl_s = options.session_ttl_s
         self._limits = options.limits
         self._albums = AlbumCollector(self._handle_photos, options.album_wait_s)
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._background: set[asyncio.Task[None]] = set()
 
-    async def handle(self, chat: ChatRef, event: Event) -> None:
-        """Answer one event; never raises, the person always gets an answer."""
-        if not self._limits.allows(chat.platform, chat.user_id):
-            await self._svc.sink.apply(chat, (Reply(say.PRIVATE_BOT),))
-        elif isinstance(event, Photo) and event.group_id:
-            self._albums.add(chat, event)
-        elif isinstance(event, Photo):
-            await self._handle_photos(chat, [event])
-        else:
-            await self._guarded(chat, self._run(chat, event))
+    @property
+    def command_prefix(self) -> str:
+        """Return how this front's commands are typed before their name ("/", "/headshots ")."""
+        return self._voice.prefix
+
+    async def handle(self, chat: ChatRef, event: Event, language: str = "") -> None:
+        """Answer one event; never raises, the person always gets an answer.
+
+        `language` is the platform's code for the person's language ("es", "pt-BR"), when the
+        platform tells it with this event; otherwise the session remembers the last one.
+        """
+        with speaking(pick_language(language, self._voice.language), self._voice.prefix):
+            if not self._limits.allows(chat.platform, chat.user_id):
+                await self._svc.sink.apply(chat, (Reply(t(say.PRIVATE_BOT)),))
+            elif isinstance(event, Photo) and event.group_id:
+                self._albums.add(chat, event)
+            elif isinstance(event, Photo):
+                await self._handle_photos(chat, [event])
+            else:
+                await self._guarded(chat, self._run(chat, event, language))
 
     async def drain(self) -> None:
         """Finish albums being collected and retouches being made (on shutdown, and in tests)."""
@@ -132,16 +153,23 @@ class ChatService:
         except Exception:
             scope = user_scope(chat.platform, chat.user_id)
             log.exception("event from %s failed", scope)  # the hashed scope, never the raw id
-            await self._svc.sink.apply(chat, (Reply(say.UNEXPECTED_ERROR),))
+            await self._svc.sink.apply(chat, (Reply(t(say.UNEXPECTED_ERROR)),))
 
-    async def _run(self, chat: ChatRef, event: CoreEvent | Sequence[Photo]) -> None:
+    async def _run(
+        self, chat: ChatRef, event: CoreEvent | Sequence[Photo], language: str = ""
+    ) -> None:
         scope = user_scope(chat.platform, chat.user_id)
         async with self._locks[scope]:
             session = await self._load(scope)
-            if isinstance(event, Sequence):  # photos: checked against the set as it is now
-                event = await self._photo_event(scope, session, event)
-            step = decide(session, event, await self._config_for(session))
-            effects = await self._commit(chat, scope, step)
+            remembered = session.language if session is not None else ""
+            spoken = pick_language(language or remembered, self._voice.language)
+            with speaking(spoken, self._voice.prefix):
+                if isinstance(event, Sequence):  # photos: checked against the set as it is now
+                    event = await self._photo_event(scope, session, event)
+                step = decide(session, event, await self._config_for(session))
+                if step.session is not None:
+                    step = replace(step, session=step.session.with_(language=spoken))
+                effects = await self._commit(chat, scope, step)
         await self._svc.sink.apply(chat, effects)
 
     async def _config_for(self, session: Session | None) -> CoreConfig:
@@ -163,9 +191,9 @@ class ChatService:
         prior = list(session.selfies)
         checked = []
         for number, photo in enumerate(photos, start=session.received + 1):
-            label = f"photo {number}"
+            label = say.photo_label(number)
             if len(prior) >= self._config.policy.max_selfies:
-                checked.append(CheckedPhoto(label, "rejected", say.NOT_KEPT_FULL, None))
+                checked.append(CheckedPhoto(label, "rejected", t(say.NOT_KEPT_FULL), None))
                 continue
             result = await self._svc.images.check(photo.data, label, prior)
             selfie = None
@@ -225,7 +253,7 @@ class ChatService:
                 return await self._start(chat, scope, session)
             case CancelPack() if session.job_id:
                 stopped = await self._svc.queue.cancel(session.job_id)
-                return [Reply("Stopping your pack…" if stopped else say.NOTHING_RUNNING)]
+                return [Reply(t(say.STOPPING if stopped else say.NOTHING_RUNNING))]
             case FetchFiles():
                 return await self._full_resolution(session.job_id)
             case ShowStatus():
@@ -236,7 +264,7 @@ class ChatService:
         running = await self._svc.queue.active_job(scope)
         if running is not None and running != session.job_id:
             await self._save(scope, session.with_(job_id=running))  # /status, /cancel reach it
-            return [Reply(say.JOB_ALREADY_RUNNING)]
+            return [Reply(t(say.JOB_ALREADY_RUNNING))]
         refusal = await pack_refusal(self._svc.state, self._svc.redis, scope, self._limits)
         if refusal is not None:
             # Start works later; the upgrade is armed again when it is pressed.
@@ -247,7 +275,7 @@ class ChatService:
             job_id = await self._svc.queue.enqueue(chat, scope, session, first)
         except PackAlreadyActiveError as exc:  # another replica raced us to it
             await self._save(scope, session.with_(job_id=exc.job_id))
-            return [Reply(say.JOB_ALREADY_RUNNING)]
+            return [Reply(t(say.JOB_ALREADY_RUNNING))]
         except Exception:
             await self._save(scope, session.with_(stage=Stage.CONFIRM, upgrade_pending=False))
             raise  # nothing was queued
@@ -256,7 +284,7 @@ class ChatService:
         # The notifier posts the progress message from the job's own "queued" event.
         self._in_background(self._send_retouch(chat, session))
         if not await self._svc.queue.worker_alive():
-            return [Reply(say.NO_WORKER)]
+            return [Reply(t(say.NO_WORKER))]
         return []
 
     async def pack_finished(self, chat: ChatRef, event: TerminalEvent) -> None:
@@ -289,7 +317,7 @@ class ChatService:
     async def _full_resolution(self, job_id: str) -> list[Effect]:
         done = await latest_event(self._svc.redis, job_id)
         if not isinstance(done, Done):
-            return [Reply(say.FILES_GONE)]
+            return [Reply(t(say.FILES_GONE))]
         effects: list[Effect] = []
         for result in done.results:
             files = [(f"{result.style_id}-{n:02d}.png", await self._svc.blobs.get(key))
@@ -301,8 +329,8 @@ class ChatService:
     async def _live_status(self, job_id: str) -> str:
         latest = await latest_event(self._svc.redis, job_id)
         if latest is None:
-            return say.JOB_ALREADY_RUNNING
-        return f"{progress_text(latest)}\n\n{say.JOB_ALREADY_RUNNING}"
+            return t(say.JOB_ALREADY_RUNNING)
+        return f"{progress_text(latest)}\n\n{t(say.JOB_ALREADY_RUNNING)}"
 
     async def _send_retouch(self, chat: ChatRef, session: Session) -> None:
         """Send the instant retouch of the best selfie while the pack trains."""
@@ -315,9 +343,9 @@ class ChatService:
             )
         except Exception:
             log.exception("instant retouch failed for %s", user_scope(chat.platform, chat.user_id))
-            await self._svc.sink.apply(chat, (Reply(say.RETOUCH_FAILED),))
+            await self._svc.sink.apply(chat, (Reply(t(say.RETOUCH_FAILED)),))
             return
-        caption = f"Your instant studio retouch of {best.label}. Your full pack is on its way."
+        caption = t(say.RETOUCH_CAPTION, label=best.label)
         await self._svc.sink.apply(chat, (SendPhoto(image, caption),))
 
     async def _delete_everything(self, scope: str) -> str:

@@ -63,6 +63,7 @@ class Session:
     upgrade_pending: bool = False  # an upgrade whose studio pack is not queued yet
     request_id: str = ""  # set when the confirmation is shown; makes a double tap enqueue once
     job_id: str = ""
+    language: str = "en"  # the catalog the person is answered in (bot.i18n.pick_language)
     pending: str = ""  # a destructive command waiting for "yes": "cancel" or "delete"
     updated_at: float = 0.0  # unix time of the last save; the retention sweep reads it
 

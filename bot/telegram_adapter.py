@@ -60,7 +60,7 @@ def register(application: Application, service: ChatService, max_bytes: int) -> 
         except TelegramError as exc:
             log.warning("could not fetch a file in chat %s: %s", chat.chat_id, exc)
             event = Unsupported("download_failed")
-        await service.handle(chat, event)
+        await service.handle(chat, event, update.effective_user.language_code or "")
 
     async def on_press(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -71,7 +71,7 @@ def register(application: Application, service: ChatService, max_bytes: int) -> 
         except TelegramError as exc:  # "query is too old" after a restart: still handle it
             log.info("could not answer a button press: %s", exc)
         chat = ChatRef("telegram", str(query.message.chat.id), str(query.from_user.id))
-        await service.handle(chat, Press(query.data))
+        await service.handle(chat, Press(query.data), query.from_user.language_code or "")
 
     application.add_handler(CallbackQueryHandler(on_press))
     application.add_handler(MessageHandler(filters.ALL & ~filters.UpdateType.EDITED, on_message))

@@ -103,6 +103,13 @@ class Settings(BaseSettings):
         description="Largest photo file accepted (Telegram's getFile cap).",
     )
     log_level: str = Field("INFO", description="Python logging level.")
+    language: str = Field(
+        "",
+        description=(
+            "Answer everyone in this language (a catalog in bot/locale, e.g. es); empty: each"
+            " person's own language from their chat app, English where there is no catalog."
+        ),
+    )
     evaluate_min_same_person: float = Field(
         0.9, ge=0, le=1, description="Share of a pack's images that must be the person to pass."
     )

@@ -45,6 +45,9 @@ class FakeTelegram:
         self.files: dict[str, bytes] = {}
         self.fail_with_429: Counter[str] = Counter()
         self.calls: Counter[str] = Counter()
+        self.language_codes: dict[
+            int, str
+        ] = {}  # the app language of a user, sent as Telegram does
         self._ids = itertools.count(1000)
         self._update_ids = itertools.count(1)
         self._new_update = asyncio.Event()
@@ -132,7 +135,7 @@ class FakeTelegram:
         """Send a button press with any callback data, as a modified client could."""
         message = {"message_id": message_id, "date": int(time.time()), "chat": _chat(user_id),
                    "from": BOT_USER, "text": ""}  # fmt: skip
-        query = {"id": str(next(self._ids)), "from": _user(user_id), "message": message,
+        query = {"id": str(next(self._ids)), "from": self._user(user_id), "message": message,
                  "chat_instance": "ci", "data": data}  # fmt: skip
         self._push({"callback_query": query})
 
@@ -262,9 +265,15 @@ class FakeTelegram:
         self.files[file_id] = data
         return file_id
 
+    def _user(self, user_id: int) -> dict[str, Any]:
+        user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": "Pat"}
+        if user_id in self.language_codes:
+            user["language_code"] = self.language_codes[user_id]
+        return user
+
     def _message(self, user_id: int, **content: Any) -> dict[str, Any]:
         return {"message_id": next(self._ids), "date": int(time.time()), "chat": _chat(user_id),
-                "from": _user(user_id), **content}  # fmt: skip
+                "from": self._user(user_id), **content}  # fmt: skip
 
     def _push(self, update: dict[str, Any]) -> None:
         self.updates.append({"update_id": next(self._update_ids), **update})
@@ -300,10 +309,6 @@ def _buttons(params: dict[str, Any]) -> list[list[dict[str, str]]]:
 
 def _chat(chat_id: int) -> dict[str, Any]:
     return {"id": chat_id, "type": "private", "first_name": "Pat"}
-
-
-def _user(user_id: int) -> dict[str, Any]:
-    return {"id": user_id, "is_bot": False, "first_name": "Pat"}
 
 
 def _ok(result: Any) -> web.Response:

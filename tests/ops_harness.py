@@ -151,7 +151,7 @@ async def order_pack(
     await tg.wait_for(_text_has("Checklist", user))
     for selfie in selfies:
         tg.send_photo(user, selfie)
-    await tg.wait_for(_text_has(f"{len(selfies)} of", user), timeout_s=60)
+    await tg.wait_for(_text_has(f"{len(selfies)} good photo", user), timeout_s=60)
     tg.press(user, "continue")
     menu = await tg.wait_for(_text_has("Pick up to", user))
     tg.press(user, menu.buttons[0][0]["callback_data"])

@@ -51,5 +51,5 @@ async def test_console_journey_to_verdicts(tmp_path: Path, redis_url: str) -> No
     assert "✅ Photo 1" in text
     assert "✅ Photo 2" in text  # the folder is one album: one reply for both photos
     assert "❌ Photo 3" in text
-    assert text.count("good photos") == 2
+    assert text.count("so far") == 2
     assert "Pick up to" in text

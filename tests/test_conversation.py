@@ -99,7 +99,7 @@ def test_full_journey_to_start_action() -> None:
     text = _texts(step)[0]
     assert "✅ Photo 1: sharp" in text
     assert "❌ Photo 2: too blurry" in text
-    assert "1 of 4 good photos" in text and "2 more needed" in text
+    assert "1 good photo so far; 2 more to start, 4 for the best pack." in text
     assert "continue" not in _buttons(step)
 
     step = _run(step.session, CheckedPhotos((_good(3), _good(4))))

@@ -104,7 +104,7 @@ async def _consent(dc: FakeDiscord) -> None:
 async def _order_pack(dc: FakeDiscord) -> str:
     """Send two good selfies in one message, pick one style and 4 per style; return Start's id."""
     dc.send_files(USER, _good_selfies())
-    await dc.wait_for(_text_has("2 of"))
+    await dc.wait_for(_text_has("2 good photos"))
     dc.press(USER, "continue")
     menu = await dc.wait_for(_text_has("Pick up to"))
     dc.press(USER, menu.buttons[0][0]["custom_id"].removeprefix("hs:"))
@@ -126,7 +126,7 @@ async def test_happy_path_delivers_the_pack_once(
         discord.press(USER, start)  # a double tap
         await discord.wait_for(_is_pack, timeout_s=60)
         await asyncio.sleep(1.0)
-    verdicts = [s for s in discord.sent if "Photo" in s.text and "2 of" in s.text]
+    verdicts = [s for s in discord.sent if "Photo" in s.text and "2 good photos" in s.text]
     assert len(verdicts) == 1, "two attachments of one message get one reply"
     assert sum(s.photos for s in _pack(discord)) == 4
     assert all(s.channel_id == dm_channel(USER) for s in discord.sent)

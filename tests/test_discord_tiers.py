@@ -83,7 +83,7 @@ async def _order(dc: FakeDiscord, tier: str) -> Sent:
     face = photos.astronaut()
     selfies = [photos.to_bytes(face), photos.to_bytes(ImageOps.mirror(face))]
     dc.send_files(USER, [(f"me{n}.jpg", "image/jpeg", data) for n, data in enumerate(selfies)])
-    await dc.wait_for(_has("2 of"), timeout_s=60)
+    await dc.wait_for(_has("2 good photos"), timeout_s=60)
     dc.press(USER, "continue")
     menu = await dc.wait_for(_has("Pick up to"))
     dc.press(USER, menu.buttons[0][0]["custom_id"].removeprefix("hs:"))

@@ -127,15 +127,15 @@ async def test_album_gets_one_consolidated_reply(
         telegram.send_photo(USER, good[0], group_id="album1")
         telegram.send_photo(USER, photos.to_bytes(photos.chelsea()), group_id="album1")
         telegram.send_photo(USER, b"not an image at all", group_id="album1")
-        reply = await telegram.wait_for(_text_has("good photos"))
+        reply = await telegram.wait_for(_text_has("so far"))
         await asyncio.sleep(0.5)  # any stray per-photo reply would arrive by now
-    verdicts = [s for s in telegram.sent[before:] if "good photos" in s.text]
+    verdicts = [s for s in telegram.sent[before:] if "so far" in s.text]
     assert len(verdicts) == 1
     lines = reply.text.splitlines()
     assert lines[0].startswith("✅ Photo 1")
     assert lines[1].startswith("❌ Photo 2")
     assert lines[2].startswith("❌ Photo 3")
-    assert "1 of" in reply.text
+    assert "1 good photo so far" in reply.text
 
 
 async def test_happy_path_delivers_the_pack_once(
@@ -171,7 +171,7 @@ async def _order_pack(tg: FakeTelegram) -> str:
 
 async def _choose_and_confirm(tg: FakeTelegram) -> str:
     """Continue from two good selfies to the confirmation; return the Start button's data."""
-    await tg.wait_for(_text_has("2 of"))
+    await tg.wait_for(_text_has("2 good photos"))
     tg.press(USER, "continue")
     menu = await tg.wait_for(_text_has("Pick up to"))
     tg.press(USER, menu.buttons[0][0]["callback_data"])
@@ -191,7 +191,7 @@ async def test_restarts_lose_nothing_and_deliver_once(
         async with running_bot(bot_settings):
             await _consent(telegram)
             telegram.send_photo(USER, good[0])
-            await telegram.wait_for(_text_has("1 of"))
+            await telegram.wait_for(_text_has("1 good photo"))
         async with running_bot(bot_settings):  # a restart between photos
             telegram.send_photo(USER, good[1])
             telegram.press(USER, await _choose_and_confirm(telegram))
@@ -260,7 +260,7 @@ async def test_delete_erases_everything_of_one_person_only(
         telegram.press(other, "consent")
         telegram.press(other, "subject:man")
         telegram.send_photo(other, _good_selfies()[0])
-        await telegram.wait_for(lambda s: s.chat_id == other and "1 of" in s.text)
+        await telegram.wait_for(lambda s: s.chat_id == other and "1 good photo" in s.text)
         telegram.send_text(USER, "/delete")
         await telegram.wait_for(_text_has("Erase everything"))
         telegram.press(USER, "delete:yes")

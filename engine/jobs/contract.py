@@ -99,6 +99,7 @@ class PackRequest:
     request_id: str  # stable per confirmation: a double tap gives the same job
     tier: Tier = Tier.STUDIO
     selfie_traits: tuple[SelfieTraits, ...] = ()  # one per selfie key, when the gate measured them
+    language: str = "en"  # the person's; the bot writes the job's progress and ending in it
     version: int = PAYLOAD_VERSION
 
     def __post_init__(self) -> None:
