@@ -13,9 +13,13 @@ from collections.abc import Iterable
 from prometheus_client import Counter, Gauge, Histogram
 from redis.asyncio import Redis
 
+from engine.jobs.quality import NO_FACES, PackQuality
 from engine.jobs.queue import queue_length
 
 STAGE_BUCKETS_S = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200)
+# dlib descriptor distance: the same person 0.08-0.53, different people from 0.65 (REFERENCE.md);
+# the selection drops faces past 0.55, near-copies sit under 0.10.
+DISTANCE_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8, 1.0)
 
 QUEUE_LENGTH = Gauge("headshots_queue_length", "Packs queued or running on the GPU queue.")
 STAGE_SECONDS = Histogram(
@@ -46,6 +50,41 @@ GPU_MEMORY = Gauge(
     "GPU memory held by this process: allocated by tensors, reserved by the allocator.",
     ["device", "kind"],
 )
+
+IDENTITY_DISTANCE = Histogram(
+    "headshots_identity_distance",
+    "Identity distance of each generated face to the person's selfies (dlib descriptor, to their"
+    " centroid), by tier; every candidate a face was found in, kept or not.",
+    ["tier"],
+    buckets=DISTANCE_BUCKETS,
+)
+NEAR_COPIES = Counter(
+    "headshots_near_copies_rejected",
+    "Generated images the selection rejected as near-copies of one selfie, by tier.",
+    ["tier"],
+)
+PACKS_MEASURED = Counter(
+    "headshots_packs_measured",
+    "Packs whose candidates the selection judged, by tier and result: 'faces' (measured),"
+    " 'no_faces' (none found in any candidate, e.g. a tiny random model) or 'not_measured'.",
+    ["tier", "result"],
+)
+
+
+def observe_pack_quality(tier: str, quality: PackQuality) -> None:
+    """Feed one pack's judged faces to the quality metrics; a pack without faces says only so."""
+    PACKS_MEASURED.labels(tier, _measured_as(quality)).inc()
+    if not quality.measured:
+        return  # no zeros that would read as measurements
+    for distance in quality.distances:
+        IDENTITY_DISTANCE.labels(tier).observe(distance)
+    NEAR_COPIES.labels(tier).inc(quality.overall.near_copies)
+
+
+def _measured_as(quality: PackQuality) -> str:
+    if quality.measured:
+        return "faces"
+    return "no_faces" if quality.note == NO_FACES else "not_measured"
 
 
 def count_photo(verdict: str, codes: Iterable[str]) -> None:

@@ -22,12 +22,15 @@ from engine.studio.protocol import (
     Identity,
     IdentityFile,
     OnProgress,
+    PackQuality,
     RenderOrder,
+    Selection,
     ShouldStop,
     StageCancelledError,
     StageContext,
     Tier,
 )
+from engine.studio.quality import unmeasured
 
 TRAIN_STEPS = 20
 
@@ -109,17 +112,24 @@ class StandInStudio:
         *,
         selfies: Sequence[bytes],
         keep_per_style: int,
-    ) -> list[GeneratedImage]:
+    ) -> Selection:
         self._called("select")
         kept: list[GeneratedImage] = []
         if os.environ.get("STANDIN_KEEP_NONE"):
-            return kept  # what a real filter does when no candidate shows the person
+            # What a real filter does when no candidate shows the person.
+            return Selection((), _unmeasured(candidates, kept))
         for style in dict.fromkeys(image.style_id for image in candidates):
             ranked = sorted(
                 (c for c in candidates if c.style_id == style), key=lambda c: c.score or 0
             )
             kept.extend(ranked[:keep_per_style])
-        return kept
+        return Selection(tuple(kept), _unmeasured(candidates, kept))
+
+
+def _unmeasured(
+    candidates: Sequence[GeneratedImage], kept: Sequence[GeneratedImage]
+) -> PackQuality:
+    return unmeasured(candidates, kept, "stand-in studio: faces not measured")
 
 
 def load_standin(settings: Settings) -> StandInStudio:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,8 @@ from engine.jobs import (
     Enqueued,
     Failed,
     Generating,
+    JobRecord,
+    JobStatus,
     PackAlreadyActiveError,
     PackRequest,
     Preparing,
@@ -29,8 +32,10 @@ from engine.jobs import (
     eta,
     event_from_json,
     event_to_json,
+    records,
 )
 from engine.jobs.keys import QUEUE_NAME, record_key
+from engine.jobs.quality import GroupQuality, PackQuality
 from engine.jobs.queue import dumps, loads
 from engine.jobs.records import open_state
 from storage.blobs import open_blob_store
@@ -59,8 +64,8 @@ def test_unknown_event_is_refused() -> None:
         event_from_json('{"kind": "exploded", "job_id": "j"}')
 
 
-def test_request_round_trips_and_derives_a_stable_job_id() -> None:
-    request = PackRequest(
+def _request() -> PackRequest:
+    return PackRequest(
         platform="telegram",
         chat_id="1",
         user_id="2",
@@ -72,12 +77,35 @@ def test_request_round_trips_and_derives_a_stable_job_id() -> None:
         seed=3,
         request_id="req",
     )
+
+
+def test_request_round_trips_and_derives_a_stable_job_id() -> None:
+    request = _request()
     again = PackRequest.from_json(loads(dumps(request.to_json())))
     assert again == request
     assert again.job_id == request.job_id
     assert PackRequest.from_json({**request.to_json(), "added_later": 1}) == request
     other = PackRequest.from_json({**request.to_json(), "request_id": "req2"})
     assert other.job_id != request.job_id
+
+
+async def test_a_done_record_keeps_the_pack_quality_typed(redis_url: str) -> None:
+    group = GroupQuality("office", 6, 5, 4, 0.8333, 0.31, 0.52, 1)
+    quality = PackQuality(replace(group, name="overall"), (group,), (0.31, 0.07, 0.52))
+    state = open_state(redis_url)
+    request = replace(_request(), request_id="quality")
+    try:
+        await records.create_record(state, request, ttl_s=60)
+        await records.finish_record(state, request.job_id, JobStatus.DONE, quality=quality)
+        record = await records.load_record(state, request.job_id)
+    finally:
+        await state.close()
+    assert record is not None and record.status is JobStatus.DONE
+    assert record.quality == quality
+    assert JobRecord.from_json(loads(dumps(record.to_json()))) == record
+    # A record written before quality was measured reads as "nothing recorded", not zeros.
+    older = {k: v for k, v in record.to_json().items() if k != "quality"}
+    assert JobRecord.from_json(older).quality is None
 
 
 def test_request_refuses_an_unknown_subject() -> None:

@@ -47,8 +47,14 @@ def test_a_whole_pack_through_the_studio_protocol(
     # Random weights draw no faces: identity selection keeps nothing rather than strangers...
     assert select_best(studio.faces, images, selfies=selfies, keep_per_style=1) == []
     # ...so on the tiny model the studio keeps the first images, for plumbing tests.
-    kept = as_protocol.select(images, selfies=selfies, keep_per_style=1)
-    assert kept == [images[0], images[2]]
+    chosen = as_protocol.select(images, selfies=selfies, keep_per_style=1)
+    assert chosen.images == (images[0], images[2])
+    # ...and says plainly that it found no face, rather than figures that look measured.
+    assert chosen.quality.note == "no faces found" and not chosen.quality.measured
+    overall = chosen.quality.overall
+    assert (overall.images, overall.faces_found, overall.kept) == (4, 0, 2)
+    assert overall.median_distance is None and overall.same_person_share is None
+    assert [s.name for s in chosen.quality.styles] == ["tech-casual", "medical"]
     studio.close()
 
 

@@ -6,8 +6,6 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import numpy as np
-
 from core.errors import HeadshotsError
 from engine.faces import FaceAnalyzer
 from engine.quality.report import QualityError
@@ -21,6 +19,7 @@ from engine.studio.likeness import (
     variety,
 )
 from engine.studio.preprocess import decode_selfie
+from engine.studio.quality import group_quality
 from engine.studio.selection import Judgement, SelectionRules, judge
 
 OVERALL = "overall"
@@ -169,26 +168,24 @@ def evaluate(
 def summarize(
     name: str, measured: Sequence[tuple[PackImage, Judgement | None]], passing: Passing
 ) -> GroupSummary:
-    """Return the figures of one group of judged images."""
-    verdicts = [v for _, v in measured if v is not None]
-    alike = [v.likeness for v in verdicts if v.likeness is not None]
-    distances = [a.to_centroid for a in alike]
-    same = sum(v.faces == 1 and a.same_person for v in verdicts if (a := v.likeness))
-    share = same / len(measured) if measured else 0.0
-    copies = sum(a.near_copy for a in alike)
-    spread = variety([v.face for v in verdicts if v.face is not None])
+    """Return the figures of one group of judged images (the worker's figures, plus variety)."""
+    verdicts = [v for _, v in measured]
+    judged = [v for v in verdicts if v is not None]
+    figures = group_quality(name, verdicts, kept=sum(v.kept for v in judged))
+    share = figures.same_person_share or 0.0  # no face found: none of the images is the person
+    spread = variety([v.face for v in judged if v.face is not None])
     return GroupSummary(
         name=name,
-        images=len(measured),
-        one_face=sum(v.faces == 1 for v in verdicts),
-        same_person_share=round(share, 4),
-        median_distance=_percentile(distances, 50),
-        p90_distance=_percentile(distances, 90),
-        near_copies=copies,
+        images=figures.images,
+        one_face=sum(v.faces == 1 for v in judged),
+        same_person_share=share,
+        median_distance=figures.median_distance,
+        p90_distance=figures.p90_distance,
+        near_copies=figures.near_copies,
         pose_spread_deg=round(spread.pose_spread_deg, 2),
         pairwise_distance=round(spread.pairwise_distance, 4),
         low_variety=spread.low,
-        passed=share >= passing.min_same_person and copies <= passing.max_near_copies,
+        passed=share >= passing.min_same_person and figures.near_copies <= passing.max_near_copies,
     )
 
 
@@ -241,10 +238,6 @@ def _note(verdict: Judgement) -> str:
     if verdict.reason == "near_copy" and verdict.likeness and verdict.likeness.copy_of is not None:
         return f"near-copy of selfie {verdict.likeness.copy_of + 1}"
     return NOTES.get(verdict.reason, verdict.reason)
-
-
-def _percentile(values: Sequence[float], q: float) -> float | None:
-    return round(float(np.percentile(values, q)), 4) if values else None
 
 
 def _round(value: float | None) -> float | None:

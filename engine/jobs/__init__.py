@@ -2,8 +2,8 @@
 
 `contract` (request, status, record), `events` (progress events), `keys` (every Redis key),
 `queue` (enqueue, cancel, what the queue holds), `stream` (publisher and consumer-group reader),
-`records` (the stored job records), `eta` (estimates from measured stage durations), and
-`retention` (deleting what a person no longer needs).
+`records` (the stored job records), `quality` (a pack's quality figures), `eta` (estimates from
+measured stage durations), and `retention` (deleting what a person no longer needs).
 """
 
 from engine.jobs.contract import (

@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from core.errors import HeadshotsError
+from engine.jobs.quality import PackQuality
 
 PACK_JOB = "pack"
 PAYLOAD_VERSION = 1
@@ -131,7 +132,7 @@ class PackRequest:
 
 @dataclass(frozen=True)
 class JobRecord:
-    """The stored record of one job: its request, status, timing and error (for operators)."""
+    """The stored record of one job: its request, status, timing, error and pack quality."""
 
     job_id: str
     request: PackRequest
@@ -139,12 +140,14 @@ class JobRecord:
     at: float = field(default_factory=time.time)
     error: str | None = None
     finished_at: float | None = None
+    quality: PackQuality | None = None  # set when a pack is done
 
     def to_json(self) -> dict[str, Any]:
         """Return the JSON document the state store keeps."""
         return {
             "job_id": self.job_id, "request": self.request.to_json(), "status": str(self.status),
             "at": self.at, "error": self.error, "finished_at": self.finished_at,
+            "quality": None if self.quality is None else self.quality.to_json(),
         }  # fmt: skip
 
     @classmethod
@@ -157,6 +160,7 @@ class JobRecord:
             at=float(raw.get("at") or 0.0),
             error=raw.get("error"),
             finished_at=raw.get("finished_at"),
+            quality=PackQuality.from_json(raw["quality"]) if raw.get("quality") else None,
         )
 
 

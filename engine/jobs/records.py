@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 
 from engine.jobs import keys
 from engine.jobs.contract import JobRecord, JobStatus, PackRequest
+from engine.jobs.quality import PackQuality
 from storage.state import StateStore
 from storage.state_redis import RedisStateStore
 
@@ -65,9 +66,11 @@ async def finish_record(
     status: JobStatus,
     error: str | None = None,
     ttl_s: int = 8 * 86400,
+    *,
+    quality: PackQuality | None = None,
 ) -> None:
-    """Mark the job record with its final status and free the person's active slot."""
-    doc = await state.update(keys.record_key(job_id), _finished(status, error), ttl_s)
+    """Mark the job record with its final status (and a done pack's quality); free the slot."""
+    doc = await state.update(keys.record_key(job_id), _finished(status, error, quality), ttl_s)
     if doc is not None:
         scope = PackRequest.from_json(doc["request"]).user_scope
         marker = await state.get(keys.active_key(scope))
@@ -75,11 +78,16 @@ async def finish_record(
             await state.delete(keys.active_key(scope))
 
 
-def _finished(status: JobStatus, error: str | None) -> Callable[[Doc | None], Doc | None]:
+def _finished(
+    status: JobStatus, error: str | None, quality: PackQuality | None
+) -> Callable[[Doc | None], Doc | None]:
+    figures = None if quality is None else quality.to_json()
+
     def mark(doc: Doc | None) -> Doc | None:
         if doc is None:
             return None
-        return {**doc, "status": str(status), "error": error, "finished_at": time.time()}
+        ending = {"status": str(status), "error": error, "finished_at": time.time()}
+        return {**doc, **ending, "quality": figures}
 
     return mark
 

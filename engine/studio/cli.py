@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     kept = (
         candidates
         if args.no_select
-        else studio.select(candidates, selfies=selfies, keep_per_style=args.count)
+        else studio.select(candidates, selfies=selfies, keep_per_style=args.count).images
     )
     args.out.mkdir(parents=True, exist_ok=True)
     records = []

@@ -14,13 +14,17 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from engine.jobs.contract import SelfieTraits, Tier
+from engine.jobs.quality import GroupQuality, PackQuality
 
 __all__ = [
     "GeneratedImage",
+    "GroupQuality",
     "Identity",
     "IdentityFile",
     "OnProgress",
+    "PackQuality",
     "RenderOrder",
+    "Selection",
     "SelfieTraits",
     "ShouldStop",
     "StageCancelledError",
@@ -97,6 +101,14 @@ class GeneratedImage:
     score: float | None = None  # identity distance to the selfies; lower is more alike
 
 
+@dataclass(frozen=True)
+class Selection:
+    """What `select` kept, best first per style, and the pack's quality measured on the way."""
+
+    images: tuple[GeneratedImage, ...]
+    quality: PackQuality
+
+
 class Studio(Protocol):
     """The GPU side of a pack; one instance per worker process and tier, models loaded once."""
 
@@ -119,5 +131,5 @@ class Studio(Protocol):
         *,
         selfies: Sequence[bytes],
         keep_per_style: int,
-    ) -> list[GeneratedImage]:
+    ) -> Selection:
         """Drop candidates without exactly one clear face; keep the most alike per style."""

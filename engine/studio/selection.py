@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image
 
 from engine.faces import RGB, FaceAnalyzer, FaceBox
+from engine.jobs.quality import NO_SELFIE_FACE
 from engine.studio.likeness import (
     ANALYSIS_PX,
     Descriptor,
@@ -27,7 +28,8 @@ from engine.studio.likeness import (
     person_from_selfies,
     signature,
 )
-from engine.studio.protocol import GeneratedImage
+from engine.studio.protocol import GeneratedImage, Selection
+from engine.studio.quality import pack_quality, unmeasured
 
 
 @dataclass(frozen=True)
@@ -64,27 +66,20 @@ def select_best(
     rules: SelectionRules = SelectionRules(),
 ) -> list[GeneratedImage]:
     """Return up to `keep_per_style` alike images per style, closest first, with their distance."""
-    person = person_from_selfies(faces, selfies)
-    scored = [scored for c in candidates if (scored := score(faces, c, person, rules))]
-    kept: list[GeneratedImage] = []
-    for style_id in dict.fromkeys(c.style_id for c in candidates):
-        mine = [c for c in scored if c.style_id == style_id]
-        kept += sorted(mine, key=lambda c: c.score or 0.0)[:keep_per_style]
-    return kept
+    chosen = select_pack(
+        faces, candidates, selfies=selfies, keep_per_style=keep_per_style, rules=rules,
+        rank_faces=True,
+    )  # fmt: skip
+    return list(chosen.images)
 
 
-def score(
+def judge_candidate(
     faces: FaceAnalyzer, candidate: GeneratedImage, person: Person, rules: SelectionRules
-) -> GeneratedImage | None:
-    """Return the candidate with its distance to the person, or None if it fails the rules."""
-    if not person.faces:
-        return None
+) -> Judgement:
+    """Return the selection's verdict on one rendered image, measured at the analysis size."""
     with Image.open(io.BytesIO(candidate.png)) as image:
         rgb = analysis_copy(np.asarray(image.convert("RGB"), dtype=np.uint8))
-    verdict = judge(faces, rgb, person, rules)
-    if not verdict.kept or verdict.likeness is None:
-        return None
-    return replace(candidate, score=round(verdict.likeness.to_centroid, 4))
+    return judge(faces, rgb, person, rules)
 
 
 def judge(faces: FaceAnalyzer, rgb: RGB, person: Person, rules: SelectionRules) -> Judgement:
@@ -154,10 +149,35 @@ def select_pack(
     keep_per_style: int,
     rules: SelectionRules,
     rank_faces: bool,
+) -> Selection:
+    """Every backend's `select`: judge each candidate, keep the most alike, measure the pack.
+
+    With `rank_faces` off (a tiny model, whose images are noise) the first candidates of each
+    style are kept unranked, but they are still judged, so the record says "no faces found".
+    """
+    person = person_from_selfies(faces, selfies)
+    if not person.faces:
+        kept = [] if rank_faces else first_per_style(candidates, keep_per_style)
+        return Selection(tuple(kept), unmeasured(candidates, kept, NO_SELFIE_FACE))
+    verdicts = [judge_candidate(faces, c, person, rules) for c in candidates]
+    if rank_faces:
+        kept = _most_alike(candidates, verdicts, keep_per_style)
+    else:
+        kept = first_per_style(candidates, keep_per_style)
+    return Selection(tuple(kept), pack_quality(candidates, verdicts, kept))
+
+
+def _most_alike(
+    candidates: Sequence[GeneratedImage], verdicts: Sequence[Judgement], keep: int
 ) -> list[GeneratedImage]:
-    """Every backend's `select`: rank by likeness, or keep the first on a faceless tiny model."""
-    if not rank_faces:
-        return first_per_style(candidates, keep_per_style)
-    return select_best(
-        faces, candidates, selfies=selfies, keep_per_style=keep_per_style, rules=rules
-    )
+    """Keep up to `keep` kept candidates per style, closest first, each with its distance."""
+    scored = [
+        replace(c, score=round(v.likeness.to_centroid, 4))
+        for c, v in zip(candidates, verdicts, strict=True)
+        if v.kept and v.likeness is not None
+    ]
+    chosen: list[GeneratedImage] = []
+    for style_id in dict.fromkeys(c.style_id for c in candidates):
+        mine = [c for c in scored if c.style_id == style_id]
+        chosen += sorted(mine, key=lambda c: c.score or 0.0)[:keep]
+    return chosen

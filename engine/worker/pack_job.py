@@ -41,6 +41,7 @@ from engine.jobs.stream import ProgressPublisher
 from engine.studio.protocol import (
     GeneratedImage,
     Identity,
+    PackQuality,
     RenderOrder,
     StageCancelledError,
     StageContext,
@@ -112,7 +113,7 @@ class PackRun:
         watcher = asyncio.create_task(self._watch())
         try:
             async with asyncio.timeout(self._res.settings.pack_timeout_s):
-                results = await self._stages()
+                outcome = await self._stages()
         except StageCancelledError:
             return await self._cancelled()
         except asyncio.CancelledError:
@@ -128,9 +129,10 @@ class PackRun:
             return await self._fail(code, f"{type(exc).__name__}: {exc}")
         finally:
             watcher.cancel()
+        results, quality = outcome
         if not results:
-            return await self._fail(FailureCode.EMPTY, "the selection kept no image")
-        return await self._done(results)
+            return await self._fail(FailureCode.EMPTY, "the selection kept no image", quality)
+        return await self._done(results, quality)
 
     @property
     def _studio(self) -> Studio:
@@ -142,7 +144,7 @@ class PackRun:
             req.subject, req.seed, on_progress, self._stop.is_set, req.selfie_traits
         )
 
-    async def _stages(self) -> tuple[StyleResult, ...]:
+    async def _stages(self) -> tuple[tuple[StyleResult, ...], PackQuality | None]:
         selfies = await self._blobs.load(self._req.selfie_keys)
         crops = await self._crops(selfies)
         identity = await self._identity(crops)
@@ -197,7 +199,7 @@ class PackRun:
 
     async def _selected(
         self, candidates: list[GeneratedImage], selfies: list[bytes]
-    ) -> tuple[StyleResult, ...]:
+    ) -> tuple[tuple[StyleResult, ...], PackQuality | None]:
         stored = await self._blobs.manifest("selected.json")
         if stored is None:
             self._events.emit(Selecting(job_id=self._job_id, eta_s=self._typical["select"]))
@@ -207,17 +209,24 @@ class PackRun:
                 lambda: studio.select(candidates, selfies=selfies, keep_per_style=keep),
             )
             self._events.emit(Delivering(job_id=self._job_id))
-            stored = {"items": await self._blobs.put_images("results", chosen)}
+            # Observed once, when the candidates were judged; a re-run reads the stored figures.
+            ops.observe_pack_quality(str(self._req.tier), chosen.quality)
+            items = await self._blobs.put_images("results", chosen.images)
+            stored = {"items": items, "quality": chosen.quality.to_json()}
             await self._blobs.seal("selected.json", stored)
-        return _group(self._req.style_ids, stored["items"])
+        # A manifest sealed before quality was measured has none: the record then says nothing.
+        quality = PackQuality.from_json(stored["quality"]) if stored.get("quality") else None
+        return _group(self._req.style_ids, stored["items"]), quality
 
     # ----- endings ------------------------------------------------------------------------------
 
-    async def _done(self, results: tuple[StyleResult, ...]) -> dict[str, Any]:
+    async def _done(
+        self, results: tuple[StyleResult, ...], quality: PackQuality | None
+    ) -> dict[str, Any]:
         # Published before the record is marked: a crash in between re-publishes, and the
         # notifier's per-chat delivery key makes the duplicate harmless.
         await self._events.publish_now(Done(job_id=self._job_id, results=results))
-        await self._finish(JobStatus.DONE)
+        await self._finish(JobStatus.DONE, quality=quality)
         ops.PACKS_FINISHED.labels("done").inc()
         return {"status": "done", "images": sum(len(r.keys) for r in results)}
 
@@ -230,19 +239,23 @@ class PackRun:
         log.info("pack %s cancelled; %d partial blobs removed", self._job_id, removed)
         return {"status": "cancelled"}
 
-    async def _fail(self, code: FailureCode, error: str) -> dict[str, Any]:
+    async def _fail(
+        self, code: FailureCode, error: str, quality: PackQuality | None = None
+    ) -> dict[str, Any]:
         log.error("pack %s failed (%s): %s", self._job_id, code, error)
         # Nothing can resume a failed job (a new order is a new job): drop its face data now.
         await self._blobs.remove_all()
         await self._events.publish_now(Failed(job_id=self._job_id, code=str(code)))
-        await self._finish(JobStatus.FAILED, error)
+        await self._finish(JobStatus.FAILED, error, quality)
         ops.PACKS_FINISHED.labels("failed").inc()
         ops.PACK_FAILURES.labels(str(code)).inc()
         return {"status": "failed", "code": str(code), "error": error}
 
-    async def _finish(self, status: JobStatus, error: str | None = None) -> None:
-        ttl_s = self._res.settings.job_ttl_s
-        await records.finish_record(self._res.state, self._job_id, status, error, ttl_s)
+    async def _finish(
+        self, status: JobStatus, error: str | None = None, quality: PackQuality | None = None
+    ) -> None:
+        ttl_s, state = self._res.settings.job_ttl_s, self._res.state
+        await records.finish_record(state, self._job_id, status, error, ttl_s, quality=quality)
 
     # ----- helpers ------------------------------------------------------------------------------
 

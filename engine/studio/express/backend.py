@@ -34,6 +34,7 @@ from engine.studio.protocol import (
     Identity,
     IdentityFile,
     RenderOrder,
+    Selection,
     SelfieTraits,
     StageCancelledError,
     StageContext,
@@ -107,7 +108,7 @@ class ExpressStudio:
         *,
         selfies: Sequence[bytes],
         keep_per_style: int,
-    ) -> list[GeneratedImage]:
+    ) -> Selection:
         """Keep images with one clear face of the person, never a pasted selfie, best first."""
         options = self.options
         return select_pack(

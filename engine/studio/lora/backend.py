@@ -26,6 +26,7 @@ from engine.studio.protocol import (
     Identity,
     IdentityFile,
     RenderOrder,
+    Selection,
     StageContext,
     Tier,
 )
@@ -117,7 +118,7 @@ class LoraStudio:
         *,
         selfies: Sequence[bytes],
         keep_per_style: int,
-    ) -> list[GeneratedImage]:
+    ) -> Selection:
         """Keep the candidates with one clear face, most alike first, per style."""
         options = self.options
         return select_pack(
