@@ -296,7 +296,7 @@ def _real_pipeline() -> Any:
     diffusers: Any = importlib.import_module("diffusers")  # untyped constructors
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
 
-    from engine.studio.tiny import byte_tokenizer  # the prompts still fill 77 tokens
+    from engine.studio.clip_vocab import clip_tokenizer  # tokenizes as production does
 
     with torch.device("cuda"):
         unet = diffusers.UNet2DConditionModel(**SDXL_UNET)
@@ -308,8 +308,8 @@ def _real_pipeline() -> Any:
         vae=vae,
         text_encoder=text,
         text_encoder_2=text_2,
-        tokenizer=byte_tokenizer("<|endoftext|>"),
-        tokenizer_2=byte_tokenizer("!"),
+        tokenizer=clip_tokenizer("<|endoftext|>"),
+        tokenizer_2=clip_tokenizer("!"),
         unet=unet,
         scheduler=diffusers.EulerDiscreteScheduler(
             beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", steps_offset=1
