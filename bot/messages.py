@@ -16,6 +16,7 @@ class Policy:
     selfies_hours_after_delivery: int
     abandoned_hours: int
     max_upload_bytes: int
+    packs_per_day: int = 3
 
 
 def welcome(policy: Policy) -> str:
@@ -32,14 +33,24 @@ def welcome(policy: Policy) -> str:
 
 
 def privacy(policy: Policy) -> str:
-    """Return the privacy notice, quoting the retention settings."""
+    """Return the privacy notice: everything kept and for how long, quoting the settings."""
     return (
-        "Privacy: I store your accepted selfies, the small face model trained from them and "
-        "your results, nothing else. Selfies and the face model are deleted "
-        f"{policy.selfies_hours_after_delivery} h after your pack is delivered, results after "
-        f"{policy.results_days} days, unfinished sessions after {policy.abandoned_hours} h. "
+        "Privacy: what I keep and for how long.\n"
+        "• Your accepted selfies, the crops and small face model trained from them, and the "
+        f"candidate images: until {policy.selfies_hours_after_delivery} h after your pack ends. "
+        "Rejected photos are never stored.\n"
+        f"• Your headshots, the pack's record and its progress history: {policy.results_days} "
+        "days.\n"
+        "• This conversation: your choices and, for each accepted selfie, its checks and a face "
+        "descriptor (128 numbers, used to tell that every photo shows you): until "
+        f"{policy.abandoned_hours} h after your last message.\n"
+        "• Today's pack count, under a code that changes every day and names no one: until the "
+        f"day ends (UTC), even after /delete, so the limit of {policy.packs_per_day} packs a day "
+        "holds. Cancelled packs count.\n"
+        "• In the console chat only: copies of the photos I send, under data/console/ on this "
+        "computer, until you delete them there.\n"
         "Your photos are never used to train anything but your own pack. "
-        "/delete erases everything at once."
+        "/delete erases all of it at once, but for today's pack count and the console's copies."
     )
 
 
