@@ -37,6 +37,9 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# The real CLIP vocabulary for the tiny models' tokenizers: pip downloads the open-clip-torch
+	# wheel into the venv (never installed); engine/studio/clip_vocab.py reads the file from it.
+	$(BIN)/python -m engine.studio.clip_vocab
 	touch $@
 
 redis-binary:

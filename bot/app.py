@@ -65,6 +65,7 @@ def core_config(settings: Settings) -> CoreConfig:
         selfies_hours_after_delivery=settings.selfies_retention_hours,
         abandoned_hours=settings.abandoned_session_hours,
         max_upload_bytes=settings.max_upload_bytes,
+        packs_per_day=settings.packs_per_day,
     )
     styles = tuple(StyleChoice(style.id, style.title) for style in list_styles())
     return CoreConfig(

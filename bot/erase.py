@@ -9,7 +9,7 @@ from redis.asyncio import Redis
 from bot.i18n import N_, t
 from bot.pack_queue import PackQueue
 from engine.jobs import forget_job
-from engine.jobs.keys import active_key, person_jobs_key, record_key
+from engine.jobs.keys import active_key, arq_in_progress_key, person_jobs_key, record_key
 from storage.blobs import BlobStore
 from storage.state import StateStore
 
@@ -44,7 +44,10 @@ async def erase_person(
 ) -> Erased:
     """Stop the person's running pack, then delete their blobs, state, streams and job records."""
     active = await queue.active_job(scope)
-    stopped = active is not None and await queue.cancel(active)
+    # Only a running job needs its cancel key kept (its worker must see it); a queued one is
+    # taken off the queue, and the key would name the job for days after the erasure.
+    running = active is not None and bool(await redis.exists(arq_in_progress_key(active)))
+    stopped = active is not None and await queue.cancel(active, announce=False)
     # The active job is indexed too (enqueue_pack adds it first); the union covers old records.
     started = await state.index_members(person_jobs_key(scope))
     jobs = sorted(started | ({active} if active else set()))
@@ -53,5 +56,5 @@ async def erase_person(
     job_keys = [record_key(job) for job in jobs]
     records = await state.delete(*own_keys, *job_keys, active_key(scope))
     for job in jobs:
-        await forget_job(redis, state, job, keep_cancel=job == active)
+        await forget_job(redis, state, job, keep_cancel=running and job == active)
     return Erased(blob_count, records, len(jobs), stopped)

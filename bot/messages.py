@@ -23,6 +23,7 @@ class Policy:
     selfies_hours_after_delivery: int
     abandoned_hours: int
     max_upload_bytes: int
+    packs_per_day: int = 3
 
 
 def welcome(policy: Policy) -> str:
@@ -39,22 +40,36 @@ def welcome(policy: Policy) -> str:
         max=policy.max_selfies,
         best=policy.recommended_selfies,
     )
-    return f"{intro}\n\n{privacy(policy)}\n\n{t(N_('Tap “I agree” to begin.'))}"
+    return f"{intro}\n\n{privacy(policy)}\n\n{t(TAP_TO_AGREE)}"
+
+
+TAP_TO_AGREE = N_("Tap “I agree” to begin.")
 
 
 def privacy(policy: Policy) -> str:
-    """Return the privacy notice, quoting the retention settings."""
+    """Return the privacy notice: everything kept and for how long, quoting the settings."""
     return t(
         N_(
-            "Privacy: I store your accepted selfies, the small face model trained from them and"
-            " your results, nothing else. Selfies and the face model are deleted {selfies_h} h"
-            " after your pack is delivered, results after {results_days} days, unfinished"
-            " sessions after {abandoned_h} h. Your photos are never used to train anything but"
-            " your own pack. {cmd_delete} erases everything at once."
+            "Privacy: what I keep and for how long.\n"
+            "• Your accepted selfies, the crops and small face model trained from them, and the"
+            " candidate images: until {selfies_h} h after your pack ends. Rejected photos are"
+            " never stored.\n"
+            "• Your headshots, the pack's record and its progress history: {results_days} days.\n"
+            "• This conversation: your choices and, for each accepted selfie, its checks and a"
+            " face descriptor (128 numbers, used to tell that every photo shows you): until"
+            " {abandoned_h} h after your last message.\n"
+            "• Today's pack count, under a code that changes every day and names no one: until"
+            " the day ends (UTC), even after {cmd_delete}, so the limit of {per_day} packs a day"
+            " holds. Cancelled packs count.\n"
+            "• In the console chat only: copies of the photos I send, under data/console/ on this"
+            " computer, until you delete them there.\n"
+            "Your photos are never used to train anything but your own pack. {cmd_delete} erases"
+            " all of it at once, but for today's pack count and the console's copies."
         ),
         selfies_h=policy.selfies_hours_after_delivery,
         results_days=policy.results_days,
         abandoned_h=policy.abandoned_hours,
+        per_day=policy.packs_per_day,
     )
 
 
@@ -79,7 +94,10 @@ def help_text(commands: tuple[str, ...] = tuple(COMMAND_HELP)) -> str:
 
 def unknown_command(name: str, commands: tuple[str, ...]) -> str:
     """Answer a command the bot does not have."""
-    return f"{t(N_('I don’t know {name}.'), name=command(name))}\n\n{help_text(commands)}"
+    return f"{t(UNKNOWN_COMMAND, name=command(name))}\n\n{help_text(commands)}"
+
+
+UNKNOWN_COMMAND = N_("I don’t know {name}.")
 
 
 ASK_SUBJECT = N_("How should the pictures describe you?")

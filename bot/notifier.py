@@ -201,13 +201,14 @@ class Notifier:
     async def _edit(self, job_id: str, chat: ChatRef, text: str) -> None:
         """Edit the job's progress message unless it already says exactly this."""
         shown = shown_key(job_id)
-        if _text(await self._redis.get(shown)) == text:
-            return
+        if _text(await self._redis.get(shown)) == text or await self._erased(job_id):
+            return  # an edit read before /delete must not bring the message's id back
         if await self._redis.exists(_part_key(job_id, chat, 0)):
             return  # another replica already showed the end; an older step must not replace it
         self._next_edit_at[chat] = time.monotonic() + self._edit_interval_s
         await self._sink.apply(chat, [Progress(key=job_id, text=text)])
         await self._redis.set(shown, text, ex=DELIVERED_TTL_S)
+        await self._unless_erased(job_id, shown)
 
     # ----- the end: exactly once per job and chat ---------------------------------------------
 
@@ -215,13 +216,13 @@ class Notifier:
         self, job_id: str, chat: ChatRef, event: TerminalEvent, tier: Tier = Tier.STUDIO
     ) -> None:
         parts = enumerate(ending_parts(job_id, event, self._blobs, self._titles, tier))
-        sent = [await self._once(_part_key(job_id, chat, i), chat, part) for i, part in parts]
+        sent = [await self._once(job_id, i, chat, part) for i, part in parts]
         if isinstance(event, Done) and any(sent):  # counted by the replica that sent it
             ops.PACKS_DELIVERED.inc()
         if self._on_finished is not None:
             await self._on_finished(chat, event)
 
-    async def _once(self, key: str, chat: ChatRef, part: Part) -> bool:
+    async def _once(self, job_id: str, index: int, chat: ChatRef, part: Part) -> bool:
         """Send one part of the ending unless it was sent.
 
         Claim, send, then mark: the claim (SET NX with a lease) stops two replicas sending the
@@ -230,17 +231,35 @@ class Notifier:
         and the mark is the one window for a duplicate; the lease then frees that part. Marking
         before sending would instead lose the pack in that window, which is worse.
         """
+        key = _part_key(job_id, chat, index)
         if not await self._redis.set(key, "sending", nx=True, ex=SENDING_LEASE_S):
             if _text(await self._redis.get(key)) == "sent":
                 return False
             raise PartBusyError(key)
+        if await self._unless_erased(job_id, key):
+            return False
         try:
             await self._sink.apply(chat, await part())
         except BaseException:
             await self._redis.delete(key)
             raise
         await self._redis.set(key, "sent", ex=DELIVERED_TTL_S)
+        await self._unless_erased(job_id, key)
         return True
+
+    async def _unless_erased(self, job_id: str, *written: str) -> bool:
+        """Delete the keys just written when the job was erased meanwhile; return whether it was.
+
+        Erasure deletes the record before it collects the job's keys, so whichever runs second,
+        this check or that collection, removes a key written in between: none outlives /delete.
+        """
+        if not await self._erased(job_id):
+            return False
+        await self._redis.delete(*written)
+        return True
+
+    async def _erased(self, job_id: str) -> bool:
+        return await load_record(self._state, job_id) is None
 
 
 def _chat_of(request: PackRequest) -> ChatRef:

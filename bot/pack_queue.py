@@ -20,8 +20,11 @@ class PackQueue(Protocol):
     async def enqueue(self, chat: ChatRef, scope: str, session: Session, tier: Tier) -> str:
         """Enqueue the session's pack of `tier`; return the job id (one per request and tier)."""
 
-    async def cancel(self, job_id: str) -> bool:
-        """Abort a queued or running job; return whether one was stopped."""
+    async def cancel(self, job_id: str, *, announce: bool = True) -> bool:
+        """Abort a queued or running job; return whether one was stopped.
+
+        `announce=False` (erasure) sends the person no "cancelled" notice for a queued job.
+        """
 
     async def active_job(self, scope: str) -> str | None:
         """Return the job id of the person's queued or running pack, if any."""
@@ -60,9 +63,9 @@ class ArqPackQueue:
         enqueued = await enqueue_pack(self._arq, self._state, request)
         return enqueued.job_id
 
-    async def cancel(self, job_id: str) -> bool:
+    async def cancel(self, job_id: str, *, announce: bool = True) -> bool:
         """Abort the job through arq."""
-        return await cancel_pack(self._arq, self._state, job_id)
+        return await cancel_pack(self._arq, self._state, job_id, announce=announce)
 
     async def active_job(self, scope: str) -> str | None:
         """Return the person's queued or running job."""

@@ -34,10 +34,12 @@ class LocalBlobStore:
         return self._path(key).is_file()
 
     async def delete(self, key: str) -> bool:
+        path = self._path(key)
         try:
-            self._path(key).unlink()
+            path.unlink()
         except FileNotFoundError:
             return False
+        _prune_empty(path.parent, self.root)
         return True
 
     async def list_keys(self, prefix: str = "") -> list[str]:
@@ -67,9 +69,24 @@ class LocalBlobStore:
         return sorted(keys)
 
 
+def _prune_empty(folder: Path, root: Path) -> None:
+    """Remove `folder` and its parents below `root` while they are empty.
+
+    An empty folder still tells whose data was here, which jobs ran and which styles were
+    chosen; erasure and retention must leave no trace of the person, folders included.
+    """
+    while folder != root and folder.is_relative_to(root):
+        try:
+            folder.rmdir()
+        except FileNotFoundError:
+            pass  # a concurrent delete removed it first
+        except OSError:
+            return  # not empty: something of the folder is still kept
+        folder = folder.parent
+
+
 def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    fd, tmp = _temp_beside(path)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -79,6 +96,18 @@ def _write_atomic(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _temp_beside(path: Path, tries: int = 3) -> tuple[int, str]:
+    """Create a temp file in the key's folder, again if a delete pruned the folder meanwhile."""
+    for _ in range(tries - 1):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            return tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        except FileNotFoundError:
+            continue
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
 
 
 def _read_limited(path: Path, key: str, max_bytes: int | None) -> bytes:

@@ -184,3 +184,20 @@ def test_settings_key_turns_encryption_on(tmp_path: Path) -> None:
         blob_encryption_key=base64.b64encode(KEY_A).decode(),  # type: ignore[arg-type]
     )
     assert isinstance(open_blob_store(settings), EncryptedBlobStore)
+
+
+async def test_local_deletes_leave_no_empty_folders(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path / "blobs")
+    keys = ["p1/jobs/j1/results/grey/0.png", "p1/jobs/j1/crops/0.png", "p1/selfies/a", "p2/s/b"]
+    for key in keys:
+        await store.put(key, b"x")
+    assert await store.delete_prefix("p1/jobs/") == 2
+    assert _entries(tmp_path / "blobs" / "p1") == ["selfies"]
+    await store.delete("p1/selfies/a")
+    assert _entries(tmp_path / "blobs") == ["p2"]  # the store's root stays
+    await store.put("p1/selfies/a", b"again")  # a pruned folder is made again on write
+    assert await store.get("p1/selfies/a") == b"again"
+
+
+def _entries(folder: Path) -> list[str]:
+    return sorted(path.name for path in folder.iterdir())

@@ -221,3 +221,15 @@ def test_status_while_running_asks_the_worker_side() -> None:
 def test_session_roundtrips_through_json() -> None:
     session = Session(stage=Stage.CONFIRM, subject="man", selfies=(_selfie(1),), styles=("grey",))
     assert Session.from_dict(session.to_dict()) == session
+
+
+def test_privacy_lists_everything_kept_and_for_how_long() -> None:
+    from bot.messages import privacy
+
+    text = privacy(POLICY)
+    for kept in ("selfies", "face model", "headshots", "record", "progress history",
+                 "conversation", "face descriptor", "pack count", "data/console/"):  # fmt: skip
+        assert kept in text, kept
+    assert "nothing else" not in text
+    assert "24 h" in text and "7 days" in text and "48 h" in text
+    assert "3 packs a day" in text and "Cancelled packs count" in text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 from redis.asyncio import Redis
@@ -15,7 +16,7 @@ from engine.jobs import (
     create_arq_pool,
     enqueue_pack,
 )
-from engine.jobs.keys import QUEUE_NAME
+from engine.jobs.keys import QUEUE_NAME, STATE_NAMESPACE
 from engine.jobs.records import open_state
 from storage.blobs import open_blob_store
 from tests.queue_harness import queue_settings, stored_request
@@ -77,5 +78,34 @@ async def test_concurrent_orders_from_one_person_start_one_pack(
     assert len(started) == 1, outcomes
     assert await arq.zcard(QUEUE_NAME) == 1
     assert await active_job(state, requests[0].user_scope) == started[0]
+    await arq.aclose()
+    await state.close()
+
+
+async def test_the_daily_quota_survives_delete_and_names_nobody(
+    redis_url: str, tmp_path: Path
+) -> None:
+    from bot.erase import erase_person
+    from bot.limits import quota_key
+    from bot.pack_queue import ArqPackQueue
+    from storage.keys import user_scope
+
+    settings = queue_settings(tmp_path, redis_url)
+    state, arq = open_state(redis_url), await create_arq_pool(settings)
+    blobs = open_blob_store(settings)
+    scope, limits = user_scope("telegram", "4242"), Limits(packs_per_day=1)
+    await count_pack(state, scope)
+    assert await pack_refusal(state, arq, scope, limits) is not None
+    await erase_person(scope, state, arq, blobs, ArqPackQueue(arq, state))
+    assert await pack_refusal(state, arq, scope, limits) is not None, "/delete reset the quota"
+    raw = [key.decode() async for key in arq.scan_iter("*")]
+    assert raw, "the count is kept"
+    assert not [key for key in raw if scope in key or "4242" in key], raw
+    # The hash's key is a salt of the day: another day hashes the same person elsewhere, and
+    # today's count and salt expire when the day (plus an hour's grace) is over.
+    today = await quota_key(state, scope)
+    assert await quota_key(state, scope, now_s=time.time() + 86400) != today
+    ttl_s = await arq.ttl(STATE_NAMESPACE + today)
+    assert 0 < ttl_s <= 86400 - time.time() % 86400 + 3600 + 1
     await arq.aclose()
     await state.close()

@@ -38,6 +38,10 @@ async def redis(redis_url: str) -> AsyncIterator[Redis]:
     await client.aclose()
 
 
+def _entries(folder: Path) -> list[str]:
+    return sorted(path.name for path in folder.iterdir())
+
+
 async def _ended_job(state: RedisStateStore, blobs: LocalBlobStore, status: str) -> PackRequest:
     scope = user_scope("telegram", "1")
     selfies = (f"{scope}/selfies/a", f"{scope}/selfies/b")
@@ -76,6 +80,7 @@ async def test_private_data_goes_after_grace_results_after_days(
     third = await sweep(state, blobs, redis, POLICY, now=ENDED_AT + 8 * 24 * HOUR)
     assert (third.result_blobs, third.records) == (2, 1)
     assert await blobs.list_keys("") == []
+    assert _entries(tmp_path) == []  # no empty folder tells whose job it was
     assert await state.get(record_key(request.job_id)) is None
 
 

@@ -13,7 +13,13 @@ from core.settings import Settings
 from engine.studio.generation import RenderSettings, generate_pack
 from engine.studio.loading import ModelNotFoundError, WrongModelError, load_pipeline
 from engine.studio.lora.backend import load_studio
-from engine.studio.postprocess import AI_NOTICE, HiresSettings, export_jpeg
+from engine.studio.postprocess import (
+    AI_NOTICE,
+    HiresSettings,
+    export_jpeg,
+    hires_size,
+    size_multiple,
+)
 from engine.studio.protocol import RenderOrder, StageContext, Studio
 from engine.studio.selection import select_best
 from engine.studio.styles import get_style
@@ -110,8 +116,8 @@ def test_hires_pass_and_jpeg_export(tmp_path_factory: pytest.TempPathFactory) ->
     )
     assert pipe.get_list_adapters() == {}
     with Image.open(io.BytesIO(images[0].png)) as png:
-        width, height = style.shot("ohwx woman", 0, 1).size(64)
-        assert png.size == (round(width * 128 / height / 8) * 8, 128)
+        size = style.shot("ohwx woman", 0, 1).size(64)
+        assert png.size == hires_size(size, 128, size_multiple(pipe))
     jpeg = export_jpeg(images[0].png)
     with Image.open(io.BytesIO(jpeg)) as image:
         assert image.format == "JPEG"

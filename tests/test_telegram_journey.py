@@ -83,13 +83,13 @@ def _text_has(fragment: str) -> object:
     return lambda sent: fragment in sent.text
 
 
-async def _consent(tg: FakeTelegram) -> None:
+async def _consent(tg: FakeTelegram, since: int = 0) -> None:
     tg.send_text(USER, "/start")
-    await tg.wait_for(_text_has("I agree"))
+    await tg.wait_for(_text_has("I agree"), since=since)
     tg.press(USER, "consent")
-    await tg.wait_for(_text_has("describe you"))
+    await tg.wait_for(_text_has("describe you"), since=since)
     tg.press(USER, "subject:woman")
-    await tg.wait_for(_text_has("Checklist"))
+    await tg.wait_for(_text_has("Checklist"), since=since)
 
 
 async def test_everything_but_photos_gets_a_friendly_answer(
@@ -162,24 +162,24 @@ async def test_happy_path_delivers_the_pack_once(
     assert all(a != b for a, b in itertools.pairwise(texts))
 
 
-async def _order_pack(tg: FakeTelegram) -> str:
+async def _order_pack(tg: FakeTelegram, since: int = 0) -> str:
     """Send two good selfies, pick one style and 4 per style; return the Start button's data."""
     for selfie in _good_selfies():
         tg.send_photo(USER, selfie)
-    return await _choose_and_confirm(tg)
+    return await _choose_and_confirm(tg, since)
 
 
-async def _choose_and_confirm(tg: FakeTelegram) -> str:
+async def _choose_and_confirm(tg: FakeTelegram, since: int = 0) -> str:
     """Continue from two good selfies to the confirmation; return the Start button's data."""
-    await tg.wait_for(_text_has("2 good photos"))
+    await tg.wait_for(_text_has("2 good photos"), since=since)
     tg.press(USER, "continue")
-    menu = await tg.wait_for(_text_has("Pick up to"))
+    menu = await tg.wait_for(_text_has("Pick up to"), since=since)
     tg.press(USER, menu.buttons[0][0]["callback_data"])
-    await tg.wait_for(lambda s: any("✓" in b["text"] for r in s.buttons for b in r))
+    await tg.wait_for(lambda s: any("✓" in b["text"] for r in s.buttons for b in r), since=since)
     tg.press(USER, "styles:done")
-    await tg.wait_for(_text_has("How many"))
+    await tg.wait_for(_text_has("How many"), since=since)
     tg.press(USER, "size:4")
-    confirm = await tg.wait_for(_text_has("Ready to make your pack"))
+    confirm = await tg.wait_for(_text_has("Ready to make your pack"), since=since)
     return str(confirm.buttons[0][0]["callback_data"])
 
 
@@ -270,10 +270,36 @@ async def test_delete_erases_everything_of_one_person_only(
     keys = _redis_keys(redis_url)
     assert not _traces(keys, mine, job_id), keys
     assert any(theirs in key for key in keys), "the other person's session survives"
-    files = [p.relative_to(bot_settings.local_storage_root()).as_posix()
-             for p in bot_settings.local_storage_root().rglob("*") if p.is_file()]  # fmt: skip
+    root = bot_settings.local_storage_root()
+    files = [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()]
     assert files
     assert all(f.startswith(f"{theirs}/") for f in files), files
+    assert _folders_of(root, mine) == []  # no empty folder naming the person, a job or a style
+
+
+async def test_delete_while_queued_leaves_no_marker_and_keeps_the_daily_limit(
+    telegram: FakeTelegram, bot_settings: Settings, redis_url: str
+) -> None:
+    settings = bot_settings.model_copy(update={"packs_per_day": 1})
+    async with running_bot(settings):  # no worker: the pack stays queued
+        await _consent(telegram)
+        telegram.press(USER, await _order_pack(telegram))
+        await telegram.wait_for(lambda s: s.method == "sendPhoto", timeout_s=60)  # retouch
+        [job_id] = [k.removeprefix("hs:job:") for k in _redis_keys(redis_url) if "hs:job:" in k]
+        telegram.send_text(USER, "/delete")
+        await telegram.wait_for(_text_has("Erase everything"))
+        telegram.press(USER, "delete:yes")
+        await telegram.wait_for(_text_has("Nothing of you is left"))
+        await asyncio.sleep(1.0)  # the notifier has read whatever the cancel published
+        mine = user_scope("telegram", USER)
+        keys = _redis_keys(redis_url)
+        assert not _traces(keys, mine, job_id), keys
+        assert not _traces(keys, str(USER), job_id), keys
+        assert _folders_of(settings.local_storage_root(), mine) == []
+        since = len(telegram.sent)
+        await _consent(telegram, since)  # a new start after /delete...
+        telegram.press(USER, await _order_pack(telegram, since))
+        await telegram.wait_for(_text_has("daily limit"), since=since)  # ...is today's second
 
 
 async def test_private_deployment_answers_strangers_politely(
@@ -354,15 +380,28 @@ async def test_retention_sweep_leaves_nothing_after_the_promised_time(
     assert later.result_blobs == 5  # four headshots and their manifest
     assert not _traces(_redis_keys(redis_url), scope, job_id), _redis_keys(redis_url)
     assert await blobs.list_keys(f"{scope}/") == []
+    assert _folders_of(bot_settings.local_storage_root(), scope) == []
+
+
+_Entries = list[tuple[bytes, dict[bytes, bytes]]]
 
 
 def _redis_keys(url: str) -> list[str]:
+    """Return every key, every set member and every stream entry's fields, as text."""
     client = SyncRedis.from_url(url)
     keys = [key.decode() for key in client.scan_iter("*")]
     sets = [key for key in keys if client.type(key) == b"set"]
     members = [member.decode() for key in sets for member in cast(set[bytes], client.smembers(key))]
+    streams = [key for key in keys if client.type(key) == b"stream"]
+    ranges = {key: cast(_Entries, client.xrange(key)) for key in streams}
+    entries = [f"{key} {fields!r}" for key, found in ranges.items() for _, fields in found]
     client.close()
-    return keys + members
+    return keys + members + entries
+
+
+def _folders_of(root: Path, scope: str) -> list[str]:
+    """Return every file and folder left of the person in the local blob store."""
+    return [p.relative_to(root).as_posix() for p in root.rglob("*") if scope in p.as_posix()]
 
 
 def _traces(keys: list[str], scope: str, job_id: str) -> list[str]:

@@ -22,12 +22,15 @@ def tiny_model_dir(factory: pytest.TempPathFactory, kind: Kind) -> Path:
     return folder
 
 
-def load_tiny(folder: Path) -> Any:
-    """Load the tiny model through the studio's own `from_pretrained` path, on the CPU."""
+def load_tiny(folder: Path, dtype: torch.dtype | None = None) -> Any:
+    """Load the tiny model through the studio's own `from_pretrained` path, on the CPU.
+
+    `dtype=torch.bfloat16` loads it as a GPU worker runs, for tests about dtypes.
+    """
     from engine.studio.loading import load_pipeline
 
     torch.set_num_threads(1)
-    return load_pipeline(str(folder), device="cpu")
+    return load_pipeline(str(folder), device="cpu", dtype=dtype)
 
 
 def state_snapshot(*modules: Any) -> list[dict[str, torch.Tensor]]:

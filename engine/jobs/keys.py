@@ -118,10 +118,27 @@ def session_key(user_scope: str) -> str:
     return person_prefix(user_scope) + "session"
 
 
-def quota_key(user_scope: str, now_s: float | None = None) -> str:
-    """Return the state key counting the person's packs on the current UTC day."""
-    day = time.strftime("%Y%m%d", time.gmtime(now_s))
-    return person_prefix(user_scope) + f"quota:{day}"
+def utc_day(now_s: float | None = None) -> str:
+    """Return the UTC day (YYYYMMDD) daily counts belong to."""
+    return time.strftime("%Y%m%d", time.gmtime(now_s))
+
+
+QUOTA_PREFIX = "quota:"  # daily pack counts; outside every person's scope, so /delete keeps them
+QUOTA_SALT_PREFIX = "quota-salt:"
+
+
+def quota_key(tag: str, day: str) -> str:
+    """Return the state key counting one person's packs on `day`, by a keyed hash (`tag`).
+
+    Not under the person's scope: erasure must not reset the limit, and the key must not name
+    the person. The hash's key is the day's salt, which expires with the day.
+    """
+    return f"{QUOTA_PREFIX}{day}:{tag}"
+
+
+def quota_salt_key(day: str) -> str:
+    """Return the state key of the random salt of `day`'s quota hashes."""
+    return QUOTA_SALT_PREFIX + day
 
 
 def menus_prefix(user_scope: str) -> str:
@@ -158,9 +175,12 @@ def split_person_key(key: str) -> tuple[str, str]:
     return scope, kind
 
 
-def quota_day(kind: str) -> str | None:
-    """Return the day (YYYYMMDD) a quota key's kind counts, or None for any other kind."""
-    return kind.removeprefix("quota:") if kind.startswith("quota:") else None
+def quota_day(key: str) -> str | None:
+    """Return the day (YYYYMMDD) of a quota count or salt key, or None for any other key."""
+    for prefix in (QUOTA_PREFIX, QUOTA_SALT_PREFIX):
+        if key.startswith(prefix):
+            return key.removeprefix(prefix).partition(":")[0]
+    return None
 
 
 SESSION_KIND = "session"

@@ -137,9 +137,13 @@ async def active_job(state: StateStore, user_scope: str) -> str | None:
 
 
 async def cancel_pack(
-    arq: ArqRedis, state: StateStore, job_id: str, *, ttl_s: int = 8 * 86400
+    arq: ArqRedis, state: StateStore, job_id: str, *, ttl_s: int = 8 * 86400, announce: bool = True
 ) -> bool:
-    """Stop a queued or running pack; return False if it had already finished."""
+    """Stop a queued or running pack; return False if it had already finished.
+
+    `announce=False` publishes no "cancelled" event for a queued pack: erasure stops it, and a
+    notice about a job being erased would only write a delivery marker after the erasure.
+    """
     record = await records.load_record(state, job_id)
     if record is None or record.status.terminal:
         return False
@@ -155,5 +159,6 @@ async def cancel_pack(
     # Queued, or its worker died: nobody else would say it. A worker that picks the job up
     # later finds the cancelled record and only removes what was stored.
     await records.finish_record(state, job_id, JobStatus.CANCELLED, ttl_s=ttl_s)
-    await publish_event(arq, Cancelled(job_id=job_id), ttl_s)
+    if announce:
+        await publish_event(arq, Cancelled(job_id=job_id), ttl_s)
     return True

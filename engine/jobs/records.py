@@ -100,6 +100,10 @@ async def forget_job(
     `keep_cancel` leaves the cancel key (it expires by itself) for a job still running, so its
     worker sees the cancel, stops and removes what it stored, even after the rest is gone.
     """
+    # The record goes first: the notifier re-checks it after writing a marker and removes its
+    # own marker when the record is gone, so a marker written after the scan below goes too.
+    doomed = [keys.record_key(job_id), *([] if keep_cancel else [keys.cancel_key(job_id)])]
+    await state.delete(*doomed)
     # arq's result key holds the request (with the person's ids): it may not outlive the job.
     markers = [key async for key in redis.scan_iter(match=keys.delivery_pattern(job_id))]
     job_key, result_key, _ = keys.arq_keys(job_id)
@@ -108,8 +112,6 @@ async def forget_job(
         keys.shown_key(job_id), job_key, result_key, *markers,
     )  # fmt: skip
     await redis.srem(keys.LIVE_STREAMS, keys.stream_key(job_id))  # type: ignore[misc]
-    doomed = [keys.record_key(job_id), *([] if keep_cancel else [keys.cancel_key(job_id)])]
-    await state.delete(*doomed)
 
 
 async def is_cancel_requested(state: StateStore, job_id: str) -> bool:

@@ -115,11 +115,11 @@ async def _delete_private(blobs: BlobStore, request: PackRequest, prefix: str) -
 
 async def _sweep_sessions(state: StateStore, policy: RetentionPolicy, now: float) -> int:
     """Delete conversations idle past the abandoned time, their menus and past days' quotas."""
-    today = time.strftime("%Y%m%d", time.gmtime(now))
+    today = keys.utc_day(now)
     swept = 0
     for key in await state.keys(""):
         scope, kind = keys.split_person_key(key)
-        day = keys.quota_day(kind)
+        day = keys.quota_day(key)
         if day is not None and day < today:
             await state.delete(key)
         elif kind == keys.SESSION_KIND and await _idle(state, key, scope, now - policy.abandoned_s):

@@ -23,6 +23,7 @@ from engine.jobs.events import JobEvent, event_from_json, event_to_json
 log = logging.getLogger(__name__)
 
 STREAM_MAXLEN = 1000
+WAKE_MAXLEN = 10
 _STREAM_PREFIX = keys.stream_key("")
 
 
@@ -47,7 +48,9 @@ async def open_stream(
         pipe.xgroup_create(stream, group, id="0", mkstream=True)
         pipe.expire(stream, ttl_s)
         pipe.sadd(keys.LIVE_STREAMS, stream)
-        pipe.xadd(keys.WAKE_STREAM, {"job": job_id}, maxlen=100, approximate=True)
+        # The wake names no job: it only unblocks readers, and a job id kept here would outlive
+        # the job's erasure. Readers never need old wakes, so a few are kept.
+        pipe.xadd(keys.WAKE_STREAM, {"wake": "1"}, maxlen=WAKE_MAXLEN, approximate=False)
         await pipe.execute(raise_on_error=False)  # BUSYGROUP on a re-run is fine
 
 

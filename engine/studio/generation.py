@@ -137,7 +137,7 @@ def render_shots(
     images: list[Image.Image] = pipe(**call).images
     if render.hires is not None:
         images = hires_pass(pipe, images, call, render.hires)
-    return [finish(image) for image in images]
+    return [finish(image, monochrome=style.finish.monochrome) for image in images]
 
 
 def make_scheduler(config: Any, name: str) -> Any:

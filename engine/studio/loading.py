@@ -25,16 +25,18 @@ def load_pipeline(
     device: str,
     setting: str = "HEADSHOTS_BASE_MODEL",
     family: str | None = None,
+    dtype: torch.dtype | None = None,
 ) -> Any:
     """Load a diffusers pipeline from a folder or the local cache, in bf16 on CUDA.
 
     `setting` names where the model came from, for the one-line error; `family` is the pipeline
-    class the caller needs (a folder of another family fails before any weight loads).
+    class the caller needs (a folder of another family fails before any weight loads); `dtype`
+    overrides the device's (tests about dtypes load the tiny model as production would run).
     """
     from diffusers import DiffusionPipeline
 
     _check_family(model, setting, family)
-    dtype = torch.bfloat16 if device == "cuda" else torch.float32
+    dtype = dtype or (torch.bfloat16 if device == "cuda" else torch.float32)
     try:
         load: Any = DiffusionPipeline.from_pretrained  # untyped in diffusers
         pipe = load(model, dtype=dtype, local_files_only=True)

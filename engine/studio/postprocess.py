@@ -34,9 +34,10 @@ def hires_pass(
 
     sdxl = getattr(pipe, "text_encoder_2", None) is not None
     name = "StableDiffusionXLImg2ImgPipeline" if sdxl else "StableDiffusionImg2ImgPipeline"
-    img2img = getattr(diffusers, name).from_pipe(pipe)
-    scale = hires.target_px / max(images[0].size)
-    size = (_round8(images[0].width * scale), _round8(images[0].height * scale))
+    # Without `dtype`, diffusers 0.42.1 casts the modules it shares with `pipe` to float32: the
+    # worker's bf16 base pipeline would stay fp32 for every later job (REFERENCE.md).
+    img2img = getattr(diffusers, name).from_pipe(pipe, dtype=pipe.unet.dtype)
+    size = hires_size(images[0].size, hires.target_px, size_multiple(pipe))
     upscaled = [image.resize(size, Image.Resampling.LANCZOS) for image in images]
     args = {k: v for k, v in call.items() if k not in {"width", "height", "num_inference_steps"}}
     steps = max(hires.steps, math.ceil(1 / hires.strength))  # at least one denoising step
@@ -45,10 +46,33 @@ def hires_pass(
     return out
 
 
-def finish(image: Image.Image) -> Image.Image:
-    """Return the image with a gentle contrast stretch and a light sharpen."""
+def size_multiple(pipe: Any) -> int:
+    """Return the pixel multiple every side must be: the VAE's scale times the UNet's downsamples.
+
+    The UNet halves the latent once per down block but the last, so a latent side that is not a
+    multiple of 2**(blocks - 1) leaves odd sizes its skip connections must patch over.
+    """
+    downsamples = len(pipe.unet.config.block_out_channels) - 1
+    return int(pipe.vae_scale_factor) << downsamples
+
+
+def hires_size(size: tuple[int, int], target_px: int, multiple: int) -> tuple[int, int]:
+    """Return `size` scaled so its long side is about `target_px`, each side a `multiple`."""
+    scale = target_px / max(size)
+    width, height = (max(multiple, round(side * scale / multiple) * multiple) for side in size)
+    return width, height
+
+
+def finish(image: Image.Image, *, monochrome: bool = False) -> Image.Image:
+    """Return the image with a gentle contrast stretch and a light sharpen, in grey if asked."""
     stretched = ImageOps.autocontrast(image.convert("RGB"), cutoff=0.3, preserve_tone=True)
-    return stretched.filter(ImageFilter.UnsharpMask(radius=1.2, percent=40, threshold=3))
+    sharpened = stretched.filter(ImageFilter.UnsharpMask(radius=1.2, percent=40, threshold=3))
+    return to_monochrome(sharpened) if monochrome else sharpened
+
+
+def to_monochrome(image: Image.Image) -> Image.Image:
+    """Return the image in black and white, still RGB so every sink and export takes it alike."""
+    return image.convert("L").convert("RGB")
 
 
 def export_jpeg(png: bytes, quality: int = 95) -> bytes:
@@ -61,7 +85,3 @@ def export_jpeg(png: bytes, quality: int = 95) -> bytes:
     buffer = io.BytesIO()
     rgb.save(buffer, format="JPEG", quality=quality, subsampling=0, exif=exif.tobytes())
     return buffer.getvalue()
-
-
-def _round8(value: float) -> int:
-    return max(8, round(value / 8) * 8)

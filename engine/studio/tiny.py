@@ -1,14 +1,16 @@
 """Tiny random-weight SDXL and SD 1.5 pipelines in diffusers' folder format, built from configs.
 
 They load through the same `from_pretrained` path a real model takes, so tests and smoke runs
-exercise the real code on a machine without a GPU or a download. The CLIP tokenizer is written
-locally: a byte-level vocabulary with no merges.
+exercise the real code on a machine without a GPU or a download. The CLIP tokenizers use the real
+CLIP vocabulary (`engine.studio.clip_vocab`), so prompts tokenize as on a production model.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Literal
+
+from engine.studio.clip_vocab import clip_tokenizer
 
 Kind = Literal["sdxl", "sd15"]
 MARKER = "headshots-tiny.txt"  # tells the studio its images are noise: no faces to select on
@@ -22,14 +24,16 @@ _SCHEDULER: dict[str, Any] = {
     "timestep_spacing": "leading",
 }
 _TEXT: dict[str, Any] = {
-    "bos_token_id": 0,
-    "eos_token_id": 1,
-    "pad_token_id": 1,
+    # The ids of the real vocabulary's <|startoftext|> and <|endoftext|>: the text model pools
+    # its output at the end token.
+    "bos_token_id": 49406,
+    "eos_token_id": 49407,
+    "pad_token_id": 49407,
     "hidden_size": 32,
     "intermediate_size": 37,
     "num_attention_heads": 4,
     "num_hidden_layers": 3,
-    "vocab_size": 600,
+    "vocab_size": 49408,
     "hidden_act": "gelu",
     "projection_dim": 32,
     "max_position_embeddings": 77,
@@ -69,8 +73,8 @@ def _build_sdxl() -> Any:
         vae=_vae(),
         text_encoder=CLIPTextModel(CLIPTextConfig(**_TEXT)),
         text_encoder_2=CLIPTextModelWithProjection(CLIPTextConfig(**_TEXT)),
-        tokenizer=byte_tokenizer(pad="<|endoftext|>"),
-        tokenizer_2=byte_tokenizer(pad="!"),
+        tokenizer=clip_tokenizer(pad="<|endoftext|>"),
+        tokenizer_2=clip_tokenizer(pad="!"),
         unet=unet,
         scheduler=_scheduler(),
         force_zeros_for_empty_prompt=True,
@@ -85,7 +89,7 @@ def _build_sd15() -> Any:
         StableDiffusionPipeline,
         vae=_vae(),
         text_encoder=CLIPTextModel(CLIPTextConfig(**_TEXT)),
-        tokenizer=byte_tokenizer(pad="<|endoftext|>"),
+        tokenizer=clip_tokenizer(pad="<|endoftext|>"),
         unet=_unet(cross_attention_dim=32),
         scheduler=_scheduler(),
         safety_checker=None,
@@ -134,23 +138,6 @@ def _scheduler() -> Any:
     from diffusers import EulerDiscreteScheduler
 
     return _construct(EulerDiscreteScheduler, **_SCHEDULER)
-
-
-def byte_tokenizer(pad: str) -> Any:
-    """Return a CLIP tokenizer over a byte-level vocabulary with no merges."""
-    from transformers import CLIPTokenizer
-
-    return CLIPTokenizer(vocab=_byte_vocab(), merges=[], pad_token=pad, model_max_length=77)
-
-
-def _byte_vocab() -> dict[str, int]:
-    """Return a CLIP vocabulary of the two specials plus every byte character, bare and final."""
-    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1)]
-    printable += range(ord("®"), ord("ÿ") + 1)
-    others = [b for b in range(256) if b not in printable]
-    symbols = [chr(b) for b in printable] + [chr(256 + i) for i in range(len(others))]
-    tokens = ["<|startoftext|>", "<|endoftext|>", *symbols, *(s + "</w>" for s in symbols)]
-    return {token: index for index, token in enumerate(dict.fromkeys(tokens))}
 
 
 def _construct(cls: Any, **kwargs: Any) -> Any:

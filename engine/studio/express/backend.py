@@ -28,6 +28,7 @@ from engine.studio.express.render import (
     rotate_references,
 )
 from engine.studio.loading import load_pipeline
+from engine.studio.postprocess import to_monochrome
 from engine.studio.preprocess import training_crops_with_sources
 from engine.studio.protocol import (
     GeneratedImage,
@@ -155,7 +156,7 @@ class ExpressStudio:
                 should_stop=ctx.should_stop,
             )
             rendered += [
-                GeneratedImage(style.id, shot.seed, _png(picture, shot.prompt))
+                GeneratedImage(style.id, shot.seed, _png(_styled(picture, style), shot.prompt))
                 for shot, picture in zip(group, pictures, strict=True)
             ]
         return rendered
@@ -198,6 +199,11 @@ def _tagged_png(crop: Image.Image, source: int) -> bytes:
     buffer = io.BytesIO()
     crop.save(buffer, format="PNG", pnginfo=info)
     return buffer.getvalue()
+
+
+def _styled(image: Image.Image, style: Style) -> Image.Image:
+    """Apply the style's finish the model cannot be trusted with (black and white)."""
+    return to_monochrome(image) if style.finish.monochrome else image
 
 
 def _png(image: Image.Image, prompt: str) -> bytes:

@@ -16,6 +16,7 @@ from PIL import Image
 
 from core.settings import Settings
 from engine.faces import FaceAnalyzer
+from engine.jobs.contract import SUBJECTS
 from engine.studio.generation import RenderSettings, generate_pack
 from engine.studio.loading import default_resolution, load_pipeline
 from engine.studio.lora.training import TrainConfig, train_lora
@@ -31,7 +32,8 @@ from engine.studio.protocol import (
     Tier,
 )
 from engine.studio.selection import SelectionRules, select_pack
-from engine.studio.styles import get_style
+from engine.studio.styles import Style, get_style, load_styles
+from engine.studio.styles.fit import CountTokens, check_prompts_fit
 from engine.studio.tiny import is_tiny
 
 TINY_STEPS = 4  # sampler steps on the tiny model: plumbing tests need no image quality
@@ -99,7 +101,7 @@ class LoraStudio:
             self.pipe,
             identity.file(LORA_FILE),
             [get_style(style_id) for style_id in order.style_ids],
-            person=f"{options.train.instance_token} {ctx.subject}",
+            person=options.train.person(ctx.subject),
             images_per_style=order.images_per_style,
             seed=ctx.seed,
             render=RenderSettings(
@@ -144,6 +146,7 @@ def load_studio(settings: Settings) -> LoraStudio:
         max_steps=settings.train_max_steps,
         mixed_precision="bf16" if on_cuda else "no",
     )
+    check_styles_fit(pipe, train)
     hires = HiresSettings(target_px=settings.hires_px) if settings.hires_px else None
     options = StudioOptions(
         train=train, resolution=resolution, hires=hires, render_batch=settings.render_batch
@@ -152,6 +155,22 @@ def load_studio(settings: Settings) -> LoraStudio:
         options = replace(options, max_inference_steps=TINY_STEPS, select_faces=False)
     segmenter = _segmenter() if settings.train_grey_background else None
     return LoraStudio(pipe, FaceAnalyzer(), options, segmenter)
+
+
+def check_styles_fit(pipe: Any, train: TrainConfig, styles: Sequence[Style] = ()) -> None:
+    """Raise StyleError unless every style's every prompt fits each of the pipeline's tokenizers."""
+    persons = [train.person(subject) for subject in SUBJECTS]
+    for tokenizer in (pipe.tokenizer, getattr(pipe, "tokenizer_2", None)):
+        if tokenizer is not None:
+            limit = int(tokenizer.model_max_length)
+            check_prompts_fit(styles or load_styles().values(), persons, _counter(tokenizer), limit)
+
+
+def _counter(tokenizer: Any) -> CountTokens:
+    def count(text: str) -> int:
+        return len(tokenizer(text).input_ids)  # untruncated: start and end tokens included
+
+    return count
 
 
 def _segmenter() -> Any:

@@ -36,6 +36,10 @@ class TrainConfig:
         """Return the optimizer steps for `photos` training photos: proportional, then capped."""
         return max(1, min(self.max_steps, max(self.min_steps, photos * self.steps_per_photo)))
 
+    def person(self, subject: str) -> str:
+        """Return how prompts name the person, e.g. `ohwx man`."""
+        return f"{self.instance_token} {subject}"
+
     def caption(self, subject: str) -> str:
         """Return the instance caption, e.g. `photo of ohwx man`."""
-        return f"photo of {self.instance_token} {subject}"
+        return f"photo of {self.person(subject)}"

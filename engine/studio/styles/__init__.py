@@ -6,9 +6,11 @@ Light on purpose: the bot imports `list_styles` to show the menu, so nothing her
 from __future__ import annotations
 
 import hashlib
+import itertools
 import random
 import re
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -21,7 +23,8 @@ ASPECTS = {"1:1": (1, 1), "4:5": (4, 5)}
 SCHEDULERS = ("euler", "euler_a", "dpmpp_2m", "dpmpp_2m_karras", "ddim")
 _ID = re.compile(r"^[a-z][a-z0-9-]{1,31}$")
 _FIELDS = {"outfit": "outfits", "background": "backgrounds", "light": "lights"}
-# CLIP reads 77 tokens, BPE splits some words: 60 words and marks keeps every prompt whole.
+# CLIP reads 77 tokens, BPE splits some words: 60 words and marks keeps every prompt whole. A
+# cheap check the bot can run; the worker counts the real tokens at start (styles/fit.py).
 MAX_PROMPT_PIECES = 60
 _PIECE = re.compile(r"\w+|[^\w\s]")
 
@@ -64,6 +67,13 @@ class Express:
 
 
 @dataclass(frozen=True)
+class Finish:
+    """What post-processing a style's images get whatever the model drew."""
+
+    monochrome: bool = False  # black and white: colour the model left in is removed
+
+
+@dataclass(frozen=True)
 class Shot:
     """One image to render: the filled prompt, its aspect ratio and its seed."""
 
@@ -95,6 +105,7 @@ class Style:
     aspects: tuple[str, ...]
     sampler: Sampler
     express: Express
+    finish: Finish = Finish()
 
     @property
     def id(self) -> str:
@@ -110,14 +121,24 @@ class Style:
         seed = image_seed(job_seed, self.id, index)
         pick = random.Random(seed)
         template = self.express.prompt if express else self.prompt
-        prompt = template.format(
-            person=person,
-            outfit=pick.choice(self.outfits),
-            background=pick.choice(self.backgrounds),
-            light=pick.choice(self.lights),
-        )
+        # Drawn in this order (outfit, background, light) so a seed keeps its prompt.
+        variant = tuple(pick.choice(values) for values in self._variants())
+        prompt = _fill(template, person, variant)
         aspect = self.aspects[index % len(self.aspects)]
         return Shot(self.id, prompt, self.negative_prompt, aspect, seed)
+
+    def every_prompt(self, person: str) -> Iterator[str]:
+        """Yield the studio prompt filled with every outfit, background and light for `person`."""
+        for variant in itertools.product(*self._variants()):
+            yield _fill(self.prompt, person, variant)
+
+    def _variants(self) -> tuple[tuple[str, ...], ...]:
+        return self.outfits, self.backgrounds, self.lights
+
+
+def _fill(template: str, person: str, variant: tuple[str, ...]) -> str:
+    outfit, background, light = variant
+    return template.format(person=person, outfit=outfit, background=background, light=light)
 
 
 def image_seed(job_seed: int, style_id: str, index: int) -> int:
@@ -180,6 +201,7 @@ def parse_style(data: dict[str, Any], file_id: str) -> Style:
         aspects=_aspects(data),
         sampler=_sampler(data.get("sampler")),
         express=_express(data.get("express")),
+        finish=_finish(data.get("finish", {})),
     )
 
 
@@ -249,6 +271,15 @@ def _express(data: Any) -> Express:
     if not 1 <= express.references <= MAX_EXPRESS_REFERENCES:
         raise ValueError(f"express.references must be between 1 and {MAX_EXPRESS_REFERENCES}")
     return express
+
+
+def _finish(data: Any) -> Finish:
+    if not isinstance(data, dict) or not set(data) <= {"monochrome"}:
+        raise ValueError("[finish] may only hold monochrome = true or false")
+    monochrome = data.get("monochrome", False)
+    if not isinstance(monochrome, bool):
+        raise ValueError("finish.monochrome must be true or false")
+    return Finish(monochrome=monochrome)
 
 
 def _round16(value: float) -> int:
