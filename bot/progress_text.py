@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from bot import messages
 from engine.jobs import (
     Delivering,
     FailureCode,
@@ -76,11 +77,13 @@ def progress_text(event: JobEvent) -> str:
             return _with_eta(f"⏳ In the queue: position {position} ({where})", eta_s)
         case Preparing(eta_s=eta_s):
             return _with_eta("🔍 Preparing your photos", eta_s)
-        case Training(step=step, total=total, eta_s=eta_s):
+        case Training(step=step, total=total, eta_s=eta_s, restarted=restarted):
             percent = round(100 * step / total) if total else 0
-            return _with_eta(f"🧠 Learning your face: {percent}% (step {step}/{total})", eta_s)
-        case Generating(done=done, total=total, eta_s=eta_s):
-            return _with_eta(f"🎨 Creating your headshots: {done}/{total}", eta_s)
+            line = f"🧠 Learning your face: {percent}% (step {step}/{total})"
+            return _restarted(_with_eta(line, eta_s), restarted)
+        case Generating(done=done, total=total, eta_s=eta_s, restarted=restarted):
+            line = f"🎨 Creating your headshots: {done}/{total}"
+            return _restarted(_with_eta(line, eta_s), restarted)
         case Selecting(eta_s=eta_s):
             return _with_eta("🏅 Picking the best shots", eta_s)
         case Delivering():
@@ -94,6 +97,11 @@ def caption(style_id: str, count: int, part: int, parts: int, titles: Mapping[st
     noun = "headshot" if count == 1 else "headshots"
     suffix = f" ({part}/{parts})" if parts > 1 else ""
     return f"{title}: {count} {noun}{suffix}"
+
+
+def _restarted(text: str, restarted: bool) -> str:
+    """Say why the count went back, so progress that jumps back is not a mystery."""
+    return f"{text}\n{messages.RESTARTED_NOTE}" if restarted else text
 
 
 def _with_eta(line: str, eta_s: float | None) -> str:

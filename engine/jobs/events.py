@@ -45,6 +45,7 @@ class Training(JobEvent):
     step: int
     total: int
     eta_s: float | None = None
+    restarted: bool = False  # a later try after a crash or restart: the count began again
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,6 +56,7 @@ class Generating(JobEvent):
     done: int
     total: int
     eta_s: float | None = None
+    restarted: bool = False  # a later try after a crash or restart: the count began again
 
 
 @dataclass(frozen=True, kw_only=True)
