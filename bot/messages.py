@@ -124,10 +124,16 @@ NOTHING_RUNNING = "Nothing is running right now."
 
 CANCEL_KEPT = "Okay, nothing was changed."
 
-NO_WORKER = (
-    "Heads-up: no GPU worker is running right now, so your pack waits in the queue until one "
-    "starts. Your instant retouch still comes now. (Host: start one with `headshots worker`.)"
+# The workers' state, said in the person's words (engine.jobs.workers; hosts read `doctor`).
+PACKS_UNAVAILABLE = (
+    "Packs can't be made on this host right now, sorry. Your instant retouch still comes now; "
+    "press Start again later."
 )
+NO_WORKER_NOTE = (
+    "The studio is not running right now: your pack keeps its place and starts when it is back."
+)
+UNAVAILABLE_NOTE = "Packs can't be made on this host right now; your pack waits. /cancel stops it."
+RESTARTED_NOTE = "Restarted after an interruption; nothing is lost but time."
 
 FILES_GONE = "Those files are no longer here: results are deleted after the retention period."
 

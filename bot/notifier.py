@@ -18,6 +18,7 @@ from typing import Any, cast
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from bot import messages
 from bot import progress_text as say
 from bot.endings import Part, ending_parts
 from bot.events import ChatRef, Progress
@@ -25,12 +26,21 @@ from bot.sink import EffectSink
 from core.settings import Settings
 from engine.jobs import Done, TerminalEvent, is_terminal, load_record
 from engine.jobs.keys import delivery_key, notifier_group, shown_key
-from engine.jobs.stream import JobStreamReader, StreamBatch
+from engine.jobs.queue import queued_job_ids
+from engine.jobs.stream import JobStreamReader, StreamBatch, latest_event
+from engine.jobs.workers import WorkerState, worker_state
 from ops import metrics as ops
 from storage.blobs import BlobStore
 from storage.state import StateStore
 
 log = logging.getLogger(__name__)
+
+WORKER_CHECK_S = 5.0  # how often waiting packs are checked for a live worker
+WORKER_NOTES = {
+    WorkerState.LIVE: "",
+    WorkerState.ABSENT: messages.NO_WORKER_NOTE,
+    WorkerState.UNAVAILABLE: messages.UNAVAILABLE_NOTE,
+}
 
 FinishedHook = Callable[[ChatRef, TerminalEvent], Awaitable[None]]
 SENDING_LEASE_S = 300  # a replica that died mid-upload frees the part after this
@@ -65,8 +75,11 @@ class Notifier:
         titles: Mapping[str, str] | None = None,
         on_finished: FinishedHook | None = None,
         platforms: frozenset[str] | None = None,
+        worker_check_s: float = WORKER_CHECK_S,
     ) -> None:
         self._redis, self._state, self._blobs, self._sink = redis, state, blobs, sink
+        self._worker_check_s = worker_check_s
+        self._next_worker_check = 0.0
         # Processes serving different platforms read in different groups, each acknowledging
         # the other platforms' events; replicas serving the same platforms share one group.
         self._platforms = platforms
@@ -131,6 +144,9 @@ class Notifier:
         for batch in await self._reader.read(self._wait_s()):
             await self._handle(batch)
         await self._flush_due()
+        if time.monotonic() >= self._next_worker_check:
+            self._next_worker_check = time.monotonic() + self._worker_check_s
+            await self._note_workers()
 
     async def _handle(self, batch: StreamBatch) -> None:
         job_id, events = batch.job_id, batch.events
@@ -198,6 +214,28 @@ class Notifier:
         self._next_edit_at[chat] = time.monotonic() + self._edit_interval_s
         await self._sink.apply(chat, [Progress(key=job_id, text=text)])
         await self._redis.set(shown, text, ex=DELIVERED_TTL_S)
+
+    # ----- no live worker: said on the waiting packs' progress messages ------------------------
+
+    async def _note_workers(self) -> None:
+        """Add the workers' state to every waiting pack's message; take it off when one is back.
+
+        Stateless on purpose: each replica (or a restarted bot) computes the same text from
+        Redis, and `_edit` skips a message that already says it.
+        """
+        note = WORKER_NOTES[await worker_state(self._redis)]
+        for job_id in await queued_job_ids(self._redis):
+            if job_id in self._pending:
+                continue  # a newer step is about to be shown anyway
+            latest = await latest_event(self._redis, job_id)
+            chat = None if latest is None or is_terminal(latest) else await self._chat(job_id)
+            if latest is None or chat is None or not self._serves(chat):
+                continue
+            text = say.progress_text(latest)
+            await self._edit(job_id, chat, f"{text}\n\n{note}" if note else text)
+
+    def _serves(self, chat: ChatRef) -> bool:
+        return self._platforms is None or chat.platform in self._platforms
 
     # ----- the end: exactly once per job and chat ---------------------------------------------
 

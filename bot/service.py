@@ -41,6 +41,7 @@ from bot.session import Selfie, Session, Stage
 from bot.sink import EffectSink
 from engine.jobs import Done, PackAlreadyActiveError, keys
 from engine.jobs.stream import latest_event
+from engine.jobs.workers import WorkerState
 from storage.blobs import BlobStore
 from storage.keys import user_scope
 from storage.state import StateStore
@@ -218,6 +219,11 @@ class ChatService:
         if running is not None and running != session.job_id:
             await self._save(scope, session.with_(job_id=running))  # /status, /cancel reach it
             return [Reply(say.JOB_ALREADY_RUNNING)]
+        if await self._svc.queue.worker_state() is WorkerState.UNAVAILABLE:
+            # No worker here can start (the host sees why): queueing would only make them wait.
+            await self._save(scope, session.with_(stage=Stage.CONFIRM))  # Start works later
+            self._in_background(self._send_retouch(chat, session, pack_coming=False))
+            return [Reply(say.PACKS_UNAVAILABLE)]
         refusal = await pack_refusal(self._svc.state, self._svc.redis, scope, self._limits)
         if refusal is not None:
             await self._save(scope, session.with_(stage=Stage.CONFIRM))  # Start works later
@@ -232,10 +238,9 @@ class ChatService:
             raise
         await count_pack(self._svc.state, scope)
         await self._save(scope, session.with_(job_id=job_id))
-        # The notifier posts the progress message from the job's own "queued" event.
+        # The notifier posts the progress message from the job's own "queued" event, and says
+        # there when no worker is live.
         self._in_background(self._send_retouch(chat, session))
-        if not await self._svc.queue.worker_alive():
-            return [Reply(say.NO_WORKER)]
         return []
 
     def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
@@ -261,7 +266,9 @@ class ChatService:
             return say.JOB_ALREADY_RUNNING
         return f"{progress_text(latest)}\n\n{say.JOB_ALREADY_RUNNING}"
 
-    async def _send_retouch(self, chat: ChatRef, session: Session) -> None:
+    async def _send_retouch(
+        self, chat: ChatRef, session: Session, *, pack_coming: bool = True
+    ) -> None:
         """Send the instant retouch of the best selfie while the pack trains."""
         best = max(session.selfies, key=lambda selfie: selfie.quality)
         look = self._look
@@ -274,7 +281,9 @@ class ChatService:
             log.exception("instant retouch failed for %s", user_scope(chat.platform, chat.user_id))
             await self._svc.sink.apply(chat, (Reply(say.RETOUCH_FAILED),))
             return
-        caption = f"Your instant studio retouch of {best.label}. Your full pack is on its way."
+        caption = f"Your instant studio retouch of {best.label}."
+        if pack_coming:
+            caption += " Your full pack is on its way."
         await self._svc.sink.apply(chat, (SendPhoto(image, caption),))
 
     async def _delete_everything(self, scope: str) -> str:

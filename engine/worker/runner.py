@@ -24,6 +24,7 @@ from engine.jobs.keys import QUEUE_NAME, arq_in_progress_key, lease_key
 from engine.jobs.queue import dumps, loads, queued_job_ids, redis_settings
 from engine.jobs.records import open_state
 from engine.jobs.retention import RetentionPolicy, sweep
+from engine.jobs.workers import clear_unavailable, mark_unavailable
 from engine.studio.protocol import Studio
 from engine.worker.pack_job import PackRun, WorkerResources
 from ops.logs import bind_job
@@ -153,7 +154,12 @@ async def _sweep_forever(redis: Redis, settings: Settings, running: set[str]) ->
 
 async def _startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx["settings"]
-    studios = await load_studios(settings)
+    try:
+        studios = await load_studios(settings)
+    except ConfigError as exc:  # restarting will not help: say why where the bot can see it
+        await mark_unavailable(ctx["redis"], str(exc))
+        raise
+    await clear_unavailable(ctx["redis"])
     ctx["resources"] = WorkerResources(
         settings=settings,
         studios=studios,
