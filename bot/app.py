@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from arq.connections import ArqRedis
 
@@ -37,12 +38,18 @@ class Resources:
 
 
 @asynccontextmanager
-async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
-    """Open Redis, the blob store, the job queue and the gate pool; close them at the end."""
+async def open_resources(
+    settings: Settings, log_file: Path | None = None
+) -> AsyncIterator[Resources]:
+    """Open Redis, the blob store, the job queue and the gate pool; close them at the end.
+
+    `log_file` receives the gate processes' own output (the console chat keeps its terminal
+    for the conversation).
+    """
     state = open_state(settings.redis_url)
     blobs = open_blob_store(settings)
     arq = await create_arq_pool(settings)
-    images = ImagePool(settings.gate_workers, settings.max_upload_bytes)
+    images = ImagePool(settings.gate_workers, settings.max_upload_bytes, log_file)
     try:
         await images.warm()
         yield Resources(state, blobs, arq, images)

@@ -13,6 +13,8 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
+from setproctitle import setproctitle
+
 from core.errors import HeadshotsError
 
 COMMAND_MODULES = (
@@ -48,9 +50,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# What `ps` shows, so a host finds the processes by role: every front end is "headshots bot".
+PROCESS_TITLES = {"run": "bot", "chat": "bot", "telegram": "bot", "discord": "bot"}
+
+
+def process_title(command: str) -> str:
+    """Return the process title of a subcommand."""
+    return f"headshots {PROCESS_TITLES.get(command, command)}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; a known error becomes one clear line on stderr and exit status 2."""
     args = build_parser().parse_args(argv)
+    setproctitle(process_title(args.command))
     try:
         return int(args.handler(args))
     except HeadshotsError as exc:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -139,7 +140,9 @@ async def read_lines(stream: TextIO) -> asyncio.Queue[str | None]:
             loop.call_soon_threadsafe(queue.put_nowait, line)
         loop.call_soon_threadsafe(queue.put_nowait, None)
 
-    loop.run_in_executor(None, pump)
+    # A daemon thread, not the loop's executor: a read blocked on the terminal must not keep the
+    # process alive after Ctrl-C (interpreter exit joins executor threads, never daemons).
+    threading.Thread(target=pump, name="console-stdin", daemon=True).start()
     return queue
 
 
@@ -154,6 +157,8 @@ BANNER = (
 )
 
 
-def print_banner(out: TextIO = sys.stdout) -> None:
-    """Print how to use the console."""
+def print_banner(out: TextIO = sys.stdout, log_file: Path | None = None) -> None:
+    """Print how to use the console, and where the logs go (once: they stay off the chat)."""
     out.write(BANNER + "\n")
+    if log_file is not None:
+        out.write(f"(Logs go to {log_file}.)\n")

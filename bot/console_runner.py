@@ -14,11 +14,18 @@ from core.settings import Settings
 
 
 async def serve_console(
-    settings: Settings, out_dir: Path, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout
+    settings: Settings,
+    out_dir: Path,
+    stdin: TextIO = sys.stdin,
+    stdout: TextIO = sys.stdout,
+    log_file: Path | None = None,
 ) -> None:
-    """Chat in the terminal until end of input; photos the bot sends are saved in `out_dir`."""
+    """Chat in the terminal until end of input; photos the bot sends are saved in `out_dir`.
+
+    With `log_file`, the gate processes write their native output there, not on the chat.
+    """
     stop = asyncio.Event()
-    async with open_resources(settings) as resources:
+    async with open_resources(settings, log_file) as resources:
         sink = ConsoleSink(stdout, out_dir)
         service = chat_service(settings, resources, sink)
         notifier = Notifier.from_settings(
@@ -26,7 +33,7 @@ async def serve_console(
             on_finished=service.pack_finished, platforms=frozenset({"console"}),
         )  # fmt: skip
         notify = asyncio.create_task(notifier.run(stop))
-        print_banner(stdout)
+        print_banner(stdout, log_file)
         lines = await read_lines(stdin)
         chat = console_chat()
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from redis import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from core.settings import Settings
+from engine.jobs.keys import WORKER_HEALTH, WORKER_UNAVAILABLE
 
 ROLES = ("all", "bot", "worker")
 
@@ -29,7 +31,7 @@ class Finding:
 
 def run_checks(settings: Settings, role: str) -> list[Finding]:
     """Run the checks that matter for `role` ("bot", "worker" or "all")."""
-    checks: list[Callable[[Settings], list[Finding]]] = [check_redis, check_storage]
+    checks: list[Callable[[Settings], list[Finding]]] = [check_redis, check_storage, check_workers]
     if role in {"all", "bot"}:
         checks.append(check_chat)
     if role in {"all", "worker"}:
@@ -56,7 +58,7 @@ def check_redis(settings: Settings) -> list[Finding]:
             Finding(
                 "redis",
                 False,
-                f"cannot reach {_host(settings.redis_url)}: {exc}",
+                f"cannot reach {redact_url(settings.redis_url)}: {exc}",
                 "start redis-server, or fix HEADSHOTS_REDIS_URL",
             )
         ]
@@ -103,10 +105,42 @@ def _redis_config(client: Redis) -> list[Finding]:
     return found or [Finding("redis config", True, "appendonly yes, maxmemory-policy noeviction")]
 
 
+def redis_appendonly(url: str) -> str | None:
+    """Return Redis's `appendonly` ("yes" or "no"), or None when it cannot be read."""
+    client = Redis.from_url(url, socket_timeout=3, socket_connect_timeout=3)
+    try:
+        return _config(client, "appendonly")
+    except (RedisError, OSError):  # CONFIG disabled (managed Redis), or not reachable
+        return None
+    finally:
+        client.close()
+
+
 def _config(client: Redis, name: str) -> str:
     reply: dict[str, str] = client.config_get(name)  # type: ignore[assignment]
     value = reply.get(name, "")
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def check_workers(settings: Settings) -> list[Finding]:
+    """A worker is live; or the reason the last one could not start (engine.jobs.workers)."""
+    client = Redis.from_url(settings.redis_url, socket_timeout=3, socket_connect_timeout=3)
+    try:
+        live = bool(client.exists(WORKER_HEALTH))
+        reason = client.get(WORKER_UNAVAILABLE)
+    except (RedisError, OSError):
+        return []  # check_redis says what is wrong
+    finally:
+        client.close()
+    if live:
+        return [Finding("worker", True, "a worker is taking packs from the queue")]
+    if reason is not None:
+        why = reason.decode() if isinstance(reason, bytes) else str(reason)
+        return [Finding("worker", False, f"the last worker could not start: {why}", FIX_WORKER)]
+    return [Finding("worker", True, "no worker is running now (packs wait for one)")]
+
+
+FIX_WORKER = "fix that, then start `headshots worker` (or `headshots run`)"
 
 
 def check_storage(settings: Settings) -> list[Finding]:
@@ -219,7 +253,7 @@ def check_base_model(settings: Settings) -> list[Finding]:
     folder = Path(model).expanduser()
     if folder.is_dir():
         if (folder / "model_index.json").is_file():
-            return [Finding("base model", True, f"folder {folder}")]
+            return [_model_found(f"folder {folder}", folder)]
         return [
             Finding(
                 "base model",
@@ -230,8 +264,9 @@ def check_base_model(settings: Settings) -> list[Finding]:
         ]
     from huggingface_hub import try_to_load_from_cache
 
-    if isinstance(try_to_load_from_cache(model, "model_index.json"), str):
-        return [Finding("base model", True, f"{model} is in the local Hugging Face cache")]
+    index = try_to_load_from_cache(model, "model_index.json")
+    if isinstance(index, str):
+        return [_model_found(f"{model} is in the local Hugging Face cache", Path(index).parent)]
     return [
         Finding(
             "base model",
@@ -243,5 +278,33 @@ def check_base_model(settings: Settings) -> list[Finding]:
     ]
 
 
-def _host(url: str) -> str:
-    return url.rsplit("@", maxsplit=1)[-1]  # never print a password from the URL
+TINY_WIDTH = 256  # the widest tiny denoiser is far narrower; real SD's UNet starts at 320
+
+
+def _model_found(where: str, folder: Path) -> Finding:
+    width = _denoiser_width(folder)
+    if width is None or width >= TINY_WIDTH:
+        return Finding("base model", True, where)
+    return Finding(
+        "base model",
+        False,
+        f"{where} is a tiny random-weight model ({width} channels wide): its images are noise, "
+        "fine for trying the system, not for headshots",
+        "set HEADSHOTS_BASE_MODEL to a real model (README, the tiers)",
+    )
+
+
+def _denoiser_width(folder: Path) -> int | None:
+    """Return the UNet's widest block, or the transformer's width, from its config."""
+    unet, transformer = folder / "unet" / "config.json", folder / "transformer" / "config.json"
+    if unet.is_file():
+        return max(int(c) for c in json.loads(unet.read_text()).get("block_out_channels", [0]))
+    if transformer.is_file():
+        raw = json.loads(transformer.read_text())
+        return int(raw.get("num_attention_heads", 0)) * int(raw.get("attention_head_dim", 0))
+    return None
+
+
+def redact_url(url: str) -> str:
+    """Return the Redis URL's host part: never print a password from it."""
+    return url.rsplit("@", maxsplit=1)[-1]

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
+CHILD_TITLE = "headshots image-check"
 
-def warm_up() -> None:
-    """Load the face models once, when the child starts."""
+
+def warm_up(log_file: str | None = None) -> None:
+    """Name the process, leave Ctrl-C to the parent, and load the face models once."""
+    from setproctitle import setproctitle
+
     from engine.quality import warm_up as load_models
+    from ops.logs import send_native_output_to
 
+    setproctitle(CHILD_TITLE)
+    if log_file is not None:  # mediapipe's TFLite writes to fd 2 from C, past Python's logging
+        send_native_output_to(Path(log_file))
+    # The terminal sends Ctrl-C to the whole process group; the bot stops the pool itself,
+    # so a child must not die mid-task printing a KeyboardInterrupt traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     load_models()
 
 

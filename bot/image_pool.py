@@ -13,6 +13,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from multiprocessing import get_context
+from pathlib import Path
 from typing import Any
 
 from bot import image_child
@@ -36,15 +37,18 @@ log = logging.getLogger(__name__)
 class ImagePool:
     """A pool of processes, each with the face models loaded once at start."""
 
-    def __init__(self, workers: int, max_upload_bytes: int) -> None:
+    def __init__(self, workers: int, max_upload_bytes: int, log_file: Path | None = None) -> None:
         self._max_bytes = max_upload_bytes
         self._workers = workers
+        self._log_file = None if log_file is None else str(log_file)  # the children's output
         self._pool = self._new_pool()
 
     def _new_pool(self) -> ProcessPoolExecutor:
         # "spawn": forking a process that holds an event loop and sockets is unsafe.
         context = get_context("spawn")
-        return ProcessPoolExecutor(self._workers, context, initializer=image_child.warm_up)
+        return ProcessPoolExecutor(
+            self._workers, context, initializer=image_child.warm_up, initargs=(self._log_file,)
+        )
 
     async def warm(self) -> None:
         """Start every child and load its models now rather than on the first selfie."""

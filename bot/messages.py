@@ -205,6 +205,20 @@ LAST_PACK_CANCELLED = N_(
     "Your last pack was cancelled, nothing of it was kept. {cmd_new} starts a new set of selfies."
 )
 
+# The workers' state, said in the person's words (engine.jobs.workers; hosts read `doctor`).
+PACKS_UNAVAILABLE = N_(
+    "Packs can't be made on this host right now, sorry. Your instant retouch still comes now;"
+    " press Start again later."
+)
+NO_WORKER_NOTE = N_(
+    "The studio is not running right now: your pack keeps its place and starts when it is back."
+)
+UNAVAILABLE_NOTE = N_(
+    "Packs can't be made on this host right now; your pack waits. {cmd_cancel} stops it."
+)
+RESTARTED_NOTE = N_("Restarted after an interruption; nothing is lost but time.")
+RETOUCH_ONLY_CAPTION = N_("Your instant studio retouch of {label}.")
+
 
 def ask_tier(express: str, studio: str) -> str:
     """Ask how the pack is made; the times are the workers' measured ones."""
@@ -250,11 +264,6 @@ NOTHING_RUNNING = N_("Nothing is running right now.")
 STOPPING = N_("Stopping your pack…")
 
 CANCEL_KEPT = N_("Okay, nothing was changed.")
-
-NO_WORKER = N_(
-    "Heads-up: no GPU worker is running right now, so your pack waits in the queue until one"
-    " starts. Your instant retouch still comes now. (Host: start one with `headshots worker`.)"
-)
 
 FILES_GONE = N_("Those files are no longer here: results are deleted after the retention period.")
 

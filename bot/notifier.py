@@ -19,20 +19,30 @@ from typing import Any, cast
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from bot import messages
 from bot import progress_text as say
 from bot.endings import Part, ending_parts
 from bot.events import ChatRef, Progress
-from bot.i18n import SLASH, speaking
+from bot.i18n import SLASH, speaking, t
 from bot.sink import EffectSink
 from core.settings import Settings
 from engine.jobs import Done, PackRequest, TerminalEvent, Tier, is_terminal, load_record
 from engine.jobs.keys import delivery_key, notifier_group, shown_key
-from engine.jobs.stream import JobStreamReader, StreamBatch
+from engine.jobs.queue import queued_job_ids
+from engine.jobs.stream import JobStreamReader, StreamBatch, latest_event
+from engine.jobs.workers import WorkerState, worker_state
 from ops import metrics as ops
 from storage.blobs import BlobStore
 from storage.state import StateStore
 
 log = logging.getLogger(__name__)
+
+WORKER_CHECK_S = 5.0  # how often waiting packs are checked for a live worker
+WORKER_NOTES = {
+    WorkerState.LIVE: "",
+    WorkerState.ABSENT: messages.NO_WORKER_NOTE,
+    WorkerState.UNAVAILABLE: messages.UNAVAILABLE_NOTE,
+}
 
 FinishedHook = Callable[[ChatRef, TerminalEvent], Awaitable[None]]
 SENDING_LEASE_S = 300  # a replica that died mid-upload frees the part after this
@@ -68,9 +78,12 @@ class Notifier:
         on_finished: FinishedHook | None = None,
         platforms: frozenset[str] | None = None,
         command_prefixes: Mapping[str, str] | None = None,
+        worker_check_s: float = WORKER_CHECK_S,
     ) -> None:
         self._redis, self._state, self._blobs, self._sink = redis, state, blobs, sink
         self._prefixes = dict(command_prefixes or {})  # how each platform's commands are typed
+        self._worker_check_s = worker_check_s
+        self._next_worker_check = 0.0
         # Processes serving different platforms read in different groups, each acknowledging
         # the other platforms' events; replicas serving the same platforms share one group.
         self._platforms = platforms
@@ -137,6 +150,9 @@ class Notifier:
         for batch in await self._reader.read(self._wait_s()):
             await self._handle(batch)
         await self._flush_due()
+        if time.monotonic() >= self._next_worker_check:
+            self._next_worker_check = time.monotonic() + self._worker_check_s
+            await self._note_workers()
 
     async def _handle(self, batch: StreamBatch) -> None:
         job_id, events = batch.job_id, batch.events
@@ -209,6 +225,30 @@ class Notifier:
         await self._sink.apply(chat, [Progress(key=job_id, text=text)])
         await self._redis.set(shown, text, ex=DELIVERED_TTL_S)
         await self._unless_erased(job_id, shown)
+
+    # ----- no live worker: said on the waiting packs' progress messages ------------------------
+
+    async def _note_workers(self) -> None:
+        """Add the workers' state to every waiting pack's message; take it off when one is back.
+
+        Stateless on purpose: each replica (or a restarted bot) computes the same text from
+        Redis, and `_edit` skips a message that already says it.
+        """
+        note = WORKER_NOTES[await worker_state(self._redis)]
+        for job_id in await queued_job_ids(self._redis):
+            if job_id in self._pending:
+                continue  # a newer step is about to be shown anyway
+            latest = await latest_event(self._redis, job_id)
+            request = None if latest is None or is_terminal(latest) else await self._request(job_id)
+            if latest is None or request is None or not self._serves(request.platform):
+                continue
+            with self._voice_of(request):
+                text = say.progress_text(latest)
+                text = f"{text}\n\n{t(note)}" if note else text
+            await self._edit(job_id, _chat_of(request), text)
+
+    def _serves(self, platform: str) -> bool:
+        return self._platforms is None or platform in self._platforms
 
     # ----- the end: exactly once per job and chat ---------------------------------------------
 

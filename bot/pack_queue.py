@@ -10,7 +10,7 @@ from bot.events import ChatRef
 from bot.session import Selfie, Session, TierChoice
 from engine.jobs import PackRequest, Tier, active_job, cancel_pack, enqueue_pack
 from engine.jobs.contract import SelfieTraits
-from engine.jobs.queue import worker_alive
+from engine.jobs.workers import WorkerState, worker_state
 from storage.state import StateStore
 
 
@@ -29,8 +29,8 @@ class PackQueue(Protocol):
     async def active_job(self, scope: str) -> str | None:
         """Return the job id of the person's queued or running pack, if any."""
 
-    async def worker_alive(self) -> bool:
-        """Return whether a worker reported itself healthy in the last minute or so."""
+    async def worker_state(self) -> WorkerState:
+        """Return whether a worker is live, absent, or unable to start on this host."""
 
 
 class ArqPackQueue:
@@ -71,9 +71,9 @@ class ArqPackQueue:
         """Return the person's queued or running job."""
         return await active_job(self._state, scope)
 
-    async def worker_alive(self) -> bool:
-        """Return whether a worker wrote arq's health-check key (it expires after ~61 s)."""
-        return await worker_alive(self._arq)
+    async def worker_state(self) -> WorkerState:
+        """Return the workers' state from arq's health-check key and a failed start's reason."""
+        return await worker_state(self._arq)
 
 
 def _traits(selfie: Selfie) -> SelfieTraits:

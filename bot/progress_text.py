@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from bot import messages
 from bot.i18n import N_, ngettext, t
 from engine.jobs import (
     Delivering,
@@ -96,7 +97,7 @@ def progress_text(event: JobEvent) -> str:
             return _with_eta(t(N_("🔍 Preparing your photos")), eta_s)
         case Training(tier=Tier.EXPRESS, eta_s=eta_s):
             return _with_eta(t(N_("🔍 Choosing your best selfies as references")), eta_s)
-        case Training(step=step, total=total, eta_s=eta_s):
+        case Training(step=step, total=total, eta_s=eta_s, restarted=restarted):
             percent = round(100 * step / total) if total else 0
             line = t(
                 N_("🧠 Learning your face: {percent}% (step {step}/{total})"),
@@ -104,10 +105,10 @@ def progress_text(event: JobEvent) -> str:
                 step=step,
                 total=total,
             )
-            return _with_eta(line, eta_s)
-        case Generating(done=done, total=total, eta_s=eta_s):
+            return _restarted(_with_eta(line, eta_s), restarted)
+        case Generating(done=done, total=total, eta_s=eta_s, restarted=restarted):
             line = t(N_("🎨 Creating your headshots: {done}/{total}"), done=done, total=total)
-            return _with_eta(line, eta_s)
+            return _restarted(_with_eta(line, eta_s), restarted)
         case Selecting(eta_s=eta_s):
             return _with_eta(t(N_("🏅 Picking the best shots")), eta_s)
         case Delivering():
@@ -126,6 +127,11 @@ def caption(style_id: str, count: int, part: int, parts: int, titles: Mapping[st
 def tier_caption(tier: Tier, caption: str) -> str:
     """Return an album's caption naming the express tier (the studio one is the plain pack)."""
     return t(N_("Express · {caption}"), caption=caption) if tier is Tier.EXPRESS else caption
+
+
+def _restarted(text: str, restarted: bool) -> str:
+    """Say why the count went back, so progress that jumps back is not a mystery."""
+    return f"{text}\n{t(messages.RESTARTED_NOTE)}" if restarted else text
 
 
 def _with_eta(line: str, eta_s: float | None) -> str:

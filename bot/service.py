@@ -48,6 +48,7 @@ from bot.session import Selfie, Session, Stage, TierChoice
 from bot.sink import EffectSink
 from engine.jobs import Done, PackAlreadyActiveError, TerminalEvent, Tier, eta, keys
 from engine.jobs.stream import latest_event
+from engine.jobs.workers import WorkerState
 from storage.blobs import BlobStore
 from storage.keys import user_scope
 from storage.state import StateStore
@@ -265,6 +266,11 @@ class ChatService:
         if running is not None and running != session.job_id:
             await self._save(scope, session.with_(job_id=running))  # /status, /cancel reach it
             return [Reply(t(say.JOB_ALREADY_RUNNING))]
+        if await self._svc.queue.worker_state() is WorkerState.UNAVAILABLE:
+            # No worker here can start (the host sees why): queueing would only make them wait.
+            await self._save(scope, session.with_(stage=Stage.CONFIRM, upgrade_pending=False))
+            self._in_background(self._send_retouch(chat, session, pack_coming=False))
+            return [Reply(t(say.PACKS_UNAVAILABLE))]
         refusal = await pack_refusal(self._svc.state, self._svc.redis, scope, self._limits)
         if refusal is not None:
             # Start works later; the upgrade is armed again when it is pressed.
@@ -281,10 +287,9 @@ class ChatService:
             raise  # nothing was queued
         await count_pack(self._svc.state, scope)
         await self._save(scope, session.with_(job_id=job_id))
-        # The notifier posts the progress message from the job's own "queued" event.
+        # The notifier posts the progress message from the job's own "queued" event, and says
+        # there when no worker is live.
         self._in_background(self._send_retouch(chat, session))
-        if not await self._svc.queue.worker_alive():
-            return [Reply(t(say.NO_WORKER))]
         return []
 
     async def pack_finished(self, chat: ChatRef, event: TerminalEvent) -> None:
@@ -332,7 +337,9 @@ class ChatService:
             return t(say.JOB_ALREADY_RUNNING)
         return f"{progress_text(latest)}\n\n{t(say.JOB_ALREADY_RUNNING)}"
 
-    async def _send_retouch(self, chat: ChatRef, session: Session) -> None:
+    async def _send_retouch(
+        self, chat: ChatRef, session: Session, *, pack_coming: bool = True
+    ) -> None:
         """Send the instant retouch of the best selfie while the pack trains."""
         best = max(session.selfies, key=lambda selfie: selfie.quality)
         look = self._look
@@ -345,7 +352,8 @@ class ChatService:
             log.exception("instant retouch failed for %s", user_scope(chat.platform, chat.user_id))
             await self._svc.sink.apply(chat, (Reply(t(say.RETOUCH_FAILED)),))
             return
-        caption = t(say.RETOUCH_CAPTION, label=best.label)
+        template = say.RETOUCH_CAPTION if pack_coming else say.RETOUCH_ONLY_CAPTION
+        caption = t(template, label=best.label)
         await self._svc.sink.apply(chat, (SendPhoto(image, caption),))
 
     async def _delete_everything(self, scope: str) -> str:

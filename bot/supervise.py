@@ -12,8 +12,10 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 from urllib.parse import urlparse
 
+from bot.doctor import redact_url, redis_appendonly
 from core.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,7 @@ def local_redis_if_needed(url: str, data_dir: Path) -> Iterator[None]:
     """Start a redis-server for a local URL nobody answers; stop it at the end."""
     parsed = urlparse(url)
     if parsed.scheme != "redis" or redis_answers(url):
+        _announce_redis(url, "already running, not started by headshots")
         yield
         return
     if parsed.hostname not in LOCAL_HOSTS:
@@ -54,25 +57,49 @@ def local_redis_if_needed(url: str, data_dir: Path) -> Iterator[None]:
                "--appendonly", "yes", "--save", "", "--logfile", "redis.log"]  # fmt: skip
     with child(command, "redis-server"):
         _wait_for(lambda: redis_answers(url), "redis-server")
-        print(f"Started a local redis-server on port {port} (data in {data_dir})", file=sys.stderr)
+        _announce_redis(url, f"started here, data in {data_dir}")
         yield
 
 
 @contextmanager
 def child(command: Sequence[str], name: str) -> Iterator[subprocess.Popen[bytes]]:
     """Run a child process for the block; SIGTERM it (then SIGKILL) at the end."""
-    proc = subprocess.Popen(list(command))
+    proc = spawn(command)
     try:
         yield proc
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                log.warning("%s did not stop in 20 s; killing it", name)
-                proc.kill()
-                proc.wait()
+        stop(proc, name)
+
+
+def spawn(command: Sequence[str], output: IO[bytes] | None = None) -> subprocess.Popen[bytes]:
+    """Start a child in its own process group: Ctrl-C reaches us alone; we stop it in order."""
+    return subprocess.Popen(list(command), stdout=output, stderr=output, process_group=0)
+
+
+def stop(proc: subprocess.Popen[bytes], name: str, timeout_s: float = 20) -> None:
+    """SIGTERM the child, then SIGKILL it after `timeout_s`; always reap it."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            log.warning("%s did not stop in %.0f s; killing it", name, timeout_s)
+            proc.kill()
+    proc.wait()
+
+
+def _announce_redis(url: str, origin: str) -> None:
+    """Say which Redis this run uses, and warn when a restart of it would lose the queue."""
+    appendonly = redis_appendonly(url)
+    kept = {"yes": "append-only", "no": "no append-only file"}.get(appendonly or "", "unknown")
+    print(f"headshots run: Redis at {redact_url(url)} ({origin}; {kept})", file=sys.stderr)
+    if appendonly == "no":
+        print(
+            "headshots run: warning: that Redis keeps no append-only file, so restarting it "
+            "loses queued packs, sessions and progress (set `appendonly yes`, or stop it and "
+            "let headshots start its own)",
+            file=sys.stderr,
+        )
 
 
 def headshots_command(*args: str) -> list[str]:

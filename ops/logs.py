@@ -12,9 +12,11 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import os
 import re
 import time
 from collections.abc import Iterable
+from pathlib import Path
 
 from core.settings import Settings, secret_values
 
@@ -110,13 +112,22 @@ class SecretScrubber(logging.Filter):
 
 
 def setup_logging(
-    level: str, *, quiet: bool = False, secrets: Iterable[str] = (), json_lines: bool = False
+    level: str,
+    *,
+    quiet: bool = False,
+    secrets: Iterable[str] = (),
+    json_lines: bool = False,
+    log_file: Path | None = None,
 ) -> None:
-    """Log to stderr at `level`; `quiet` (console chat) keeps only warnings and errors."""
+    """Log at `level` to stderr, or to `log_file`; `quiet` keeps only warnings and errors."""
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(
         level=logging.WARNING if quiet else level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        filename=log_file,
     )
+    logging.captureWarnings(True)  # library warnings follow the logs, not the terminal
     scrubber = SecretScrubber(secrets)
     for handler in logging.getLogger().handlers:
         handler.addFilter(BytesAsSize())  # before the scrubber renders the message
@@ -127,11 +138,23 @@ def setup_logging(
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def setup_logging_from(settings: Settings, *, quiet: bool = False) -> None:
+def setup_logging_from(
+    settings: Settings, *, quiet: bool = False, log_file: Path | None = None
+) -> None:
     """Set up logging for any command: level and format from settings, every secret masked."""
     setup_logging(
         settings.log_level,
         quiet=quiet,
         secrets=secret_values(settings),
         json_lines=settings.log_format == "json",
+        log_file=log_file,
     )
+
+
+def send_native_output_to(log_file: Path) -> None:
+    """Point this process's fds 1 and 2 at `log_file`: C libraries (TFLite) write there."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(log_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable
-from typing import cast
+from typing import Any, cast
 
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
@@ -23,9 +23,9 @@ class RedisStateStore:
         self._ns = namespace
 
     @classmethod
-    def from_url(cls, url: str, namespace: str) -> RedisStateStore:
-        """Connect lazily to the Redis at `url`."""
-        return cls(Redis.from_url(url, decode_responses=True), namespace)
+    def from_url(cls, url: str, namespace: str, **options: Any) -> RedisStateStore:
+        """Connect lazily to the Redis at `url`; `options` go to redis-py (a retry policy)."""
+        return cls(Redis.from_url(url, decode_responses=True, **options), namespace)
 
     async def get(self, key: str) -> JsonDict | None:
         raw = await self._redis.get(self._ns + key)

@@ -187,6 +187,7 @@ async def running_notifier(
         claim_idle_s=settings.notifier_claim_idle_s,
         block_s=0.2,
         platforms=platforms,
+        worker_check_s=0.2,
     )
     stop = asyncio.Event()
     task = asyncio.create_task(notifier.run(stop))

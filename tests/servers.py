@@ -86,3 +86,45 @@ def s3_server() -> Iterator[str]:
     command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
     with running(command, port, "moto S3 server"):
         yield f"http://127.0.0.1:{port}"
+
+
+class RestartableRedis:
+    """A redis-server with append-only persistence that a test can stop and start again."""
+
+    def __init__(self, workdir: Path) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError(REDIS_MISSING)
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._command = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                         "--appendonly", "yes", "--dir", str(workdir)]  # fmt: skip
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start the server (again) on the same port and data folder; wait until it listens."""
+        self._proc = subprocess.Popen(self._command, stdout=subprocess.DEVNULL)
+        wait_until(_accepts(self.port), "redis-server")
+
+    def stop(self) -> None:
+        """Stop the server (SIGTERM: it flushes its append-only file, as a restart would)."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.terminate()
+            self._proc.wait(timeout=20)
+
+    def restart(self, down_s: float) -> None:
+        """Stop the server, stay down for `down_s`, and start it again."""
+        self.stop()
+        time.sleep(down_s)
+        self.start()
+
+
+@contextmanager
+def restartable_redis(workdir: Path) -> Iterator[RestartableRedis]:
+    """Run a RestartableRedis for the block."""
+    server = RestartableRedis(workdir)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -254,3 +254,15 @@ def test_doctor_reports_bad_settings_and_an_unreachable_redis(tmp_path: Path) ->
     assert gone.returncode == 1
     assert "FAIL  redis: cannot reach" in gone.stdout
     assert "hunter2" not in gone.stdout
+
+
+def test_doctor_says_a_tiny_model_only_makes_noise(
+    redis_url: str, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from tests.tiny_models import tiny_model_dir
+
+    tiny = tiny_model_dir(tmp_path_factory, "sdxl")
+    env = {"HEADSHOTS_REDIS_URL": redis_url, "HEADSHOTS_BASE_MODEL": str(tiny)}
+    result = _doctor("--role", "worker", env=env, cwd=tmp_path)
+    assert f"FAIL  base model: folder {tiny} is a tiny random-weight model" in result.stdout
+    assert "its images are noise" in result.stdout

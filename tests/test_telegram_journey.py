@@ -17,7 +17,7 @@ from PIL import ImageOps
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
-from bot import telegram_front
+from bot import messages, telegram_front
 from bot.host import serve
 from core.settings import Settings
 from engine.jobs.records import open_state
@@ -353,7 +353,9 @@ async def test_without_a_worker_the_person_is_told_and_still_gets_the_retouch(
     async with running_bot(bot_settings):
         await _consent(telegram)
         telegram.press(USER, await _order_pack(telegram))
-        await telegram.wait_for(_text_has("no GPU worker is running"))
+        # Said once, in plain words, on the progress message; no host instruction to a person.
+        told = await telegram.wait_for(_text_has(messages.NO_WORKER_NOTE))
+        assert "headshots worker" not in told.text
         retouch = await telegram.wait_for(lambda s: s.method == "sendPhoto", timeout_s=60)
     assert "instant studio retouch of photo 1" in retouch.text
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
+from bot.messages import RESTARTED_NOTE
 from bot.progress_text import CANCELLED_REPLY, FAILURE_REPLIES
 from engine.jobs import (
     FailureCode,
@@ -81,6 +82,12 @@ async def test_a_worker_stopped_mid_training_resumes_and_delivers_once(
         "select",
     ]
     assert len(sink.albums()) == 2
+    # Training began again after the restart: the person reads why the percentage went back.
+    learning = [t for t in sink.progress_texts() if "Learning your face" in t]
+    restarted = [RESTARTED_NOTE in t for t in learning]
+    assert (
+        True in restarted and restarted.index(True) > 0 and all(restarted[restarted.index(True) :])
+    )
     record = await state.get(record_key(job_id))
     assert record is not None and record["status"] == "done"
     await state.close()

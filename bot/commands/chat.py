@@ -10,6 +10,7 @@ from core.settings import load_settings
 
 NAME = "chat"
 HELP = "talk to the bot in this terminal (run `headshots worker` beside it)"
+LOG_FILE = Path("data/logs/bot.log")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,6 +23,7 @@ def run(args: argparse.Namespace) -> int:
     from ops.logs import setup_logging_from
 
     settings = load_settings()
-    setup_logging_from(settings, quiet=True)
-    asyncio.run(serve_console(settings, Path("data/console").resolve()))
+    log_file = LOG_FILE.resolve()
+    setup_logging_from(settings, log_file=log_file)  # the terminal is for the conversation
+    asyncio.run(serve_console(settings, Path("data/console").resolve(), log_file=log_file))
     return 0

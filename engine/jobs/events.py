@@ -46,6 +46,7 @@ class Training(JobEvent):
     total: int
     eta_s: float | None = None
     tier: str = "studio"  # a contract.Tier; the express tier trains nothing
+    restarted: bool = False  # a later try after a crash or restart: the count began again
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -56,6 +57,7 @@ class Generating(JobEvent):
     done: int
     total: int
     eta_s: float | None = None
+    restarted: bool = False  # a later try after a crash or restart: the count began again
 
 
 @dataclass(frozen=True, kw_only=True)

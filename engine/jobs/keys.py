@@ -17,6 +17,7 @@ PREFIX = "hs:"
 STATE_NAMESPACE = PREFIX  # the state store's documents: "hs:" + a state key below
 QUEUE_NAME = "headshots:gpu"  # arq's sorted set of queued job ids (the name arq shows in logs)
 WORKER_HEALTH = QUEUE_NAME + health_check_key_suffix  # written by every live arq worker
+WORKER_UNAVAILABLE = PREFIX + "worker:unavailable"  # why the last worker could not start
 LIVE_STREAMS = PREFIX + "events:live"  # set of the job streams the notifier reads
 WAKE_STREAM = PREFIX + "events:wake"  # tells a blocked notifier that a new job stream exists
 NOTIFIER_GROUP = "notifier"  # the consumer group of notifiers serving every platform

@@ -26,6 +26,7 @@ from engine.jobs.contract import (
     PackRequest,
 )
 from engine.jobs.events import Cancelled, Queued
+from engine.jobs.redis_retry import RETRIED_ERRORS, riding_retry
 from engine.jobs.stream import open_stream, publish_event
 from storage.state import StateStore
 
@@ -40,9 +41,13 @@ def loads(data: bytes) -> Any:
     return json.loads(data)
 
 
-def redis_settings(settings: Settings) -> RedisSettings:
-    """Return arq's connection settings for the configured Redis."""
-    return RedisSettings.from_dsn(settings.redis_url)
+def redis_settings(settings: Settings, *, ride_out_s: float = 0) -> RedisSettings:
+    """Return arq's connection settings; `ride_out_s` > 0 retries a lost Redis that long."""
+    found = RedisSettings.from_dsn(settings.redis_url)
+    if ride_out_s > 0:
+        found.retry = riding_retry(ride_out_s)
+        found.retry_on_error = list(RETRIED_ERRORS)
+    return found
 
 
 async def create_arq_pool(settings: Settings) -> ArqRedis:

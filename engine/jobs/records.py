@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from engine.jobs import keys
 from engine.jobs.contract import JobRecord, JobStatus, PackRequest
 from engine.jobs.quality import PackQuality
+from engine.jobs.redis_retry import client_options
 from storage.state import StateStore
 from storage.state_redis import RedisStateStore
 
@@ -39,9 +40,13 @@ async def all_records(state: StateStore) -> list[JobRecord]:
     return found
 
 
-def open_state(redis_url: str) -> RedisStateStore:
-    """Open the project's state store, documents under keys.STATE_NAMESPACE."""
-    return RedisStateStore.from_url(redis_url, keys.STATE_NAMESPACE)
+def open_state(redis_url: str, *, ride_out_s: float = 0) -> RedisStateStore:
+    """Open the project's state store, documents under keys.STATE_NAMESPACE.
+
+    With `ride_out_s` > 0, a command waits that long for a restarting Redis before it fails.
+    """
+    options = client_options(ride_out_s) if ride_out_s > 0 else {}
+    return RedisStateStore.from_url(redis_url, keys.STATE_NAMESPACE, **options)
 
 
 async def delete_record(state: StateStore, job_id: str) -> None:

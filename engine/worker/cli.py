@@ -13,6 +13,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--burst", action="store_true", help="exit once the queue is empty (for batch hosts)"
     )
+    parser.add_argument(
+        "--supervised",
+        action="store_true",
+        help="stop when the parent process ends (as `headshots run` starts it)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -21,7 +26,27 @@ def run(args: argparse.Namespace) -> int:
     from engine.worker.runner import run_worker
     from ops.logs import setup_logging_from
 
+    if args.supervised:
+        _end_with_parent()
     settings = load_settings()
     setup_logging_from(settings)
     run_worker(settings, burst=args.burst)
     return 0
+
+
+def _end_with_parent() -> None:
+    """Ask Linux for SIGTERM when the parent dies: a killed `headshots run` leaves no worker."""
+    import ctypes
+    import os
+    import signal
+    import sys
+
+    if sys.platform != "linux":
+        return
+    parent = os.getppid()
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # it died before the request took hold
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>

@@ -171,8 +171,11 @@ class PackRun:
         def event(step: int, total: int) -> JobEvent:
             spent_s = time.monotonic() - started
             left = eta.stage_eta_s(self._typical, "personalize", step, total, spent_s)
-            tier = str(self._req.tier)
-            return Training(job_id=self._job_id, step=step, total=total, eta_s=left, tier=tier)
+            tier, restarted = str(self._req.tier), self._try > 1
+            return Training(
+                job_id=self._job_id, step=step, total=total, eta_s=left, tier=tier,
+                restarted=restarted,
+            )  # fmt: skip
 
         ctx = self._context(self._events.step_callback(event))
         identity = await self._timed("personalize", lambda: studio.personalize(crops, ctx))
@@ -188,7 +191,9 @@ class PackRun:
         def event(done: int, total: int) -> JobEvent:
             spent_s = time.monotonic() - started
             left = eta.stage_eta_s(self._typical, "generate", done, total, spent_s)
-            return Generating(job_id=self._job_id, done=done, total=total, eta_s=left)
+            return Generating(
+                job_id=self._job_id, done=done, total=total, eta_s=left, restarted=self._try > 1
+            )
 
         ctx = self._context(self._events.step_callback(event))
         order = RenderOrder(self._req.style_ids, _candidates_per_style(self._req.pack_size))

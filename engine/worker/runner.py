@@ -24,6 +24,7 @@ from engine.jobs.keys import QUEUE_NAME, arq_in_progress_key, lease_key
 from engine.jobs.queue import dumps, loads, queued_job_ids, redis_settings
 from engine.jobs.records import open_state
 from engine.jobs.retention import RetentionPolicy, sweep
+from engine.jobs.workers import clear_unavailable, mark_unavailable
 from engine.studio.protocol import Studio
 from engine.worker.pack_job import PackRun, WorkerResources
 from ops.logs import bind_job
@@ -32,6 +33,9 @@ from storage.blobs import open_blob_store
 
 log = logging.getLogger(__name__)
 
+# Redis restarts (an upgrade, a failover) are waited out for this long before the worker gives up:
+# every command of the worker retries through redis-py's policy (engine.jobs.redis_retry).
+RIDE_OUT_S = 90
 TIMEOUT_GRACE_S = 30  # our own deadline (pack_timeout_s) fires first and tells the person
 ARQ_IN_PROGRESS_EXTRA_S = 10  # arq keeps a job "in progress" for its timeout plus this
 
@@ -76,7 +80,7 @@ def build_worker(settings: Settings, *, burst: bool = False) -> Worker:
     return Worker(
         functions=[pack],
         queue_name=QUEUE_NAME,
-        redis_settings=redis_settings(settings),
+        redis_settings=redis_settings(settings, ride_out_s=RIDE_OUT_S),
         max_jobs=1,  # one GPU, one pack
         allow_abort_jobs=True,
         job_serializer=dumps,
@@ -101,7 +105,12 @@ async def run_pack(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[str, An
     """The arq function: run one try of a pack."""
     request = PackRequest.from_json(payload)
     bind_job(request.job_id, request.user_scope)  # log lines of this job carry both
-    return await PackRun(ctx["resources"], ctx["redis"], request, ctx["job_try"]).run()
+    running: set[str] = ctx["running"]
+    running.add(request.job_id)
+    try:
+        return await PackRun(ctx["resources"], ctx["redis"], request, ctx["job_try"]).run()
+    finally:
+        running.discard(request.job_id)
 
 
 async def sweep_retention(ctx: dict[str, Any]) -> None:
@@ -111,14 +120,20 @@ async def sweep_retention(ctx: dict[str, Any]) -> None:
     await sweep(resources.state, resources.blobs, ctx["redis"], policy)
 
 
-async def recover_orphans(redis: Redis, settings: Settings) -> list[str]:
-    """Hand back jobs in progress whose lease lapsed (their worker died); return their ids."""
+async def recover_orphans(
+    redis: Redis, settings: Settings, own: frozenset[str] = frozenset()
+) -> list[str]:
+    """Hand back jobs in progress whose lease lapsed (their worker died); return their ids.
+
+    `own` are the jobs this worker runs: their lease can lapse during a Redis outage longer
+    than the lease, and they are not lost.
+    """
     in_progress_ms = (settings.pack_timeout_s + TIMEOUT_GRACE_S + ARQ_IN_PROGRESS_EXTRA_S) * 1000
     recovered = []
     for job_id in await queued_job_ids(redis):
         left_ms = await redis.pttl(arq_in_progress_key(job_id))
         started_ago_ms = in_progress_ms - left_ms
-        if left_ms < 0 or started_ago_ms < settings.worker_lease_s * 1000:
+        if job_id in own or left_ms < 0 or started_ago_ms < settings.worker_lease_s * 1000:
             continue  # not running, or too young to have set its lease yet
         if await redis.exists(lease_key(job_id)):
             continue
@@ -128,10 +143,10 @@ async def recover_orphans(redis: Redis, settings: Settings) -> list[str]:
     return recovered
 
 
-async def _sweep_forever(redis: Redis, settings: Settings) -> None:
+async def _sweep_forever(redis: Redis, settings: Settings, running: set[str]) -> None:
     while True:
         try:
-            await recover_orphans(redis, settings)
+            await recover_orphans(redis, settings, frozenset(running))
         except Exception:  # Redis blips must not end the sweeping
             log.exception("orphan sweep failed")
         await asyncio.sleep(settings.worker_lease_s)
@@ -139,14 +154,20 @@ async def _sweep_forever(redis: Redis, settings: Settings) -> None:
 
 async def _startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx["settings"]
-    studios = await load_studios(settings)
+    try:
+        studios = await load_studios(settings)
+    except ConfigError as exc:  # restarting will not help: say why where the bot can see it
+        await mark_unavailable(ctx["redis"], str(exc))
+        raise
+    await clear_unavailable(ctx["redis"])
     ctx["resources"] = WorkerResources(
         settings=settings,
         studios=studios,
         blobs=open_blob_store(settings),
-        state=open_state(settings.redis_url),
+        state=open_state(settings.redis_url, ride_out_s=RIDE_OUT_S),
     )
-    ctx["sweeper"] = asyncio.create_task(_sweep_forever(ctx["redis"], settings))
+    ctx["running"] = set()
+    ctx["sweeper"] = asyncio.create_task(_sweep_forever(ctx["redis"], settings, ctx["running"]))
     ctx["ops"] = await start_ops_server(settings, ctx["redis"], "worker")
     for tier in sorted(set(Tier) - set(studios)):
         log.warning("the %s tier is off on this worker: its packs fail with a plain message", tier)
