@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 
 from bot import messages as say
-from bot.events import Command, Effect, Press, Reply, Text, Unsupported
+from bot.events import Command, Effect, Press, Progress, Reply, Text, Unsupported
 from bot.i18n import t
 from bot.menus import (
     SUBJECTS,
@@ -156,7 +156,7 @@ def _where_you_are(session: Session, config: CoreConfig) -> Step:
 
 
 def _status(session: Session, config: CoreConfig) -> Step:
-    if session.stage is Stage.RUNNING and session.job_id:
+    if session.stage in {Stage.RUNNING, Stage.DONE} and session.job_id:
         return Step(session, (), (ShowStatus(),))  # the live state is the worker's
     return _where_you_are(session, config)
 
@@ -216,7 +216,12 @@ def _new_set(session: Session, config: CoreConfig) -> Step:
 def _press(session: Session, data: str, config: CoreConfig) -> Step:
     verb, _sep, value = data.partition(":")
     step = _menu_press(session, verb, value, config) or _order_press(session, verb, value)
-    return step or Step(session, (Reply(t(say.BUTTON_EXPIRED)), _prompt_for(session, config)))
+    if step is not None:
+        return step
+    prompt = _prompt_for(session, config)
+    if isinstance(prompt, Progress):  # an in-place menu, already on screen: point at it
+        return Step(session, (Reply(t(say.MENU_ABOVE)),))
+    return Step(session, (Reply(t(say.BUTTON_EXPIRED)), prompt))
 
 
 def _menu_press(session: Session, verb: str, value: str, config: CoreConfig) -> Step | None:

@@ -114,14 +114,19 @@ class HeadshotsClient(discord.Client):
             return
         guild = discord.Object(id=guild_id)
         self.tree.copy_global_to(guild=guild)
-        await self.tree.sync(guild=guild)
+        await self.tree.sync(guild=guild)  # at once in the test server
+        # Globally as well: DMs only ever see global commands (Discord takes up to an hour).
+        await self.tree.sync()
 
     async def on_message(self, message: discord.Message) -> None:
         """Translate a DM from a person; ignore guild messages and the bot's own."""
         if message.author.bot or message.guild is not None or not self._ready_for_events():
             return
         chat = ChatRef("discord", str(message.channel.id), str(message.author.id))
-        for event in await to_events(message, self._settings.max_upload_bytes):
+        assert self._service is not None
+        refusal = await self._service.photo_refusal(chat) if message.attachments else None
+        events = [refusal] if refusal else await to_events(message, self._settings.max_upload_bytes)
+        for event in events:
             await self._handle(chat, event)
 
     async def on_headshots_press(self, interaction: discord.Interaction[Any], data: str) -> None:

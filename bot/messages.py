@@ -97,7 +97,7 @@ def unknown_command(name: str, commands: tuple[str, ...]) -> str:
     return f"{t(UNKNOWN_COMMAND, name=command(name))}\n\n{help_text(commands)}"
 
 
-UNKNOWN_COMMAND = N_("I don’t know {name}.")
+UNKNOWN_COMMAND = N_("I don't know {name}.")
 
 
 ASK_SUBJECT = N_("How should the pictures describe you?")
@@ -201,6 +201,8 @@ ASK_PACK_SIZE = N_("How many headshots per style?")
 
 LAST_PACK_FINISHED = N_("Your last pack is finished. {cmd_new} starts a new set of selfies.")
 
+START_AGAIN = N_("{cmd_new} starts a new set of selfies.")
+
 LAST_PACK_CANCELLED = N_(
     "Your last pack was cancelled, nothing of it was kept. {cmd_new} starts a new set of selfies."
 )
@@ -247,6 +249,8 @@ def upgrade_started(studio: str) -> str:
 
 
 BUTTON_EXPIRED = N_("That button is from an earlier step. Here is where you are:")
+
+MENU_ABOVE = N_("That button is from an earlier step; the menu above is where you are now.")
 
 JOB_ALREADY_RUNNING = N_(
     "Your pack is already being made; I'll post it here when it's ready. {cmd_status} shows"

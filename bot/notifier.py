@@ -177,7 +177,7 @@ class Notifier:
                 await self._finish(job_id, chat, cast(TerminalEvent, terminal), request.tier)
         except Exception:
             # Not acknowledged: the entry stays pending and the reader hands it out again later.
-            log.exception("delivering the end of %s to %s failed; will retry", job_id, chat)
+            log.exception("delivering the end of %s failed; will retry", job_id)
             ops.DELIVERY_FAILURES.inc()
             return
         await self._reader.retire(batch)

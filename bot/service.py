@@ -43,10 +43,19 @@ from bot.image_pool import ImagePool
 from bot.limits import Limits, count_pack, pack_refusal
 from bot.menus import CoreConfig
 from bot.pack_queue import PackQueue
-from bot.progress_text import about_text, progress_text
+from bot.progress_text import about_text, failure_reply, progress_text
 from bot.session import Selfie, Session, Stage, TierChoice
 from bot.sink import EffectSink
-from engine.jobs import Done, PackAlreadyActiveError, TerminalEvent, Tier, eta, keys
+from engine.jobs import (
+    Cancelled,
+    Done,
+    Failed,
+    PackAlreadyActiveError,
+    TerminalEvent,
+    Tier,
+    eta,
+    keys,
+)
 from engine.jobs.stream import latest_event
 from engine.jobs.workers import WorkerState
 from storage.blobs import BlobStore
@@ -138,6 +147,16 @@ class ChatService:
                 await self._handle_photos(chat, [event])
             else:
                 await self._guarded(chat, self._run(chat, event, language))
+
+    async def photo_refusal(self, chat: ChatRef) -> Unsupported | None:
+        """Return why a photo from this person would not be used now, before it is downloaded.
+
+        Adapters ask first, so nothing of a person who has not consented is even fetched.
+        """
+        session = await self._load(user_scope(chat.platform, chat.user_id))
+        if session is not None and accepts_photos(session, self._config):
+            return None
+        return Unsupported(_photo_refusal(session))
 
     async def drain(self) -> None:
         """Finish albums being collected and retouches being made (on shutdown, and in tests)."""
@@ -332,9 +351,17 @@ class ChatService:
         return effects
 
     async def _live_status(self, job_id: str) -> str:
+        """Say where the pack is, or how it ended: the job's own last event, not the session."""
         latest = await latest_event(self._svc.redis, job_id)
-        if latest is None:
-            return t(say.JOB_ALREADY_RUNNING)
+        match latest:
+            case None:
+                return t(say.JOB_ALREADY_RUNNING)
+            case Done():
+                return t(say.LAST_PACK_FINISHED)
+            case Cancelled():
+                return t(say.LAST_PACK_CANCELLED)
+            case Failed(code=code):
+                return f"{failure_reply(code)}\n\n{t(say.START_AGAIN)}"
         return f"{progress_text(latest)}\n\n{t(say.JOB_ALREADY_RUNNING)}"
 
     async def _send_retouch(

@@ -23,6 +23,7 @@ from telegram.ext import (
 from bot.events import ChatRef, Command, Event, Photo, Press, Text, Unsupported
 from bot.service import ChatService
 from core.settings import Settings
+from storage.keys import user_scope
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +56,12 @@ def register(application: Application, service: ChatService, max_bytes: int) -> 
         if message is None or update.effective_user is None:
             return
         chat = _chat_ref(message, update.effective_user.id)
+        refusal = await service.photo_refusal(chat) if carries_image(message) else None
         try:
-            event = await to_event(message, max_bytes)
+            event = refusal or await to_event(message, max_bytes)
         except TelegramError as exc:
-            log.warning("could not fetch a file in chat %s: %s", chat.chat_id, exc)
+            scope = user_scope(chat.platform, chat.user_id)  # the hashed scope, never the raw id
+            log.warning("could not fetch a file from %s: %s", scope, exc)
             event = Unsupported("download_failed")
         await service.handle(chat, event, update.effective_user.language_code or "")
 
@@ -76,6 +79,14 @@ def register(application: Application, service: ChatService, max_bytes: int) -> 
     application.add_handler(CallbackQueryHandler(on_press))
     application.add_handler(MessageHandler(filters.ALL & ~filters.UpdateType.EDITED, on_message))
     application.add_error_handler(_log_error)
+
+
+def carries_image(message: Message) -> bool:
+    """Tell whether the message has a photo or an image file to download."""
+    document = message.document
+    return bool(message.photo) or (
+        document is not None and (document.mime_type or "").startswith("image/")
+    )
 
 
 async def to_event(message: Message, max_bytes: int) -> Event:

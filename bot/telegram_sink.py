@@ -141,7 +141,8 @@ class TelegramSink:
                 if attempt == MAX_RETRIES - 1:
                     raise
                 seconds = _retry_seconds(exc)
-                log.info("Telegram asked to wait %.1f s in chat %s", seconds, chat.chat_id)
+                scope = user_scope(chat.platform, chat.user_id)
+                log.info("Telegram asked to wait %.1f s in the chat of %s", seconds, scope)
                 await asyncio.sleep(seconds)
         raise AssertionError("unreachable")
 

@@ -75,6 +75,7 @@ class FakeDiscord:
         self.token_lifetime_s = token_lifetime_s
         self.sent: list[Sent] = []
         self.interactions: dict[str, Interaction] = {}
+        self.synced: list[str] = []  # the command-sync paths: global, or a guild's
         self.expired_token_calls = 0
         self.webhook_calls: list[tuple[str, str, dict[str, Any]]] = []  # (method, token, body)
         self.closed_dms: set[int] = set()  # channels whose person refuses DMs from the bot
@@ -237,6 +238,7 @@ class FakeDiscord:
             return json_response(app_info())
         if parts[0] == "applications" and method == "PUT":
             commands = await request.json()
+            self.synced.append(path)
             return json_response([{**c, "id": str(next(self._ids)), "application_id": str(APP_ID),
                            "version": "1"} for c in commands])  # fmt: skip
         if path == "users/@me/channels":

@@ -233,3 +233,16 @@ def test_privacy_lists_everything_kept_and_for_how_long() -> None:
     assert "nothing else" not in text
     assert "24 h" in text and "7 days" in text and "48 h" in text
     assert "3 packs a day" in text and "Cancelled packs count" in text
+
+
+def test_a_double_tap_on_continue_points_at_the_menu_on_screen() -> None:
+    session = Session(
+        stage=Stage.CAPTURE, subject="man", selfies=tuple(_selfie(n) for n in range(3))
+    )
+    first = decide(session, Press("continue"), CONFIG)
+    assert first.session is not None and first.session.stage is Stage.STYLES
+    again = decide(first.session, Press("continue"), CONFIG)
+    assert again.session == first.session
+    assert _texts(again) == [
+        "That button is from an earlier step; the menu above is where you are now."
+    ]

@@ -262,6 +262,9 @@ async def test_slash_command_in_a_server_answers_in_dms(
         discord.slash(USER, "privacy", guild_id=1234)
         await _eventually(lambda: len(discord.webhook_calls) == 2)
     notes = [body.get("content", "") for _, _, body in discord.webhook_calls]
+    # With a guild set, commands are synced there (at once) and globally (DMs see only those).
+    assert any("/guilds/1234/" in path for path in discord.synced)
+    assert any(path.endswith("/commands") and "/guilds/" not in path for path in discord.synced)
     assert "DMs" in notes[0]
     assert "allow DMs" in notes[1]
     assert all(s.channel_id == dm_channel(USER) for s in discord.sent)

@@ -98,6 +98,10 @@ async def test_everything_but_photos_gets_a_friendly_answer(
     async with running_bot(bot_settings):
         telegram.send_sticker(USER)
         await telegram.wait_for(_text_has("I agree"))  # nothing stored before consent
+        before = len(telegram.sent)
+        telegram.send_photo(USER, _good_selfies()[0])
+        await telegram.wait_for(_text_has("please read the notice"), since=before)
+        assert telegram.calls["getFile"] == 0, "a photo sent before consent was fetched"
         await _consent(telegram)
         cases = [
             (lambda: telegram.send_text(USER, "hello?"), "waiting for selfies"),
@@ -107,7 +111,7 @@ async def test_everything_but_photos_gets_a_friendly_answer(
             (lambda: telegram.send_document(USER, b"x", "image/jpeg", "big.jpg", size=30_000_000),
              "30 MB is more than I can download"),
             (lambda: telegram.send_text(USER, "/frobnicate"), "I don't know /frobnicate"),
-            (lambda: telegram.send_text(USER, "/privacy"), "deleted 24 h after"),
+            (lambda: telegram.send_text(USER, "/privacy"), "until 24 h after your pack ends"),
             (lambda: telegram.send_text(USER, "/done"), "2 more good selfie"),
         ]  # fmt: skip
         for act, expected in cases:
@@ -240,7 +244,10 @@ async def test_cancel_during_training_and_one_pack_at_a_time(
             await telegram.wait_for(_text_has("Stop making your pack?"))
             telegram.press(USER, "cancel:yes")
             await telegram.wait_for(_text_has("Stopping your pack"))
-            await telegram.wait_for(_text_has("ancel"), timeout_s=30)
+            await telegram.wait_for(_text_has("Nothing from this pack was kept"), timeout_s=30)
+            before = len(telegram.sent)
+            telegram.send_text(USER, "/status")  # says how the pack ended, not "finished"
+            await telegram.wait_for(_text_has("Your last pack was cancelled"), since=before)
             before = len(telegram.sent)
             telegram.send_text(USER, "/new")
             await telegram.wait_for(_text_has("Checklist"), since=before)
