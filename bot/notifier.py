@@ -24,10 +24,10 @@ from bot import progress_text as say
 from bot.endings import Part, ending_parts
 from bot.events import ChatRef, Progress
 from bot.i18n import SLASH, speaking, t
-from bot.sink import EffectSink
+from bot.sink import EffectSink, MaybeSentError
 from core.settings import Settings
 from engine.jobs import Done, PackRequest, TerminalEvent, Tier, is_terminal, load_record
-from engine.jobs.keys import delivery_key, notifier_group, shown_key
+from engine.jobs.keys import delivery_key, delivery_tries_key, notifier_group, shown_key
 from engine.jobs.queue import queued_job_ids
 from engine.jobs.stream import JobStreamReader, StreamBatch, latest_event
 from engine.jobs.workers import WorkerState, worker_state
@@ -48,6 +48,8 @@ FinishedHook = Callable[[ChatRef, TerminalEvent], Awaitable[None]]
 SENDING_LEASE_S = 300  # a replica that died mid-upload frees the part after this
 DELIVERED_TTL_S = 30 * 24 * 3600
 RETRY_S = 1.0
+MAYBE_SENT_TRIES = 2  # a part that may have arrived: at most one duplicate
+MAX_PART_TRIES = 5  # a part that surely failed (an error the platform answered)
 
 
 class PartBusyError(Exception):
@@ -273,19 +275,43 @@ class Notifier:
         """
         key = _part_key(job_id, chat, index)
         if not await self._redis.set(key, "sending", nx=True, ex=SENDING_LEASE_S):
-            if _text(await self._redis.get(key)) == "sent":
+            if _text(await self._redis.get(key)) in {"sent", "given-up"}:
                 return False
             raise PartBusyError(key)
         if await self._unless_erased(job_id, key):
             return False
         try:
             await self._sink.apply(chat, await part())
+        except Exception as exc:
+            return await self._failed(job_id, index, chat, exc)
         except BaseException:
             await self._redis.delete(key)
             raise
         await self._redis.set(key, "sent", ex=DELIVERED_TTL_S)
         await self._unless_erased(job_id, key)
         return True
+
+    async def _failed(self, job_id: str, index: int, chat: ChatRef, exc: Exception) -> bool:
+        """Count a failed try of one part; past the cap, stop trying it and go on with the rest.
+
+        A part that may have arrived (a timeout, an unreadable answer) is tried twice at most,
+        so the person sees at most one duplicate; any other failure a few times, with the
+        stream's own retry pause in between. Either way the parts after it are not held up for
+        good. Returns whether the part counts as sent; raises to have the ending tried again.
+        """
+        key = _part_key(job_id, chat, index)
+        tries_key = delivery_tries_key(job_id, chat.platform, chat.chat_id, str(index))
+        tries = int(await self._redis.incr(tries_key))
+        await self._redis.expire(tries_key, DELIVERED_TTL_S)
+        maybe_sent = isinstance(exc, MaybeSentError)
+        if tries < (MAYBE_SENT_TRIES if maybe_sent else MAX_PART_TRIES):
+            await self._redis.delete(key)
+            raise exc
+        outcome = "sent" if maybe_sent else "given-up"
+        log.error("part %d of %s: %s after %d tries (%r)", index, job_id, outcome, tries, exc)
+        await self._redis.set(key, outcome, ex=DELIVERED_TTL_S)
+        await self._unless_erased(job_id, key, tries_key)
+        return maybe_sent
 
     async def _unless_erased(self, job_id: str, *written: str) -> bool:
         """Delete the keys just written when the job was erased meanwhile; return whether it was.

@@ -8,6 +8,12 @@ from typing import Protocol
 from bot.events import ChatRef, Effect
 
 
+class MaybeSentError(Exception):
+    """The platform may have carried out the effect: the call timed out or its answer was
+    unreadable. Sending it again risks a duplicate, so the notifier tries such a part at most
+    twice."""
+
+
 class EffectSink(Protocol):
     """Carries out effects in one chat, in order."""
 

@@ -18,11 +18,12 @@ from telegram import (
     InputMediaPhoto,
     Message,
 )
-from telegram.error import BadRequest, RetryAfter
+from telegram.error import BadRequest, RetryAfter, TelegramError, TimedOut
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.events import Button, ChatRef, Effect, Progress, Reply, SendAlbum, SendFiles, SendPhoto
 from bot.pacing import ChatPacer
+from bot.sink import MaybeSentError
 from engine.jobs.keys import message_key
 from storage.keys import user_scope
 from storage.state import StateStore
@@ -33,6 +34,7 @@ T = TypeVar("T")
 MAX_RETRIES = 4
 ALBUM_MAX = 10  # sendMediaGroup takes 2-10 items; PTB does not check
 PROGRESS_TTL_S = 14 * 24 * 3600
+LOST_PROGRESS_POSTS = 2  # posts of a progress message whose answer was lost, at most
 
 
 class TelegramSink:
@@ -110,6 +112,11 @@ class TelegramSink:
         if known is not None and known.get("signature") == signature:
             return  # Telegram refuses an edit that changes nothing; skip the request
         chat_id = int(chat.chat_id)
+        lost = int(known.get("lost", 0)) if known is not None else 0
+        if known is not None and not known["message_id"]:
+            if lost >= LOST_PROGRESS_POSTS:
+                return  # posted twice without learning its id: the ending still comes
+            known = None
         if known is not None:
             message_id = int(known["message_id"])
             try:
@@ -124,9 +131,16 @@ class TelegramSink:
                     log.warning("edit of %s failed (%s); sending anew", progress.key, exc)
                     known = None
         if known is None:
-            sent = await self._send(
-                chat, lambda: self._bot.send_message(chat_id, progress.text, reply_markup=markup)
-            )
+            try:
+                sent = await self._send(
+                    chat,
+                    lambda: self._bot.send_message(chat_id, progress.text, reply_markup=markup),
+                )
+            except MaybeSentError:
+                # It may be on screen with an id we never learnt: post it anew once, not forever.
+                doc = {"message_id": 0, "signature": signature, "lost": lost + 1}
+                await self._state.put(key, doc, ttl_s=PROGRESS_TTL_S)
+                raise
             message_id = sent.message_id if isinstance(sent, Message) else 0
         doc = {"message_id": message_id, "signature": signature}
         await self._state.put(key, doc, ttl_s=PROGRESS_TTL_S)
@@ -144,6 +158,12 @@ class TelegramSink:
                 scope = user_scope(chat.platform, chat.user_id)
                 log.info("Telegram asked to wait %.1f s in the chat of %s", seconds, scope)
                 await asyncio.sleep(seconds)
+            except TimedOut as exc:  # sent, maybe: Telegram may have carried it out
+                raise MaybeSentError(f"Telegram did not answer in time: {exc}") from exc
+            except TelegramError:
+                raise  # Telegram answered with an error: nothing was sent
+            except Exception as exc:  # an answer PTB could not read: the call went through
+                raise MaybeSentError(f"unreadable answer from Telegram: {exc!r}") from exc
         raise AssertionError("unreachable")
 
 

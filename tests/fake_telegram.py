@@ -44,6 +44,9 @@ class FakeTelegram:
         self.sent: list[Sent] = []
         self.files: dict[str, bytes] = {}
         self.fail_with_429: Counter[str] = Counter()
+        # Calls carried out (the message is sent) whose answer the client cannot read, as a
+        # proxy that mangles replies or an API field the client does not know would make.
+        self.unreadable: Counter[str] = Counter()
         self.calls: Counter[str] = Counter()
         self.language_codes: dict[
             int, str
@@ -170,6 +173,9 @@ class FakeTelegram:
         if handler is None:
             return _error(404, f"Not Found: method {method}")
         result = await handler(params)
+        if self.unreadable[method] > 0 and not isinstance(result, web.Response):
+            self.unreadable[method] -= 1
+            return _ok({"surprise": "a reply the client cannot read"})
         return result if isinstance(result, web.Response) else _ok(result)
 
     async def _file(self, request: web.Request) -> web.Response:

@@ -51,6 +51,11 @@ def delivery_key(job_id: str, platform: str, chat_id: str, part: str) -> str:
     return f"{PREFIX}delivery:{job_id}:{platform}:{chat_id}:{part}"
 
 
+def delivery_tries_key(job_id: str, platform: str, chat_id: str, part: str) -> str:
+    """Return the key counting failed tries to send one part (it matches `delivery_pattern`)."""
+    return f"{delivery_key(job_id, platform, chat_id, part)}:tries"
+
+
 def delivery_pattern(job_id: str) -> str:
     """Return the SCAN pattern matching every delivery marker of the job."""
     return delivery_key(job_id, "*", "*", "*")
