@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -36,10 +37,11 @@ async def serve_console(
         print_banner(stdout, log_file)
         lines = await read_lines(stdin)
         chat = console_chat()
+        language = os.environ.get("LANG", "")  # the terminal's: "es_ES.UTF-8" answers in Spanish
         try:
             while (line := await lines.get()) is not None:
                 for event in parse_line(line, sink.buttons, settings.max_upload_bytes):
-                    await service.handle(chat, event)
+                    await service.handle(chat, event, language)
                 await service.drain()
         finally:
             stop.set()
