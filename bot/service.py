@@ -153,7 +153,9 @@ class ChatService:
 
         Adapters ask first, so nothing of a person who has not consented is even fetched.
         """
-        session = await self._load(user_scope(chat.platform, chat.user_id))
+        scope = user_scope(chat.platform, chat.user_id)
+        async with self._locks[scope]:  # after the person's events that came first (a consent)
+            session = await self._load(scope)
         if session is not None and accepts_photos(session, self._config):
             return None
         return Unsupported(_photo_refusal(session))

@@ -6,9 +6,10 @@ ConversationHandler, so a restart or a second replica continues every conversati
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
-from telegram import Message, Update
+from telegram import CallbackQuery, Message, Update
 from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
@@ -69,16 +70,24 @@ def register(application: Application, service: ChatService, max_bytes: int) -> 
         query = update.callback_query
         if query is None or query.message is None or not isinstance(query.data, str):
             return
-        try:
-            await query.answer()  # stop the button's spinner before the (maybe slow) answer
-        except TelegramError as exc:  # "query is too old" after a restart: still handle it
-            log.info("could not answer a button press: %s", exc)
+        # Stop the button's spinner beside the (maybe slow) answer, not before it: the press
+        # must reach the person's queue before any update sent after it (a photo right after
+        # "I agree" is judged with the consent already given).
+        spinner = asyncio.create_task(_answer(query))
         chat = ChatRef("telegram", str(query.message.chat.id), str(query.from_user.id))
         await service.handle(chat, Press(query.data), query.from_user.language_code or "")
+        await spinner
 
     application.add_handler(CallbackQueryHandler(on_press))
     application.add_handler(MessageHandler(filters.ALL & ~filters.UpdateType.EDITED, on_message))
     application.add_error_handler(_log_error)
+
+
+async def _answer(query: CallbackQuery) -> None:
+    try:
+        await query.answer()
+    except TelegramError as exc:  # "query is too old" after a restart: still handle it
+        log.info("could not answer a button press: %s", exc)
 
 
 def carries_image(message: Message) -> bool:

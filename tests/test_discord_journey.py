@@ -145,7 +145,7 @@ async def test_attachment_that_is_not_an_image(
         discord.send_text(USER, "hello?")
         await discord.wait_for(_text_has("waiting for selfies"))
         discord.slash(USER, "privacy")
-        await discord.wait_for(_text_has("deleted 24 h after"))
+        await discord.wait_for(_text_has("until 24 h after your pack ends"))
     assert not any("went wrong" in text for text in discord.texts())
 
 

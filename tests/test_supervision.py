@@ -15,6 +15,7 @@ from PIL import ImageOps
 from redis.asyncio import Redis
 
 from bot import messages
+from bot.i18n import t
 from core.settings import Settings
 from engine.jobs import create_arq_pool, enqueue_pack
 from engine.jobs.keys import WORKER_UNAVAILABLE
@@ -167,14 +168,14 @@ async def test_a_waiting_person_hears_when_no_worker_runs_and_the_note_goes_when
 
             return check
 
-        await eventually(shown(messages.NO_WORKER_NOTE), "the no-worker note")
+        await eventually(shown(t(messages.NO_WORKER_NOTE)), "the no-worker note")
         await mark_unavailable(redis, "HEADSHOTS_BASE_MODEL: no such folder")
-        await eventually(shown(messages.UNAVAILABLE_NOTE), "the unavailable note")
+        await eventually(shown(t(messages.UNAVAILABLE_NOTE)), "the unavailable note")
         with worker_process(settings, tmp_path):
             await eventually(lambda: _delivered(sink), "the pack once a worker is back")
     texts = sink.progress_texts()
     assert texts.count(texts[0]) == 1  # each state said once, not repeated
-    noted = [t for t in texts if messages.NO_WORKER_NOTE in t]
+    noted = [text for text in texts if t(messages.NO_WORKER_NOTE) in text]
     assert len(noted) == 1
     after = texts[texts.index(noted[0]) + 2 :]  # the unavailable note, then the corrections
     assert after and not any("not running" in t or "can't" in t for t in after)

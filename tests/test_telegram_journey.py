@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 
 from bot import messages, telegram_front
 from bot.host import serve
+from bot.i18n import t
 from core.settings import Settings
 from engine.jobs.records import open_state
 from engine.jobs.retention import RetentionPolicy, sweep
@@ -361,7 +362,7 @@ async def test_without_a_worker_the_person_is_told_and_still_gets_the_retouch(
         await _consent(telegram)
         telegram.press(USER, await _order_pack(telegram))
         # Said once, in plain words, on the progress message; no host instruction to a person.
-        told = await telegram.wait_for(_text_has(messages.NO_WORKER_NOTE))
+        told = await telegram.wait_for(_text_has(t(messages.NO_WORKER_NOTE)))
         assert "headshots worker" not in told.text
         retouch = await telegram.wait_for(lambda s: s.method == "sendPhoto", timeout_s=60)
     assert "instant studio retouch of photo 1" in retouch.text
