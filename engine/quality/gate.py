@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
 
 from engine.faces import FaceAnalyzer, FaceBox, Landmarks, aligned_crop
 from engine.quality import measures
 from engine.quality.checks import FaceMeasures, photo_findings
 from engine.quality.decode import Decoded, decode
-from engine.quality.identity import face_hash, prior_findings
+from engine.quality.identity import duplicate_findings, face_hash
+from engine.quality.people import decide_person, person_finding
 from engine.quality.report import FaceRecord, Finding, PhotoReport, QualityError, Verdict
 from engine.quality.thresholds import DEFAULT_THRESHOLDS, Thresholds
 from engine.quality.verdicts import (
@@ -50,16 +52,36 @@ def check_photo(
     label: str,
     prior: Sequence[FaceRecord] = (),
     *,
+    counted: Sequence[str] | None = None,
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
     analyzer: FaceAnalyzer | None = None,
 ) -> PhotoReport:
-    """Check one photo file, and its face against the set's already accepted `prior` faces."""
+    """Check one photo file, and its face against the set's `prior` faces.
+
+    `prior` holds every good face of the set, those set aside as someone else's included;
+    `counted` names those that count as the person now (all of `prior` when None), which keeps
+    the set as it is when this photo makes a tie.
+    """
     faces = analyzer or process_analyzer()
     try:
         photo = decode(data, thresholds)
     except QualityError as exc:
         return report_from([Finding(exc.code, exc.message, Verdict.REJECTED)], {}, None)
-    return _check_decoded(photo, label, prior, thresholds, faces)
+    report = _check_decoded(photo, label, prior, thresholds, faces)
+    if report.face is None or report.verdict is Verdict.REJECTED:
+        return report
+    keep = [face.label for face in prior] if counted is None else counted
+    return _with_person(report, [*prior, report.face], keep, thresholds)
+
+
+def _with_person(
+    report: PhotoReport, faces: Sequence[FaceRecord], keep: Sequence[str], t: Thresholds
+) -> PhotoReport:
+    """Return the report with who the set is about, and a finding when it is someone else."""
+    assert report.face is not None
+    person = decide_person(faces, t, keep)
+    findings = [*person_finding(report.face.label, person), *report.findings]
+    return replace(report_from(findings, report.scores, report.face), person=person)
 
 
 def _check_decoded(
@@ -89,7 +111,7 @@ def _check_decoded(
         light=(round(measured.brightness / 255, 3), round(measures.light_balance(gray), 3)),
         outfit=measures.outfit_colour(rgb, boxes[0]),
     )
-    findings += prior_findings(record, prior, t)
+    findings += duplicate_findings(record, prior, t)
     scores["quality"] = record.quality
     return report_from(findings, scores, record)
 

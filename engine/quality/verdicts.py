@@ -20,7 +20,9 @@ def report_from(
     verdict = Verdict.ACCEPTED
     if ordered:
         verdict = ordered[0].severity
-    kept = face if verdict is not Verdict.REJECTED else None
+    # A good photo of someone else keeps its face: the set holds it aside, it may be the person.
+    rejected = {f.code for f in ordered if f.severity is Verdict.REJECTED}
+    kept = face if rejected <= {"different_person"} else None
     return PhotoReport(
         verdict=verdict,
         findings=tuple(ordered),
