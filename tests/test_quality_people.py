@@ -91,10 +91,10 @@ def test_the_cli_sets_the_stranger_aside_when_it_comes_first(
         verdicts = {Path(line["path"]).name: line["verdict"] for line in lines[:-1]}
         outputs.append((sorted(verdicts.items()), lines[-1]["accepted"], lines[-1]["set_aside"]))
     assert outputs[0] == outputs[1]
-    verdicts, accepted, problems = outputs[0]
-    assert dict(verdicts)[f"0-{STRANGER}"] == "rejected" and accepted == 4
-    assert list(dict(verdicts).values()).count("accepted") == 4
-    assert problems == [f"0-{ASIDE[0].lower()}{ASIDE[1:]} Send only photos of you."]
+    pairs, accepted, aside = outputs[0]
+    assert dict(pairs)[f"0-{STRANGER}"] == "rejected" and accepted == 4
+    assert list(dict(pairs).values()).count("accepted") == 4
+    assert aside == [f"0-{ASIDE[0].lower()}{ASIDE[1:]} Send only photos of you."]
 
 
 def test_a_tie_asks_and_keeps_the_set_as_it_was(alone: dict[str, PhotoReport]) -> None:
