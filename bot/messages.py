@@ -92,6 +92,20 @@ def verdict_line(label: str, verdict: str, summary: str) -> str:
     return f"{ICONS.get(verdict, '•')} {label.capitalize()}: {summary}"
 
 
+def set_aside(label: str, others: int) -> str:
+    """Return the line for an earlier photo that turned out to show someone else."""
+    other = "the other photo" if others == 1 else f"the other {others}"
+    return (
+        f"{label.capitalize()} doesn't look like {other}, so I've set it aside. "
+        "Send only photos of you."
+    )
+
+
+def counts_again(label: str) -> str:
+    """Return the line for a set-aside photo that now matches the person's other photos."""
+    return f"{label.capitalize()} counts now: it matches your other photos."
+
+
 NOT_KEPT_FULL = "not kept: the set already has the most selfies I use. Tap Continue."
 
 SET_FULL = "You already have the maximum number of selfies. Tap Continue (or /done) to pick styles."
