@@ -27,7 +27,7 @@ def judge_together(reports: Sequence[PhotoReport], t: Thresholds) -> list[PhotoR
     kept: list[FaceRecord] = []
     extra: dict[str, list[Finding]] = {}
     for face in ranked:
-        copies = duplicate_findings(face, kept, t)
+        copies = duplicate_findings(face.label, face.face_hash, kept, t)
         extra[face.label] = copies
         if not copies:
             kept.append(face)

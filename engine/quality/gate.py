@@ -100,18 +100,20 @@ def _check_decoded(
     measured = _measure(photo, boxes, marks, gray, t)
     scores |= measured.scores()
     findings = photo_findings(measured, t)
+    hashed = face_hash(aligned)
+    findings += duplicate_findings(label, hashed, prior, t)
+    # The descriptor is most of the gate's time (dlib's ResNet, no BLAS): only good photos pay it.
     if any(f.severity is Verdict.REJECTED for f in findings):
         return report_from(findings, scores, None)
     record = FaceRecord(
         label=label,
         descriptor=faces.descriptor(rgb, boxes[0]),
-        face_hash=face_hash(aligned),
+        face_hash=hashed,
         quality=quality_score(measured, findings, t),
         pose=(round(measured.yaw, 1), round(measured.pitch, 1)),
         light=(round(measured.brightness / 255, 3), round(measures.light_balance(gray), 3)),
         outfit=measures.outfit_colour(rgb, boxes[0]),
     )
-    findings += duplicate_findings(record, prior, t)
     scores["quality"] = record.quality
     return report_from(findings, scores, record)
 

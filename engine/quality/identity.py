@@ -29,11 +29,13 @@ def descriptor_distance(first: Sequence[float], second: Sequence[float]) -> floa
 
 
 def duplicate_findings(
-    face: FaceRecord, prior: Sequence[FaceRecord], t: Thresholds
+    label: str, hashed: str, prior: Sequence[FaceRecord], t: Thresholds
 ) -> list[Finding]:
-    """Return a duplicate finding when `face` is a near-copy of one of the `prior` faces."""
+    """Return a duplicate finding when the face hashed `hashed` is a near-copy of a `prior` one."""
     for other in prior:
-        distance = hash_distance(face.face_hash, other.face_hash)
+        if other.label == label:
+            continue
+        distance = hash_distance(hashed, other.face_hash)
         if distance <= t.duplicate_hash_distance:
             message = (
                 f"This looks almost the same as {other.label}. "

@@ -64,17 +64,24 @@ class Thresholds:
     # (astronaut x2.2+40 has no detectable face and 0.50 of its pixels clipped).
     no_face_dark: float = 30.0
     no_face_clipped: float = 0.35
+    # With no face found: a surround (top and sides) this bright, 2.5x the middle, is a window
+    # behind a silhouette (backlit advice), not a washed-out photo.
+    no_face_bright_surround: float = 200.0
     # Background over face brightness: originals 0.56-1.24, backlit copies 3.5-5.1.
     backlit_ratio: float = 2.2
     warn_backlit_ratio: float = 1.6
     backlit_face_below: float = 130.0  # a bright backdrop behind a well-lit face is fine
-    # Head pose from the mesh, degrees: frontal originals |yaw| <= 3, |pitch| <= 3 after the
-    # mesh's offset, rotated copies read roll within 4 degrees; the cameraman, in profile at
-    # his camera, reads yaw 49-57 and is rejected.
-    max_yaw: float = 35.0
-    warn_yaw: float = 22.0
-    max_pitch: float = 25.0
-    warn_pitch: float = 15.0
+    # Head pose from the mesh, degrees (bench/calibrate_gate.py). The originals read |yaw| and
+    # |pitch| <= 1.2. Every framing (a tight crop to a frame 7 face sides wide), scale (x0.75 to
+    # x2.5), JPEG quality (30-75) and perspective tilt reads within 4 degrees of its original on
+    # every axis, so a crop and the full photo get the same verdict; rotations of 6 and 12
+    # degrees read as roll within 3.5. The cameraman, in profile, reads yaw 49.6-54.9 in every
+    # framing and is rejected. A raised chin at a podium read pitch 25.3 (issue 15): ordinary
+    # variation, a warning; only looking far up or down (over 35) is rejected.
+    max_yaw: float = 42.0
+    warn_yaw: float = 25.0
+    max_pitch: float = 35.0
+    warn_pitch: float = 20.0
     max_roll: float = 30.0
     warn_roll: float = 15.0
     # Lid gap over eye width, the smaller eye: open eyes 0.15-0.34 (0.15-0.20 with drawn
