@@ -57,9 +57,9 @@ def test_pose_of_crops_and_wider_frames_agrees_with_the_full_photo(
 
 def test_ordinary_head_pose_warns_and_only_far_off_axis_is_rejected() -> None:
     level = FaceMeasures(
-        faces=1, face_fraction=0.3, face_px=300.0, outside=0.0, yaw=0.0, pitch=0.0, roll=0.0,
-        sharpness=0.8, brightness=150.0, clipped=0.0, backlight=0.6, eye_openness=0.3,
-        eye_visibility=0.5,
+        faces=1, faces_sure=True, face_fraction=0.3, face_px=300.0, outside=0.0, yaw=0.0,
+        pitch=0.0, roll=0.0, sharpness=0.8, brightness=150.0, clipped=0.0, backlight=0.6,
+        eye_openness=0.3, eye_visibility=0.5,
     )  # fmt: skip
     t = DEFAULT_THRESHOLDS
 
@@ -105,3 +105,18 @@ def test_a_silhouette_against_a_window_is_backlit_not_washed_out(analyzer: FaceA
     report = check(Image.fromarray(out.astype(np.uint8)), analyzer)
     assert report.codes == ("backlit",), report.findings
     assert "light is behind you" in report.summary
+
+
+@pytest.mark.parametrize(
+    ("people", "columns", "cell_px"),
+    [(2, 2, 512), (3, 3, 400), (4, 2, 400), (6, 3, 400), (6, 6, 300), (8, 4, 300), (12, 6, 250)],
+)
+def test_a_group_photo_is_never_given_a_wrong_count(
+    people: int, columns: int, cell_px: int, analyzer: FaceAnalyzer
+) -> None:
+    report = check(variety.group_photo(people, columns, cell_px), analyzer)
+    assert report.codes[0] == "multiple_faces", report.findings
+    said = report.summary.removeprefix("I see ").split(" people")[0]
+    assert said in {str(people), "several"}, report.summary
+    if people <= 4:
+        assert said == str(people)  # few large faces: the number itself

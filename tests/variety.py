@@ -111,6 +111,18 @@ def flash(image: Image.Image, box: Box) -> Image.Image:
     return _image(rgb * gain[..., None] + 40 * falloff[..., None])
 
 
+def group_photo(people: int, columns: int, cell_px: int) -> Image.Image:
+    """Return `people` portraits in a grid, `columns` wide, each `cell_px` wide (a group shot)."""
+    shots = [*photos.shots_of(photos.astronaut())[:2], *photos.shots_of(photos.grace_hopper())]
+    cell_h = int(cell_px * 1.15)
+    rows = -(-people // columns)
+    canvas = Image.new("RGB", (columns * cell_px, rows * cell_h), (110, 110, 110))
+    for n in range(people):
+        shot = shots[n % len(shots)].resize((cell_px, cell_h))
+        canvas.paste(shot, ((n % columns) * cell_px, (n // columns) * cell_h))
+    return canvas
+
+
 def _person_mask(shape: tuple[int, ...], box: Box) -> NDArray[np.float32]:
     height, width = shape
     ys, xs = np.mgrid[:height, :width]

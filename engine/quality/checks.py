@@ -15,6 +15,7 @@ class FaceMeasures:
     """Everything measured on the main face of a photo (see `engine.quality.measures`)."""
 
     faces: int  # faces big enough to count; small background faces are left out
+    faces_sure: bool  # False when a second look found a different number (say "several")
     face_fraction: float  # face box side / the image's shorter side
     face_px: float  # face box side in the original file's pixels
     outside: float  # share of the face (box or mesh, the larger) outside the frame
@@ -48,14 +49,10 @@ def photo_findings(m: FaceMeasures, t: Thresholds) -> list[Finding]:
 def _faces(m: FaceMeasures) -> list[Finding]:
     if m.faces <= 1:
         return []
-    return [
-        Finding(
-            "multiple_faces",
-            f"I see {m.faces} people. Send a photo with only you in it, or crop the others out.",
-            REJECTED,
-            float(m.faces),
-        )
-    ]
+    # A wrong number reads as careless; "several" is true whenever the two looks disagree.
+    people = f"{m.faces} people" if m.faces_sure else "several people"
+    message = f"I see {people}. Send a photo with only you in it, or crop the others out."
+    return [Finding("multiple_faces", message, REJECTED, float(m.faces))]
 
 
 def _framing(m: FaceMeasures, t: Thresholds) -> list[Finding]:

@@ -9,6 +9,7 @@ from dataclasses import replace
 from engine.faces import FaceAnalyzer, FaceBox, Landmarks, aligned_crop
 from engine.quality import measures
 from engine.quality.checks import FaceMeasures, photo_findings
+from engine.quality.crowd import Count, count_people
 from engine.quality.decode import Decoded, decode
 from engine.quality.identity import duplicate_findings, face_hash
 from engine.quality.people import decide_person, person_finding
@@ -97,7 +98,8 @@ def _check_decoded(
         return report_from([unclear_face_finding()], scores, None)
     aligned = aligned_crop(rgb, marks, measures.ALIGNED_PX)
     gray = measures.face_gray(aligned)
-    measured = _measure(photo, boxes, marks, gray, t)
+    crowd = count_people(faces, rgb, boxes, boxes[0].side * t.background_face_ratio)
+    measured = _measure(photo, boxes, marks, gray, t, crowd=crowd)
     scores |= measured.scores()
     findings = photo_findings(measured, t)
     hashed = face_hash(aligned)
@@ -124,15 +126,17 @@ def _measure(
     marks: Landmarks,
     gray: measures.Gray,
     t: Thresholds,
+    *,
+    crowd: Count,
 ) -> FaceMeasures:
     rgb, main = photo.rgb, boxes[0]
     height, width = rgb.shape[:2]
-    counted = [b for b in boxes if b.side >= main.side * t.background_face_ratio]
     pose = measures.head_pose(marks)
     bright, clipped = measures.brightness(gray)
     outside = max(main.outside_fraction(width, height), measures.mesh_outside(marks, width, height))
     return FaceMeasures(
-        faces=len(counted),
+        faces=crowd.people,
+        faces_sure=crowd.sure,
         face_fraction=main.side / min(width, height),
         face_px=main.side * photo.scale,
         outside=outside,
