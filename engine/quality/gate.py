@@ -133,6 +133,7 @@ def _measure(
     height, width = rgb.shape[:2]
     pose = measures.head_pose(marks)
     bright, clipped = measures.brightness(gray)
+    whole = measures.photo_gray(rgb)
     outside = max(main.outside_fraction(width, height), measures.mesh_outside(marks, width, height))
     return FaceMeasures(
         faces=crowd.people,
@@ -146,7 +147,7 @@ def _measure(
         sharpness=measures.sharpness(gray),
         brightness=bright,
         clipped=clipped,
-        backlight=measures.background_brightness(rgb, main) / max(bright, 1.0),
+        backlight=measures.background_brightness(whole, main) / max(bright, 1.0),
         eye_openness=measures.eye_openness(marks),
-        eye_visibility=measures.eye_visibility(rgb, marks),
+        eye_visibility=measures.eye_visibility(whole, marks),
     )
