@@ -12,6 +12,7 @@ import argparse
 import sys
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 # The repository root replaces this folder on the path, so bench/queue.py cannot shadow `queue`.
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
@@ -38,6 +39,7 @@ def main() -> None:
     ranges: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     verdicts: dict[str, list[str]] = defaultdict(list)
     originals = {}
+    accepted: list[tuple[str, Any]] = []
     for kind, name, image in variety.calibration_set(face_box):
         report = check_photo(photos.to_bytes(image.convert("RGB")), name, analyzer=faces)
         codes = ",".join(f"{f.code}:{f.severity}" for f in report.findings) or "accepted"
@@ -46,6 +48,8 @@ def main() -> None:
             if measure in report.scores:
                 ranges[kind][measure].append(report.scores[measure])
         person = name.split()[0]
+        if report.face:
+            accepted.append((person, report.face))
         if kind == "original" and report.face:
             originals[person] = report.face
         elif report.face and person in originals:
@@ -64,7 +68,20 @@ def main() -> None:
                 f"  {measure:11} {min(values):8.2f} .. {max(values):8.2f}  ({len(values)} photos)"
             )
         print("  verdicts:   " + "; ".join(verdicts[kind]))
+    _print_identity(accepted, descriptor_distance)
     faces.close()
+
+
+def _print_identity(accepted: list[tuple[str, Any]], distance: Any) -> None:
+    """Print the descriptor distances within one person and between people, over good copies."""
+    same, other = [], []
+    for n, (person, face) in enumerate(accepted):
+        for second, face2 in accepted[n + 1 :]:
+            value = distance(face.descriptor, face2.descriptor)
+            (same if person == second else other).append(value)
+    print(f"\nidentity over {len(accepted)} accepted copies:")
+    print(f"  same person    {min(same):.3f} .. {max(same):.3f}  ({len(same)} pairs)")
+    print(f"  other people   {min(other):.3f} .. {max(other):.3f}  ({len(other)} pairs)")
 
 
 if __name__ == "__main__":
