@@ -75,7 +75,8 @@ def person_finding(label: str, decision: Person) -> list[Finding]:
             "Send another photo of you and I'll keep the ones that match."
         )
         return [Finding("different_person", message, Verdict.REJECTED, None)]
-    message = f"This doesn't look like {_the_other(len(decision.person))}. Send only photos of you."
+    others = _the_other(len(decision.person))
+    message = f"This doesn't look like {others}, so I've set it aside. Send only photos of you."
     return [Finding("different_person", message, Verdict.REJECTED, None)]
 
 
