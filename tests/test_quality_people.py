@@ -106,3 +106,15 @@ def test_a_tie_asks_and_keeps_the_set_as_it_was(alone: dict[str, PhotoReport]) -
     assert undecided.tie and undecided.person == ()
     summary = summarize_set([stranger, first], min_count=2, max_count=4)
     assert not summary.ready and "look like different people" in summary.problems[0]
+
+
+def test_one_look_alike_pair_does_not_chain_two_people_together() -> None:
+    def at(label: str, x: float, y: float = 0.0) -> FaceRecord:
+        return FaceRecord(label, (x, y) + (0.0,) * 126, f"{len(label):016x}", 0.8)
+
+    ann = [at("a1", 0.0), at("a2", 0.1), at("a3", 0.0, 0.1), at("a4", 0.05, 0.05)]
+    # b3 is 0.52 from a2: under the cut, so linking single pairs would make one group of seven.
+    bob = [at("b1", 1.0), at("b2", 1.1), at("b3", 0.62)]
+    decision = decide_person([*bob, *ann], DEFAULT_THRESHOLDS)
+    assert decision.person == ("a1", "a2", "a3", "a4") and not decision.tie
+    assert decision.set_aside == ("b1", "b2", "b3")

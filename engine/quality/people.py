@@ -39,29 +39,33 @@ def _kept(tops: list[frozenset[str]], keep: Sequence[str]) -> frozenset[str]:
 
 
 def _groups(faces: Sequence[FaceRecord], t: Thresholds) -> list[frozenset[str]]:
-    """Return the connected groups of faces closer than `same_person_distance` to each other."""
+    """Return groups of alike faces: average-linkage clustering cut at `same_person_distance`.
+
+    Average, not single, linkage: one look-alike pair between two people (their closest copies
+    are only ~0.03 above the cut) must not chain both people into one group.
+    """
     if not faces:
         return []
     vectors = np.asarray([face.descriptor for face in faces], dtype=np.float64)
-    close = np.linalg.norm(vectors[:, None] - vectors[None], axis=2) <= t.same_person_distance
-    seen: set[int] = set()
-    groups = []
-    for start in range(len(faces)):
-        if start not in seen:
-            members = _reach(close, start)
-            seen |= members
-            groups.append(frozenset(faces[i].label for i in members))
-    return groups
+    distances = np.linalg.norm(vectors[:, None] - vectors[None], axis=2)
+    groups = [[i] for i in range(len(faces))]
+    while (pair := _closest(groups, distances, t.same_person_distance)) is not None:
+        first, second = pair
+        groups[first] += groups.pop(second)
+    return [frozenset(faces[i].label for i in group) for group in groups]
 
 
-def _reach(close: NDArray[np.bool_], start: int) -> set[int]:
-    """Return every face reachable from `start` through alike pairs."""
-    found, frontier = {start}, [start]
-    while frontier:
-        nearby = set(np.flatnonzero(close[frontier.pop()]).tolist()) - found
-        found |= nearby
-        frontier += nearby
-    return found
+def _closest(
+    groups: list[list[int]], distances: NDArray[np.float64], limit: float
+) -> tuple[int, int] | None:
+    """Return the two groups with the smallest mean distance, if it is within `limit`."""
+    best, pair = limit, None
+    for a in range(len(groups)):
+        for b in range(a + 1, len(groups)):
+            mean = float(distances[np.ix_(groups[a], groups[b])].mean())
+            if mean <= best:
+                best, pair = mean, (a, b)
+    return pair
 
 
 def person_finding(label: str, decision: Person) -> list[Finding]:

@@ -115,7 +115,7 @@ class Thresholds:
     # (REFERENCE.md: same person 0.08-0.53); astronaut, Grace Hopper and cameraman against each
     # other 0.68-0.83 (REFERENCE.md: different people >= 0.65). Calibration, over the 33
     # accepted copies: one person 0.04-0.34, the astronaut against Grace Hopper 0.63-0.78.
-    # The person is the largest group of faces linked by distances under this (people.py).
+    # The person is the largest group of faces whose mean distance stays under this (people.py).
     same_person_distance: float = 0.6
     # Variety hints need a few photos; spreads are max distance from the set's mean.
     variety_min_photos: int = 4
