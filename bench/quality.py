@@ -2,7 +2,9 @@
 
 Run: python bench/quality.py [--runs 30]
 Prints median and p95 (wall clock and process CPU time) per photo for a 12-megapixel JPEG and a
-1280 px chat photo (both made by upscaling matplotlib's Grace Hopper portrait), and peak memory.
+1280 px chat photo (both made by upscaling matplotlib's Grace Hopper portrait), the median CPU
+time of each stage (decode, detection, mesh, descriptor, the rest: measures, hash, checks), and
+peak memory.
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ def main() -> None:
             f"wall median {statistics.median(wall):.1f} ms, p95 {_p95(wall):.1f} ms; "
             f"CPU median {statistics.median(cpu):.1f} ms, p95 {_p95(cpu):.1f} ms"
         )
+        stages = _stages(data, runs, statistics.median(cpu))
+        print("  CPU per stage: " + ", ".join(f"{k} {v:.1f} ms" for k, v in stages.items()))
     _, traced = tracemalloc.get_traced_memory()
     print(
         f"peak memory: {_peak_rss_mb():.0f} MB RSS (models loaded: {baseline_mb:.0f} MB), "
@@ -69,6 +73,30 @@ def _time(data: bytes, runs: int) -> tuple[list[float], list[float]]:
         wall.append((time.perf_counter() - start) * 1000)
         cpu.append((time.process_time() - start_cpu) * 1000)
     return wall, cpu
+
+
+def _stages(data: bytes, runs: int, total_ms: float) -> dict[str, float]:
+    """Return the median CPU milliseconds of each stage of the gate, run on their own."""
+    from engine.quality.decode import decode
+    from engine.quality.gate import process_analyzer
+    from engine.quality.thresholds import DEFAULT_THRESHOLDS
+
+    faces = process_analyzer()
+    times: dict[str, list[float]] = {"decode": [], "detect": [], "mesh": [], "descriptor": []}
+    for _ in range(runs):
+        marks = [time.process_time()]
+        rgb = decode(data, DEFAULT_THRESHOLDS).rgb
+        marks.append(time.process_time())
+        box = faces.detect(rgb)[0]
+        marks.append(time.process_time())
+        faces.landmarks(rgb, box)
+        marks.append(time.process_time())
+        faces.descriptor(rgb, box)
+        marks.append(time.process_time())
+        for name, start, end in zip(times, marks, marks[1:], strict=False):
+            times[name].append((end - start) * 1000)
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    return medians | {"rest": max(total_ms - sum(medians.values()), 0.0)}
 
 
 def _p95(values: list[float]) -> float:

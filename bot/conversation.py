@@ -43,6 +43,10 @@ class CheckedPhotos:
 
     photos: tuple[CheckedPhoto, ...]
     hints: tuple[str, ...] = ()  # how the set could be more varied, once it is big enough
+    # Who the set is about after these photos, when the gate decided it: (the person's selfies,
+    # those set aside). None: the accepted photos are simply added to the set.
+    grouping: tuple[tuple[Selfie, ...], tuple[Selfie, ...]] | None = None
+    notes: tuple[str, ...] = ()  # earlier photos set aside, or counted again
 
 
 @dataclass(frozen=True)
@@ -313,16 +317,30 @@ def _styles_done(session: Session, config: CoreConfig) -> Step:
 
 
 def _photos(session: Session, event: CheckedPhotos, config: CoreConfig) -> Step:
-    accepted = tuple(p.selfie for p in event.photos if p.selfie is not None)
-    room = config.policy.max_selfies - len(session.selfies)
-    kept, overflow = accepted[:room], accepted[room:]
+    selfies, aside = _grouped(session, event)
+    most = config.policy.max_selfies
+    overflow = tuple(s for s in selfies[most:] if s in _new_selfies(event))
     moved = session.with_(
-        received=session.received + len(event.photos), selfies=(*session.selfies, *kept)
+        received=session.received + len(event.photos), selfies=selfies[:most], set_aside=aside
     )
     lines = [say.verdict_line(p.label, p.verdict, p.summary) for p in event.photos]
+    lines += event.notes
     lines += [say.not_kept_overflow(s.label) for s in overflow]
     lines += [say.tip(hint) for hint in event.hints]
     return Step(moved, (_count_reply(moved, config, "\n".join(lines)),))
+
+
+def _grouped(
+    session: Session, event: CheckedPhotos
+) -> tuple[tuple[Selfie, ...], tuple[Selfie, ...]]:
+    """Return the set's selfies and set-aside photos after `event`."""
+    if event.grouping is not None:
+        return event.grouping
+    return (*session.selfies, *_new_selfies(event)), session.set_aside
+
+
+def _new_selfies(event: CheckedPhotos) -> tuple[Selfie, ...]:
+    return tuple(p.selfie for p in event.photos if p.selfie is not None)
 
 
 def _count_reply(session: Session, config: CoreConfig, head: str) -> Reply:

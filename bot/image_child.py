@@ -32,16 +32,26 @@ def ping() -> bool:
 
 
 def check(
-    data: bytes, label: str, prior: Sequence[dict[str, Any]], max_bytes: int
+    data: bytes,
+    label: str,
+    prior: Sequence[dict[str, Any]],
+    counted: Sequence[str] | None,
+    max_bytes: int,
 ) -> dict[str, Any]:
-    """Check one photo against the set's faces (FaceRecord fields as dicts); return plain data."""
+    """Check one photo against the set's faces (FaceRecord fields as dicts); return plain data.
+
+    `prior` holds the set's faces and those set aside; `counted` names the set's (see
+    `engine.quality.check_photo`). "person" is who the set is about with this photo added.
+    """
     from dataclasses import asdict, replace
 
     from engine.quality import DEFAULT_THRESHOLDS, check_photo
 
     thresholds = replace(DEFAULT_THRESHOLDS, max_bytes=max_bytes)
-    report = check_photo(data, label, _faces(prior), thresholds=thresholds)
+    report = check_photo(data, label, _faces(prior), counted=counted, thresholds=thresholds)
+    person = report.person
     return {
+        "person": None if person is None else [list(person.person), list(person.set_aside)],
         "verdict": str(report.verdict),
         "summary": report.summary,
         "codes": [finding.code for finding in report.findings],

@@ -29,6 +29,8 @@ class GateResult:
     summary: str
     codes: tuple[str, ...]
     face: dict[str, Any] | None  # engine.quality.FaceRecord's fields, for the set's next checks
+    # With this photo added: the labels that show the person, and those of someone else.
+    person: tuple[tuple[str, ...], tuple[str, ...]] | None = None
 
 
 log = logging.getLogger(__name__)
@@ -61,11 +63,23 @@ class ImagePool:
         image = await self._run(image_child.retouch, data, background, aspect, brand_colour)
         return bytes(image)
 
-    async def check(self, data: bytes, label: str, prior: Sequence[Selfie]) -> GateResult:
-        """Check one photo against the already accepted selfies of the set."""
+    async def check(
+        self,
+        data: bytes,
+        label: str,
+        prior: Sequence[Selfie],
+        counted: Sequence[str] | None = None,
+    ) -> GateResult:
+        """Check one photo against the set's selfies and those set aside (`prior`).
+
+        `counted` names the selfies that count as the person now (all of `prior` when None).
+        """
         faces = [selfie.face for selfie in prior]
-        raw = await self._run(image_child.check, data, label, faces, self._max_bytes)
-        result = GateResult(raw["verdict"], raw["summary"], tuple(raw["codes"]), raw["face"])
+        raw = await self._run(image_child.check, data, label, faces, counted, self._max_bytes)
+        person = raw["person"] and (tuple(raw["person"][0]), tuple(raw["person"][1]))
+        result = GateResult(
+            raw["verdict"], raw["summary"], tuple(raw["codes"]), raw["face"], person or None
+        )
         ops.count_photo(result.verdict, result.codes)
         return result
 

@@ -159,6 +159,24 @@ def photo_label(number: int) -> str:
     return t(N_("photo {number}"), number=number)
 
 
+def set_aside(label: str, others: int) -> str:
+    """Return the line for an earlier photo that turned out to show someone else."""
+    return ngettext(
+        "{label} doesn't look like the other photo, so I've set it aside. Send only photos of you.",
+        "{label} doesn't look like the other {others}, so I've set it aside. Send only photos of"
+        " you.",
+        others,
+    ).format(label=label[:1].upper() + label[1:], others=others)
+
+
+def counts_again(label: str) -> str:
+    """Return the line for a set-aside photo that now matches the person's other photos."""
+    return t(
+        N_("{label} counts now: it matches your other photos."),
+        label=label[:1].upper() + label[1:],
+    )
+
+
 def not_kept_overflow(label: str) -> str:
     """Say that an accepted photo did not fit in the set."""
     return t(N_("{label}: not kept, the set is full."), label=label[:1].upper() + label[1:])

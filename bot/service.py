@@ -210,22 +210,26 @@ class ChatService:
         return await self._check(scope, session, photos)
 
     async def _check(self, scope: str, session: Session, photos: Sequence[Photo]) -> CheckedPhotos:
-        prior = list(session.selfies)
+        group = _Grouping(list(session.selfies), list(session.set_aside))
         checked = []
         for number, photo in enumerate(photos, start=session.received + 1):
             label = say.photo_label(number)
-            if len(prior) >= self._config.policy.max_selfies:
+            if len(group.selfies) >= self._config.policy.max_selfies:
                 checked.append(CheckedPhoto(label, "rejected", t(say.NOT_KEPT_FULL), None))
                 continue
-            result = await self._svc.images.check(photo.data, label, prior)
+            counted = [selfie.label for selfie in group.selfies]
+            result = await self._svc.images.check(photo.data, label, group.all(), counted)
             selfie = None
-            if result.face is not None and result.verdict != "rejected":
+            if result.face is not None:  # a good photo, of the person or (kept aside) not
                 key = keys.selfie_key(scope, uuid.uuid4().hex)
                 await self._svc.blobs.put(key, photo.data)
-                selfie = Selfie(label, key, photo.file_id, result.verdict, result.face or {})
-                prior.append(selfie)
-            checked.append(CheckedPhoto(label, result.verdict, result.summary, selfie))
-        return CheckedPhotos(tuple(checked), await self._hints(prior, checked))
+                selfie = Selfie(label, key, photo.file_id, result.verdict, result.face)
+                group.add(selfie, result.person, self._config.policy.max_selfies)
+            kept = selfie if selfie in group.selfies else None
+            checked.append(CheckedPhoto(label, result.verdict, result.summary, kept))
+        hints = await self._hints(group.selfies, checked)
+        grouping = (tuple(group.selfies), tuple(group.set_aside))
+        return CheckedPhotos(tuple(checked), hints, grouping, tuple(group.notes))
 
     async def _hints(self, selfies: list[Selfie], checked: list[CheckedPhoto]) -> tuple[str, ...]:
         policy = self._config.policy
@@ -395,6 +399,35 @@ class ChatService:
             erased.jobs,
         )
         return erased.describe()
+
+
+@dataclass
+class _Grouping:
+    """The set's selfies and set-aside photos while an event's photos are checked."""
+
+    selfies: list[Selfie]
+    set_aside: list[Selfie]
+    notes: list[str] = field(default_factory=list)
+
+    def all(self) -> list[Selfie]:
+        """Return every good photo of the set, the person's first."""
+        return [*self.selfies, *self.set_aside]
+
+    def add(
+        self, selfie: Selfie, person: tuple[tuple[str, ...], ...] | None, most_aside: int
+    ) -> None:
+        """Add a good photo and regroup by the gate's decision, noting what moved and why."""
+        pool = [*self.all(), selfie]
+        chosen = set(person[0]) if person else {s.label for s in self.selfies} | {selfie.label}
+        before = {s.label for s in self.selfies}
+        self.selfies = [s for s in pool if s.label in chosen]
+        # The newest set-aside photos are kept; older ones drop out of the decision.
+        self.set_aside = [s for s in pool if s.label not in chosen][-most_aside:]
+        for s in pool:
+            if s.label in before and s.label not in chosen:
+                self.notes.append(say.set_aside(s.label, len(self.selfies)))
+            elif s.label in chosen and s.label not in before and s is not selfie:
+                self.notes.append(say.counts_again(s.label))
 
 
 def _photo_refusal(session: Session | None) -> str:

@@ -56,7 +56,10 @@ class Session:
     stage: Stage = Stage.SUBJECT
     subject: str = ""
     received: int = 0  # photos received, good or bad; numbers the labels
-    selfies: tuple[Selfie, ...] = ()
+    selfies: tuple[Selfie, ...] = ()  # the person's photos: what the pack trains on
+    # Good photos that look like someone else. Kept, not dropped: when more photos of that face
+    # arrive they may turn out to be the person, and the set's photos then go aside instead.
+    set_aside: tuple[Selfie, ...] = ()
     styles: tuple[str, ...] = ()
     pack_size: int = 0
     tier: TierChoice = TierChoice.STUDIO
@@ -76,12 +79,14 @@ class Session:
         """Rebuild from the JSON form, tolerating fields added by newer versions."""
         known = {name: raw[name] for name in cls.__dataclass_fields__ if name in raw}
         selfies = tuple(Selfie.from_dict(item) for item in known.pop("selfies", []))
+        aside = tuple(Selfie.from_dict(item) for item in known.pop("set_aside", []))
         return cls(
             **{
                 **known,
                 "stage": Stage(known.get("stage", Stage.SUBJECT)),
                 "tier": TierChoice(known.get("tier", TierChoice.STUDIO)),
                 "selfies": selfies,
+                "set_aside": aside,
                 "styles": tuple(known.get("styles", ())),
             }
         )

@@ -246,3 +246,16 @@ def test_a_double_tap_on_continue_points_at_the_menu_on_screen() -> None:
     assert _texts(again) == [
         "That button is from an earlier step; the menu above is where you are now."
     ]
+
+
+def test_the_gates_grouping_replaces_the_set_and_its_notes_are_shown() -> None:
+    stranger, person = _selfie(1), (_selfie(2), _selfie(3))
+    session = Session(stage=Stage.CAPTURE, subject="man", selfies=(stranger,), set_aside=person[:1])
+    note = "Photo 1 doesn't look like the other 2, so I've set it aside. Send only photos of you."
+    event = CheckedPhotos((CheckedPhoto("photo 3", "accepted", "Great.", person[1]),),
+                          grouping=(person, (stranger,)), notes=(note,))  # fmt: skip
+    step = decide(session, event, CONFIG)
+    assert step.session is not None
+    assert step.session.selfies == person and step.session.set_aside == (stranger,)
+    assert note in _texts(step)[0] and "2 good photos so far" in _texts(step)[0]
+    assert Session.from_dict(step.session.to_dict()) == step.session

@@ -45,8 +45,10 @@ def test_different_people_are_named_and_copies_of_one_person_are_not(
     hopper = check_photo(
         photos.to_bytes(photos.grace_hopper()), "photo 2", [astronaut], analyzer=analyzer
     )
+    # One against one: a tie, so the gate asks instead of guessing which one is the person.
     assert hopper.verdict is Verdict.REJECTED and hopper.codes == ("different_person",)
-    assert "different person than photo 1" in hopper.summary
+    assert "same person as photo 1. Which one is you?" in hopper.summary
+    assert hopper.face is not None and hopper.person is not None and hopper.person.tie
     base = photos.astronaut()
     copies = {
         "darker": ImageEnhance.Brightness(base).enhance(0.6),
@@ -68,15 +70,22 @@ def test_the_majority_decides_who_the_set_is_about(analyzer: FaceAnalyzer) -> No
     hopper = record_of(photos.grace_hopper(), "photo 2", analyzer)
     same = record_of(photos.astronaut().rotate(8, expand=True), "photo 3", analyzer)
     report = check_photo(
-        photos.to_bytes(photos.grace_hopper().rotate(6)),
+        photos.to_bytes(photos.shots_of(photos.grace_hopper())[1]),
         "photo 4",
         [astronaut, hopper, same],
+        counted=["photo 1", "photo 3"],
         analyzer=analyzer,
     )
-    assert "different_person" in report.codes
-    problems = summarize_set([astronaut, hopper, same], min_count=3, max_count=5).problems
-    assert problems == (
-        "photo 2 looks like a different person from the rest.",
+    assert "different_person" in report.codes  # two against two: the set stays as it was
+    assert report.person is not None and report.person.tie
+    assert report.person.person == ("photo 1", "photo 3")
+    summary = summarize_set([astronaut, hopper, same], min_count=3, max_count=5)
+    assert summary.accepted == 2
+    assert summary.set_aside == (
+        "Photo 2 doesn't look like the other 2, so I've set it aside. Send only photos of you.",
+    )
+    assert summary.problems == (
+        "2 of 3 photos so far: send 1 more.",
         "photo 1 and photo 3 are nearly the same photo.",
     )
 

@@ -1,7 +1,9 @@
 """The selfie quality gate: every photo checked on arrival, with a reason and a fix.
 
 `check_photo(data, label, prior)` is a plain synchronous function with a picklable result, made
-to run in a process pool whose initializer is `warm_up`. Models load once per process.
+to run in a process pool whose initializer is `warm_up`. Models load once per process. Who the
+set is about (`Person`: the largest group of alike faces) comes with each report and with the
+set summary, decided in one place (`engine.quality.people`).
 
 Names are imported on first use, so `engine.quality.cli` (and `headshots --help`, and the bot
 process that registers it) stays free of OpenCV, mediapipe and dlib until a photo is checked.
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
     from engine.quality.report import (
         FaceRecord,
         Finding,
+        Person,
         PhotoReport,
         QualityError,
         SetReport,
@@ -52,6 +55,7 @@ _HOMES = {
     "warm_up": "engine.quality.gate",
     "FaceRecord": "engine.quality.report",
     "Finding": "engine.quality.report",
+    "Person": "engine.quality.report",
     "PhotoReport": "engine.quality.report",
     "QualityError": "engine.quality.report",
     "SetReport": "engine.quality.report",
@@ -67,6 +71,7 @@ __all__ = [
     "FaceAnalyzer",
     "FaceRecord",
     "Finding",
+    "Person",
     "PhotoReport",
     "QualityError",
     "SetReport",

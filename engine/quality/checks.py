@@ -15,6 +15,7 @@ class FaceMeasures:
     """Everything measured on the main face of a photo (see `engine.quality.measures`)."""
 
     faces: int  # faces big enough to count; small background faces are left out
+    faces_sure: bool  # False when a second look found a different number (say "several")
     face_fraction: float  # face box side / the image's shorter side
     face_px: float  # face box side in the original file's pixels
     outside: float  # share of the face (box or mesh, the larger) outside the frame
@@ -48,14 +49,10 @@ def photo_findings(m: FaceMeasures, t: Thresholds) -> list[Finding]:
 def _faces(m: FaceMeasures) -> list[Finding]:
     if m.faces <= 1:
         return []
-    return [
-        Finding(
-            "multiple_faces",
-            f"I see {m.faces} people. Send a photo with only you in it, or crop the others out.",
-            REJECTED,
-            float(m.faces),
-        )
-    ]
+    # A wrong number reads as careless; "several" is true whenever the two looks disagree.
+    people = f"{m.faces} people" if m.faces_sure else "several people"
+    message = f"I see {people}. Send a photo with only you in it, or crop the others out."
+    return [Finding("multiple_faces", message, REJECTED, float(m.faces))]
 
 
 def _framing(m: FaceMeasures, t: Thresholds) -> list[Finding]:
@@ -108,24 +105,30 @@ def _pose(m: FaceMeasures, t: Thresholds) -> list[Finding]:
 _SIDEWAYS = "The photo is sideways. Rotate it upright and send it again."
 
 
+BACKLIT = "The light is behind you. Turn to face the window or lamp so it lights your face."
+TOO_DARK = "The photo is too dark. Face a window or a lamp and take it again."
+WASHED_OUT = "Your face is washed out. Avoid direct sun and flash; soft daylight is best."
+
+
 def _light(m: FaceMeasures, t: Thresholds) -> list[Finding]:
-    found = []
-    turn = "The light is behind you. Turn to face the window or lamp so it lights your face."
-    if m.backlight > t.backlit_ratio and m.brightness < t.backlit_face_below:
-        found.append(Finding("backlit", turn, REJECTED, m.backlight))
-    elif m.backlight > t.warn_backlit_ratio and m.brightness < t.backlit_face_below:
-        found.append(Finding("backlit", turn, WARNING, m.backlight))
-    dark = "The photo is too dark. Face a window or a lamp and take it again."
-    if m.brightness < t.min_brightness:
-        found.append(Finding("too_dark", dark, REJECTED, m.brightness))
-    elif m.brightness < t.warn_brightness:
-        found.append(Finding("too_dark", dark.replace("too dark", "dark"), WARNING, m.brightness))
-    bright = "Your face is washed out. Avoid direct sun and flash; soft daylight is best."
+    """Return at most one light finding: backlight, else overexposure, else underexposure.
+
+    One, because the fixes differ and contradict: a backlit face is dark and its rim may clip,
+    yet the fix is to turn round, not to dim the light or add more.
+    """
+    if m.backlight > t.warn_backlit_ratio and m.brightness < t.backlit_face_below:
+        bad = m.backlight > t.backlit_ratio or m.brightness < t.min_brightness
+        return [Finding("backlit", BACKLIT, REJECTED if bad else WARNING, m.backlight)]
     if m.clipped > t.max_clipped or m.brightness > t.max_brightness:
-        found.append(Finding("overexposed", bright, REJECTED, m.clipped))
-    elif m.clipped > t.warn_clipped:
-        found.append(Finding("overexposed", bright, WARNING, m.clipped))
-    return found
+        return [Finding("overexposed", WASHED_OUT, REJECTED, m.clipped)]
+    if m.clipped > t.warn_clipped:
+        return [Finding("overexposed", WASHED_OUT, WARNING, m.clipped)]
+    if m.brightness < t.min_brightness:
+        return [Finding("too_dark", TOO_DARK, REJECTED, m.brightness)]
+    if m.brightness < t.warn_brightness:
+        dim = TOO_DARK.replace("too dark", "dark")
+        return [Finding("too_dark", dim, WARNING, m.brightness)]
+    return []
 
 
 def _sharpness(m: FaceMeasures, t: Thresholds) -> list[Finding]:

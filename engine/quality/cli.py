@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, TextIO
 from core.errors import HeadshotsError
 
 if TYPE_CHECKING:
-    from engine.quality.report import FaceRecord, PhotoReport, SetReport
+    from engine.quality.report import PhotoReport, SetReport
 
 NAME = "check"
 HELP = "Check selfies with the quality gate: a verdict, reasons and fixes per photo, and the set."
@@ -36,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Check every photo in order, each against those accepted before it; 0 when set is ready."""
+    """Check every photo, then the set as a whole; exit 0 when the set is ready."""
     from core.settings import load_settings
 
     files = _photo_files(args.paths)
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     _quiet_native_logs()
     settings = load_settings()
     reports = check_files(files, max_bytes=settings.max_upload_bytes)
-    faces = [r.face for r in reports if r.face is not None]
+    faces = [r.face for r in reports if r.face is not None]  # set-aside faces included
     from engine.quality.summary import summarize_set
 
     summary = summarize_set(faces, min_count=settings.min_selfies, max_count=settings.max_selfies)
@@ -55,19 +55,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def check_files(files: Sequence[Path], *, max_bytes: int) -> list[PhotoReport]:
-    """Return a report per file, checking each against the faces accepted before it."""
-    from engine.quality.gate import check_photo
+    """Return a report per file, judged as one set: the same verdicts in any order."""
+    from engine.quality.batch import check_together
     from engine.quality.thresholds import DEFAULT_THRESHOLDS
 
     thresholds = replace(DEFAULT_THRESHOLDS, max_bytes=max_bytes)
-    accepted: list[FaceRecord] = []
-    reports = []
-    for path in files:
-        report = check_photo(path.read_bytes(), path.name, accepted, thresholds=thresholds)
-        if report.face is not None:
-            accepted.append(report.face)
-        reports.append(report)
-    return reports
+    return check_together([(path.name, path.read_bytes()) for path in files], thresholds)
 
 
 def _photo_files(paths: Iterable[str]) -> list[Path]:
@@ -109,6 +102,7 @@ def _print_json(
         "accepted": summary.accepted,
         "problems": list(summary.problems),
         "hints": list(summary.hints),
+        "set_aside": list(summary.set_aside),
         "score": summary.score,
     }
     print(json.dumps(final), file=out)
@@ -150,5 +144,7 @@ def _print_set(summary: SetReport, out: TextIO) -> None:
     print(f"Set: {summary.accepted} accepted, {state} (score {summary.score:.2f})", file=out)
     for problem in summary.problems:
         print(f"  problem: {problem}", file=out)
+    for line in summary.set_aside:
+        print(f"  set aside: {line}", file=out)
     for hint in summary.hints:
         print(f"  hint: {hint}", file=out)

@@ -6,6 +6,7 @@ import io
 import warnings
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -40,7 +41,7 @@ def decode(data: bytes, limits: Thresholds) -> Decoded:
     image = _open(data)
     _check_kind(image, limits)
     try:
-        return _load(image, limits)
+        return _load(image, data, limits)
     except (OSError, SyntaxError, ValueError) as exc:
         raise QualityError("unreadable", _BROKEN) from exc
 
@@ -85,17 +86,55 @@ def _check_kind(image: Image.Image, limits: Thresholds) -> None:
         )
 
 
-def _load(image: Image.Image, limits: Thresholds) -> Decoded:
+def _load(image: Image.Image, data: bytes, limits: Thresholds) -> Decoded:
     fmt = image.format or ""
     full = _upright_size(image)
+    fast = _jpeg_pixels(data, image.size, limits.draft_px) if fmt in {"JPEG", "MPO"} else None
+    if fast is not None:
+        return Decoded(rgb=_shrunk(fast, limits.analysis_px), original_size=full, format=fmt)
     if fmt in {"JPEG", "MPO"}:
         # JPEG decodes at 1/2, 1/4 or 1/8 scale for almost free; keep at least draft_px.
         image.draft("RGB", _draft_request(image.size, limits.draft_px))
     if image.getexif().get(0x0112, 1) != 1:
         image = ImageOps.exif_transpose(image)
-    rgb = _to_rgb(image)
-    rgb.thumbnail((limits.analysis_px, limits.analysis_px), Image.Resampling.BILINEAR)
-    return Decoded(rgb=np.asarray(rgb, dtype=np.uint8), original_size=full, format=fmt)
+    rgb = np.asarray(_to_rgb(image), dtype=np.uint8)
+    return Decoded(rgb=_shrunk(rgb, limits.analysis_px), original_size=full, format=fmt)
+
+
+_REDUCED = ((8, cv2.IMREAD_REDUCED_COLOR_8), (4, cv2.IMREAD_REDUCED_COLOR_4),
+            (2, cv2.IMREAD_REDUCED_COLOR_2))  # fmt: skip
+
+
+def _jpeg_pixels(data: bytes, size: tuple[int, int], draft_px: int) -> NDArray[np.uint8] | None:
+    """Return a whole JPEG, upright, at the smallest 1/2-1/8 scale keeping `draft_px`, or None.
+
+    OpenCV decodes straight into an array and applies the EXIF orientation itself; Pillow's
+    route spends ~6 ms of a 1280 px photo just copying its pixels into numpy. A file without its
+    end marker goes Pillow's way, which reports it as damaged instead of filling it with grey.
+    """
+    if not data.rstrip(b"\x00").endswith(b"\xff\xd9"):
+        return None
+    flag = next((f for n, f in _REDUCED if max(size) / n >= draft_px), cv2.IMREAD_COLOR)
+    bgr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), flag)
+    if bgr is None:
+        return None
+    return np.asarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), dtype=np.uint8)
+
+
+def _shrunk(rgb: NDArray[np.uint8], longest: int) -> NDArray[np.uint8]:
+    """Return the photo with its long side at most `longest` px.
+
+    OpenCV, not Pillow's thumbnail: for a 1280 px chat photo Pillow's antialiased bilinear takes
+    ~23 ms of the gate's budget and OpenCV's bilinear ~2 ms. Above a 2x reduction plain bilinear
+    would alias, so INTER_AREA (~11 ms) takes over there.
+    """
+    height, width = rgb.shape[:2]
+    factor = longest / max(height, width)
+    if factor >= 1:
+        return rgb
+    size = (max(round(width * factor), 1), max(round(height * factor), 1))
+    method = cv2.INTER_LINEAR if factor >= 0.5 else cv2.INTER_AREA
+    return np.asarray(cv2.resize(rgb, size, interpolation=method), dtype=np.uint8)
 
 
 def _draft_request(size: tuple[int, int], target: int) -> tuple[int, int]:
@@ -120,7 +159,7 @@ def _to_rgb(image: Image.Image) -> Image.Image:
         rgba = image.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         image = Image.alpha_composite(white, rgba)
-    return image.convert("RGB")
+    return image if image.mode == "RGB" else image.convert("RGB")
 
 
 def _register_heif() -> None:

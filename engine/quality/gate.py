@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
 
 from engine.faces import FaceAnalyzer, FaceBox, Landmarks, aligned_crop
 from engine.quality import measures
 from engine.quality.checks import FaceMeasures, photo_findings
+from engine.quality.crowd import Count, count_people
 from engine.quality.decode import Decoded, decode
-from engine.quality.identity import face_hash, prior_findings
+from engine.quality.identity import duplicate_findings, face_hash
+from engine.quality.people import decide_person, person_finding
 from engine.quality.report import FaceRecord, Finding, PhotoReport, QualityError, Verdict
 from engine.quality.thresholds import DEFAULT_THRESHOLDS, Thresholds
 from engine.quality.verdicts import (
@@ -50,16 +53,36 @@ def check_photo(
     label: str,
     prior: Sequence[FaceRecord] = (),
     *,
+    counted: Sequence[str] | None = None,
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
     analyzer: FaceAnalyzer | None = None,
 ) -> PhotoReport:
-    """Check one photo file, and its face against the set's already accepted `prior` faces."""
+    """Check one photo file, and its face against the set's `prior` faces.
+
+    `prior` holds every good face of the set, those set aside as someone else's included;
+    `counted` names those that count as the person now (all of `prior` when None), which keeps
+    the set as it is when this photo makes a tie.
+    """
     faces = analyzer or process_analyzer()
     try:
         photo = decode(data, thresholds)
     except QualityError as exc:
         return report_from([Finding(exc.code, exc.message, Verdict.REJECTED)], {}, None)
-    return _check_decoded(photo, label, prior, thresholds, faces)
+    report = _check_decoded(photo, label, prior, thresholds, faces)
+    if report.face is None or report.verdict is Verdict.REJECTED:
+        return report
+    keep = [face.label for face in prior] if counted is None else counted
+    return _with_person(report, [*prior, report.face], keep, thresholds)
+
+
+def _with_person(
+    report: PhotoReport, faces: Sequence[FaceRecord], keep: Sequence[str], t: Thresholds
+) -> PhotoReport:
+    """Return the report with who the set is about, and a finding when it is someone else."""
+    assert report.face is not None
+    person = decide_person(faces, t, keep)
+    findings = [*person_finding(report.face.label, person), *report.findings]
+    return replace(report_from(findings, report.scores, report.face), person=person)
 
 
 def _check_decoded(
@@ -75,21 +98,24 @@ def _check_decoded(
         return report_from([unclear_face_finding()], scores, None)
     aligned = aligned_crop(rgb, marks, measures.ALIGNED_PX)
     gray = measures.face_gray(aligned)
-    measured = _measure(photo, boxes, marks, gray, t)
+    crowd = count_people(faces, rgb, boxes, boxes[0].side * t.background_face_ratio)
+    measured = _measure(photo, boxes, marks, gray, t, crowd=crowd)
     scores |= measured.scores()
     findings = photo_findings(measured, t)
+    hashed = face_hash(aligned)
+    findings += duplicate_findings(label, hashed, prior, t)
+    # The descriptor is most of the gate's time (dlib's ResNet, no BLAS): only good photos pay it.
     if any(f.severity is Verdict.REJECTED for f in findings):
         return report_from(findings, scores, None)
     record = FaceRecord(
         label=label,
         descriptor=faces.descriptor(rgb, boxes[0]),
-        face_hash=face_hash(aligned),
+        face_hash=hashed,
         quality=quality_score(measured, findings, t),
         pose=(round(measured.yaw, 1), round(measured.pitch, 1)),
         light=(round(measured.brightness / 255, 3), round(measures.light_balance(gray), 3)),
         outfit=measures.outfit_colour(rgb, boxes[0]),
     )
-    findings += prior_findings(record, prior, t)
     scores["quality"] = record.quality
     return report_from(findings, scores, record)
 
@@ -100,15 +126,18 @@ def _measure(
     marks: Landmarks,
     gray: measures.Gray,
     t: Thresholds,
+    *,
+    crowd: Count,
 ) -> FaceMeasures:
     rgb, main = photo.rgb, boxes[0]
     height, width = rgb.shape[:2]
-    counted = [b for b in boxes if b.side >= main.side * t.background_face_ratio]
     pose = measures.head_pose(marks)
     bright, clipped = measures.brightness(gray)
+    whole = measures.photo_gray(rgb)
     outside = max(main.outside_fraction(width, height), measures.mesh_outside(marks, width, height))
     return FaceMeasures(
-        faces=len(counted),
+        faces=crowd.people,
+        faces_sure=crowd.sure,
         face_fraction=main.side / min(width, height),
         face_px=main.side * photo.scale,
         outside=outside,
@@ -118,7 +147,7 @@ def _measure(
         sharpness=measures.sharpness(gray),
         brightness=bright,
         clipped=clipped,
-        backlight=measures.background_brightness(rgb, main) / max(bright, 1.0),
+        backlight=measures.background_brightness(whole, main) / max(bright, 1.0),
         eye_openness=measures.eye_openness(marks),
-        eye_visibility=measures.eye_visibility(rgb, marks),
+        eye_visibility=measures.eye_visibility(whole, marks),
     )

@@ -28,14 +28,14 @@ def descriptor_distance(first: Sequence[float], second: Sequence[float]) -> floa
     return float(np.linalg.norm(np.asarray(first) - np.asarray(second)))
 
 
-def prior_findings(face: FaceRecord, prior: Sequence[FaceRecord], t: Thresholds) -> list[Finding]:
-    """Return duplicate and different-person findings of `face` against the accepted photos."""
-    return [*_duplicate(face, prior, t), *_stranger(face, prior, t)]
-
-
-def _duplicate(face: FaceRecord, prior: Sequence[FaceRecord], t: Thresholds) -> list[Finding]:
+def duplicate_findings(
+    label: str, hashed: str, prior: Sequence[FaceRecord], t: Thresholds
+) -> list[Finding]:
+    """Return a duplicate finding when the face hashed `hashed` is a near-copy of a `prior` one."""
     for other in prior:
-        distance = hash_distance(face.face_hash, other.face_hash)
+        if other.label == label:
+            continue
+        distance = hash_distance(hashed, other.face_hash)
         if distance <= t.duplicate_hash_distance:
             message = (
                 f"This looks almost the same as {other.label}. "
@@ -43,40 +43,6 @@ def _duplicate(face: FaceRecord, prior: Sequence[FaceRecord], t: Thresholds) -> 
             )
             return [Finding("duplicate", message, Verdict.REJECTED, float(distance))]
     return []
-
-
-def _stranger(face: FaceRecord, prior: Sequence[FaceRecord], t: Thresholds) -> list[Finding]:
-    distances = [(descriptor_distance(face.descriptor, p.descriptor), p) for p in prior]
-    far = [(d, p) for d, p in distances if d > t.same_person_distance]
-    # Compare with the majority, so one stranger already in the set cannot lock everyone out.
-    if not far or len(far) * 2 <= len(distances):
-        return []
-    nearest, who = min(far, key=lambda pair: pair[0])
-    others = f" and {len(far) - 1} more" if len(far) > 1 else ""
-    message = (
-        f"This looks like a different person than {who.label}{others}. "
-        "Send only photos of the same person."
-    )
-    return [Finding("different_person", message, Verdict.REJECTED, nearest)]
-
-
-def identity_problems(faces: Sequence[FaceRecord], t: Thresholds) -> list[str]:
-    """Return a line for each photo whose face differs from most of the others."""
-    if len(faces) < 2:
-        return []
-    if len(faces) == 2:
-        first, second = faces
-        if descriptor_distance(first.descriptor, second.descriptor) > t.same_person_distance:
-            return [f"{first.label} and {second.label} look like different people."]
-        return []
-    problems = []
-    for face in faces:
-        others = [
-            descriptor_distance(face.descriptor, o.descriptor) for o in faces if o is not face
-        ]
-        if float(np.median(others)) > t.same_person_distance:
-            problems.append(f"{face.label} looks like a different person from the rest.")
-    return problems
 
 
 def duplicate_problems(faces: Sequence[FaceRecord], t: Thresholds) -> list[str]:

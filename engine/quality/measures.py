@@ -78,9 +78,13 @@ def brightness(face: Gray) -> tuple[float, float]:
     return float(face.mean()), float((face >= 250).mean())
 
 
-def background_brightness(rgb: RGB, box: FaceBox) -> float:
+def photo_gray(rgb: RGB) -> NDArray[np.uint8]:
+    """Return the whole photo in grey levels, made once for every measure that needs it."""
+    return np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), dtype=np.uint8)
+
+
+def background_brightness(gray: NDArray[np.uint8], box: FaceBox) -> float:
     """Return the mean grey level of the image above and beside the head (the likely light)."""
-    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     mask = np.ones(gray.shape, dtype=bool)
     cx, cy = box.center
     half = box.side * 0.9
@@ -104,23 +108,23 @@ def _eye_ratio(marks: Landmarks, lids: tuple[tuple[int, int] | int, ...]) -> flo
     return sum(gaps) / len(gaps) / width
 
 
-def eye_visibility(rgb: RGB, marks: Landmarks) -> float:
+def eye_visibility(gray: NDArray[np.uint8], marks: Landmarks) -> float:
     """Return how visible the better eye is: its contrast and brightness relative to the cheek.
 
     Open eyes show white sclera beside a dark iris (spread and mid-grey mean, ~0.4-0.5 of the
     cheek); sunglasses show a flat dark patch (~0.1).
     """
-    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
     values = []
     for ring, skin in ((RIGHT_EYE_RING, RIGHT_SKIN), (LEFT_EYE_RING, LEFT_SKIN)):
         eye = _patch(gray, marks.xy(ring))
         cheek = _patch(gray, marks.xy(skin))
         if eye.size and cheek.size:
-            values.append(float(eye.std() + 0.5 * eye.mean()) / max(float(cheek.mean()), 8.0))
+            spread = float(eye.std(dtype=np.float64))
+            values.append((spread + 0.5 * float(eye.mean())) / max(float(cheek.mean()), 8.0))
     return max(values, default=0.0)
 
 
-def _patch(gray: Gray, points: NDArray[np.float32]) -> Gray:
+def _patch(gray: NDArray[np.uint8], points: NDArray[np.float32]) -> NDArray[np.uint8]:
     """Return the pixels inside the bounding box of `points`, clipped to the image."""
     height, width = gray.shape
     x0, y0 = np.floor(points.min(axis=0)).astype(int)

@@ -45,14 +45,33 @@ class FaceRecord:
 
 
 @dataclass(frozen=True)
+class Person:
+    """Who the set is about: which photos show the person, which someone else, whether to ask.
+
+    `tie` is set when two groups are equally large (one photo against one, or two against two):
+    then `person` is the group the set already had, or empty when there was none.
+    """
+
+    person: tuple[str, ...]
+    set_aside: tuple[str, ...]
+    tie: bool = False
+
+
+@dataclass(frozen=True)
 class PhotoReport:
-    """The verdict on one photo, its findings worst first, key scores and a one-line summary."""
+    """The verdict on one photo, its findings worst first, key scores and a one-line summary.
+
+    `face` is set for every good photo, also one rejected only as someone else's
+    (`different_person`): the set keeps it aside, since the person may still turn out to be the
+    one in it. `person` is who the set is about once this photo is added (None: not decided).
+    """
 
     verdict: Verdict
     findings: tuple[Finding, ...]
     scores: dict[str, float] = field(default_factory=dict)
     face: FaceRecord | None = None
     summary: str = ""
+    person: Person | None = None
 
     @property
     def codes(self) -> tuple[str, ...]:
@@ -69,6 +88,7 @@ class SetReport:
     problems: tuple[str, ...]
     hints: tuple[str, ...]
     score: float
+    set_aside: tuple[str, ...] = ()  # a line per photo of someone else, left out of the set
 
 
 class QualityError(HeadshotsError):

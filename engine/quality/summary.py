@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from engine.quality.identity import duplicate_problems, identity_problems
+from engine.quality.identity import duplicate_problems
+from engine.quality.people import decide_person, set_aside_lines, tie_problems
 from engine.quality.report import FaceRecord, SetReport
 from engine.quality.thresholds import DEFAULT_THRESHOLDS, Thresholds
 
@@ -18,10 +19,14 @@ def summarize_set(
     max_count: int,
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
 ) -> SetReport:
-    """Return whether the accepted faces make a set ready to train, and how to improve it."""
+    """Return whether the accepted faces make a set ready to train, and how to improve it.
+
+    Only the person's photos (the largest group of alike faces) count and are judged.
+    """
+    decision = decide_person(faces, thresholds)
+    faces = [face for face in faces if face.label in decision.person]
     count = len(faces)
-    problems = [*_count_problems(count, min_count, max_count)]
-    problems += identity_problems(faces, thresholds)
+    problems = [*tie_problems(decision), *_count_problems(count, min_count, max_count)]
     problems += duplicate_problems(faces, thresholds)
     hints = variety_hints(faces, thresholds)
     return SetReport(
@@ -30,6 +35,7 @@ def summarize_set(
         problems=tuple(problems),
         hints=tuple(hints),
         score=_score(faces, min_count, len(problems), len(hints)),
+        set_aside=tuple(set_aside_lines(decision)),
     )
 
 

@@ -7,7 +7,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from engine.faces import FaceAnalyzer
-from engine.quality.checks import FaceMeasures
+from engine.quality.checks import BACKLIT, FaceMeasures
 from engine.quality.report import FaceRecord, Finding, PhotoReport, Verdict
 from engine.quality.thresholds import Thresholds
 
@@ -20,7 +20,9 @@ def report_from(
     verdict = Verdict.ACCEPTED
     if ordered:
         verdict = ordered[0].severity
-    kept = face if verdict is not Verdict.REJECTED else None
+    # A good photo of someone else keeps its face: the set holds it aside, it may be the person.
+    rejected = {f.code for f in ordered if f.severity is Verdict.REJECTED}
+    kept = face if rejected <= {"different_person"} else None
     return PhotoReport(
         verdict=verdict,
         findings=tuple(ordered),
@@ -51,7 +53,9 @@ def no_face_finding(rgb: NDArray[np.uint8], faces: FaceAnalyzer, t: Thresholds) 
         if any(b.score >= t.min_face_score for b in faces.detect(turned)):
             message = "The photo is sideways. Rotate it upright and send it again."
             return Finding("head_turned", message, Verdict.REJECTED, 90.0)
-    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    gray = np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), dtype=np.uint8)
+    if _silhouette(gray, t):
+        return Finding("backlit", BACKLIT, Verdict.REJECTED, None)
     if float(gray.mean()) < t.no_face_dark:
         message = "The photo is too dark to see a face. Face a window or a lamp and try again."
         return Finding("too_dark", message, Verdict.REJECTED, float(gray.mean()))
@@ -62,6 +66,16 @@ def no_face_finding(rgb: NDArray[np.uint8], faces: FaceAnalyzer, t: Thresholds) 
         "I can't find a face. Send a photo of you, face clearly visible and facing the camera."
     )
     return Finding("no_face", message, Verdict.REJECTED, None)
+
+
+def _silhouette(gray: NDArray[np.uint8], t: Thresholds) -> bool:
+    """Return whether a dark middle stands against a bright, clipped surround (a window)."""
+    height, width = gray.shape
+    middle = gray[height // 4 : height * 3 // 4, width // 3 : width * 2 // 3]
+    border = np.concatenate([gray[: height // 6].ravel(), gray[:, : width // 6].ravel(),
+                             gray[:, -(width // 6) :].ravel()])  # fmt: skip
+    bright = float(border.mean())
+    return bright > t.no_face_bright_surround and float(middle.mean()) * 2.5 < bright
 
 
 def quality_score(m: FaceMeasures, findings: list[Finding], t: Thresholds) -> float:

@@ -1,0 +1,88 @@
+"""Measure the gate on its calibration set and print the range of every measure per variant kind.
+
+Run: python bench/calibrate_gate.py [--rows]
+The set (tests/variety.py) varies the shipped portraits in code: framings, rotations, tilts,
+scales, JPEG qualities and relighting. Rerun it when a threshold in engine/quality/thresholds.py
+changes, and copy the ranges it prints into that threshold's comment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+# The repository root replaces this folder on the path, so bench/queue.py cannot shadow `queue`.
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
+
+MEASURES = ("yaw", "pitch", "roll", "sharpness", "brightness", "clipped", "backlight")
+
+
+def main() -> None:
+    """Check every copy, print a row per copy (--rows) and the ranges per kind."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", action="store_true", help="also print every copy's figures")
+    rows = parser.parse_args().rows
+    from engine.faces import FaceAnalyzer
+    from engine.quality import check_photo
+    from engine.quality.identity import descriptor_distance, hash_distance
+    from tests import photos, variety
+
+    faces = FaceAnalyzer()
+
+    def face_box(image: object) -> tuple[float, float, float]:
+        box = faces.detect(photos.as_array(image))[0]  # type: ignore[arg-type]
+        return (*box.center, box.side)
+
+    ranges: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    verdicts: dict[str, list[str]] = defaultdict(list)
+    originals = {}
+    accepted: list[tuple[str, Any]] = []
+    for kind, name, image in variety.calibration_set(face_box):
+        report = check_photo(photos.to_bytes(image.convert("RGB")), name, analyzer=faces)
+        codes = ",".join(f"{f.code}:{f.severity}" for f in report.findings) or "accepted"
+        verdicts[kind].append(f"{name}={codes}")
+        for measure in MEASURES:
+            if measure in report.scores:
+                ranges[kind][measure].append(report.scores[measure])
+        person = name.split()[0]
+        if report.face:
+            accepted.append((person, report.face))
+        if kind == "original" and report.face:
+            originals[person] = report.face
+        elif report.face and person in originals:
+            first = originals[person]
+            ranges[kind]["descriptor"].append(
+                descriptor_distance(first.descriptor, report.face.descriptor)
+            )
+            ranges[kind]["hash"].append(hash_distance(first.face_hash, report.face.face_hash))
+        if rows:
+            figures = " ".join(f"{m}={report.scores.get(m, float('nan')):.2f}" for m in MEASURES)
+            print(f"{kind:9} {name:24} {codes:40} {figures}")
+    for kind, measures in ranges.items():
+        print(f"\n{kind}:")
+        for measure, values in measures.items():
+            print(
+                f"  {measure:11} {min(values):8.2f} .. {max(values):8.2f}  ({len(values)} photos)"
+            )
+        print("  verdicts:   " + "; ".join(verdicts[kind]))
+    _print_identity(accepted, descriptor_distance)
+    faces.close()
+
+
+def _print_identity(accepted: list[tuple[str, Any]], distance: Any) -> None:
+    """Print the descriptor distances within one person and between people, over good copies."""
+    same, other = [], []
+    for n, (person, face) in enumerate(accepted):
+        for second, face2 in accepted[n + 1 :]:
+            value = distance(face.descriptor, face2.descriptor)
+            (same if person == second else other).append(value)
+    print(f"\nidentity over {len(accepted)} accepted copies:")
+    print(f"  same person    {min(same):.3f} .. {max(same):.3f}  ({len(same)} pairs)")
+    print(f"  other people   {min(other):.3f} .. {max(other):.3f}  ({len(other)} pairs)")
+
+
+if __name__ == "__main__":
+    main()
