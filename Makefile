@@ -26,8 +26,8 @@ unit: $(STAMP) redis-binary
 # After changing a text: refresh the template and merge it into every catalog (then translate
 # what `pybabel update` marked new or fuzzy; tests/test_catalog.py fails until that is done).
 catalog: $(STAMP)
-	$(BIN)/pybabel extract -k N_ -k t -k ngettext:1,2 --no-location --omit-header \
-	  -o bot/locale/headshots.pot bot
+	$(BIN)/pybabel extract -k N_ -k t -k words -k ngettext:1,2 --no-location --omit-header \
+	  -o bot/locale/headshots.pot bot engine/quality
 	$(BIN)/pybabel update -i bot/locale/headshots.pot -d bot/locale -D headshots --no-location
 
 # Re-install whenever pyproject.toml changes; the stamp records the last good install.

@@ -53,17 +53,18 @@ def check(
     return {
         "person": None if person is None else [list(person.person), list(person.set_aside)],
         "verdict": str(report.verdict),
-        "summary": report.summary,
+        "summary": report.summary.to_json(),  # worded by the bot, in the person's language
         "codes": [finding.code for finding in report.findings],
         "face": asdict(report.face) if report.face else None,
     }
 
 
-def hints(faces: Sequence[dict[str, Any]], min_count: int, max_count: int) -> list[str]:
+def hints(faces: Sequence[dict[str, Any]], min_count: int, max_count: int) -> list[dict[str, Any]]:
     """Return the set's variety hints (all frontal, same light, same outfit...)."""
     from engine.quality import summarize_set
 
-    return list(summarize_set(_faces(faces), min_count=min_count, max_count=max_count).hints)
+    found = summarize_set(_faces(faces), min_count=min_count, max_count=max_count).hints
+    return [hint.to_json() for hint in found]
 
 
 def _faces(raw: Sequence[dict[str, Any]]) -> list[Any]:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bot import image_child
+from bot.gate_text import gate_text
 from bot.session import Selfie
 from ops import metrics as ops
 
@@ -77,8 +78,9 @@ class ImagePool:
         faces = [selfie.face for selfie in prior]
         raw = await self._run(image_child.check, data, label, faces, counted, self._max_bytes)
         person = raw["person"] and (tuple(raw["person"][0]), tuple(raw["person"][1]))
+        summary = gate_text(raw["summary"])  # in the person's language, as the engine meant
         result = GateResult(
-            raw["verdict"], raw["summary"], tuple(raw["codes"]), raw["face"], person or None
+            raw["verdict"], summary, tuple(raw["codes"]), raw["face"], person or None
         )
         ops.count_photo(result.verdict, result.codes)
         return result
@@ -86,7 +88,8 @@ class ImagePool:
     async def hints(self, selfies: Sequence[Selfie], min_count: int, max_count: int) -> list[str]:
         """Return suggestions that would make the set more varied."""
         faces = [selfie.face for selfie in selfies]
-        return list(await self._run(image_child.hints, faces, min_count, max_count))
+        found = await self._run(image_child.hints, faces, min_count, max_count)
+        return [gate_text(hint) for hint in found]
 
     async def _run(self, function: Callable[..., Any], *args: Any) -> Any:
         loop = asyncio.get_running_loop()

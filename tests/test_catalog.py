@@ -14,14 +14,22 @@ from babel.messages.pofile import read_po
 from bot import messages as say
 from bot.i18n import LOCALE_DIR, languages, pick_language, speaking, t
 
-BOT = Path(__file__).resolve().parent.parent / "bot"
-KEYWORDS = {"_": None, "N_": None, "t": None, "ngettext": (1, 2)}  # the markers bot.i18n defines
+ROOT = Path(__file__).resolve().parent.parent
+# Where texts for a person are written: the bot, and the gate, whose words the bot translates.
+SOURCES = (ROOT / "bot", ROOT / "engine" / "quality")
+# The markers bot.i18n and engine.quality.report define.
+KEYWORDS = {"_": None, "N_": None, "t": None, "words": None, "ngettext": (1, 2)}
 TRANSLATED = [language for language in languages() if language != "en"]
 
 
 def _message_ids() -> list[str | tuple[str, ...]]:
-    found = extract_from_dir(str(BOT), keywords=KEYWORDS, comment_tags=())
-    ids = {message for _file, _line, message, _comments, _context in found}
+    ids = {
+        message
+        for source in SOURCES
+        for _file, _line, message, _comments, _context in extract_from_dir(
+            str(source), keywords=KEYWORDS, comment_tags=()
+        )
+    }
     return sorted(ids, key=str)
 
 
@@ -53,11 +61,13 @@ def _problems(catalog: Catalog) -> list[str]:
         sources = message_id if isinstance(message_id, tuple) else (message_id,)
         forms = (entry.string,) if isinstance(entry.string, str) else tuple(entry.string or ())
         wanted = set().union(*map(_fields, sources))
-        for form in forms:
-            if not form:
-                problems.append(f"empty form: {key!r}")
-            elif _fields(form) != wanted:
-                problems.append(f"placeholders {_fields(form)} != {wanted}: {key!r}")
+        # A plural's singular may leave out the count ("the other photo"); all forms together
+        # must still use every placeholder, and none may invent one.
+        used = set().union(*map(_fields, forms))
+        if not all(forms):
+            problems.append(f"empty form: {key!r}")
+        elif used != wanted or (len(sources) == 1 and _fields(forms[0]) != wanted):
+            problems.append(f"placeholders {used} != {wanted}: {key!r}")
     return problems
 
 

@@ -93,7 +93,7 @@ def _print_json(
             "verdict": str(report.verdict),
             "reasons": list(report.codes),
             "scores": report.scores,
-            "summary": report.summary,
+            "summary": report.summary.english(),
         }
         print(json.dumps(line), file=out)
     final = {
@@ -101,7 +101,7 @@ def _print_json(
         "ready": summary.ready,
         "accepted": summary.accepted,
         "problems": list(summary.problems),
-        "hints": list(summary.hints),
+        "hints": [hint.english() for hint in summary.hints],
         "set_aside": list(summary.set_aside),
         "score": summary.score,
     }
@@ -124,7 +124,7 @@ def _print_table(
     print(file=out)
     fixes = [(p, r) for p, r in zip(files, reports, strict=True) if r.findings]
     for path, report in fixes:
-        print(f"  {path.name}: {report.summary}", file=out)
+        print(f"  {path.name}: {report.summary.english()}", file=out)
     if fixes:
         print(file=out)
     _print_set(summary, out)
@@ -147,4 +147,4 @@ def _print_set(summary: SetReport, out: TextIO) -> None:
     for line in summary.set_aside:
         print(f"  set aside: {line}", file=out)
     for hint in summary.hints:
-        print(f"  hint: {hint}", file=out)
+        print(f"  hint: {hint.english()}", file=out)

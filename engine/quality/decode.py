@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from engine.quality.report import QualityError
+from engine.quality.report import N_, QualityError, words
 from engine.quality.thresholds import Thresholds
 
 PHOTO_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "HEIF", "AVIF"})
@@ -35,55 +35,62 @@ class Decoded:
 def decode(data: bytes, limits: Thresholds) -> Decoded:
     """Decode a photo file into an upright RGB array no larger than `limits.analysis_px`."""
     if len(data) > limits.max_bytes:
-        mb = limits.max_bytes / 1e6
-        raise QualityError("too_large", f"The file is over {mb:.0f} MB. Send a smaller photo.")
+        over = words(
+            N_("The file is over {mb} MB. Send a smaller photo."), mb=round(limits.max_bytes / 1e6)
+        )
+        raise QualityError("too_large", over)
     _register_heif()
     image = _open(data)
     _check_kind(image, limits)
     try:
         return _load(image, data, limits)
     except (OSError, SyntaxError, ValueError) as exc:
-        raise QualityError("unreadable", _BROKEN) from exc
+        raise QualityError("unreadable", words(_BROKEN)) from exc
 
 
-_BROKEN = "The file looks damaged or cut short. Send the photo again."
-_FORMATS = "That isn't a photo I can read. Send a JPEG, PNG, WebP or HEIC photo."
+_BROKEN = N_("The file looks damaged or cut short. Send the photo again.")
+_FORMATS = N_("That isn't a photo I can read. Send a JPEG, PNG, WebP or HEIC photo.")
 
 
 def _open(data: bytes) -> Image.Image:
     if not data:
-        raise QualityError("unreadable", "The file is empty. Send the photo again.")
+        raise QualityError("unreadable", words(N_("The file is empty. Send the photo again.")))
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             return Image.open(io.BytesIO(data))
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise QualityError("too_large", _TOO_MANY_PIXELS) from exc
+            raise QualityError("too_large", words(_TOO_MANY_PIXELS)) from exc
         except UnidentifiedImageError as exc:
-            raise QualityError("unsupported_format", _FORMATS) from exc
+            raise QualityError("unsupported_format", words(_FORMATS)) from exc
         except (OSError, SyntaxError, ValueError) as exc:
-            raise QualityError("unreadable", _BROKEN) from exc
+            raise QualityError("unreadable", words(_BROKEN)) from exc
 
 
-_TOO_MANY_PIXELS = "The photo has too many pixels. Send a regular camera or phone photo."
+_TOO_MANY_PIXELS = N_("The photo has too many pixels. Send a regular camera or phone photo.")
 
 
 def _check_kind(image: Image.Image, limits: Thresholds) -> None:
     fmt = image.format or ""
     frames = getattr(image, "n_frames", 1)
+    if fmt not in PHOTO_FORMATS and frames > 1:
+        raise QualityError("unsupported_format", words(_ANIMATIONS))
     if fmt not in PHOTO_FORMATS:
-        kind = "animations" if frames > 1 else f"{fmt or 'this'} files"
-        raise QualityError("unsupported_format", f"I can't use {kind}. {_FORMATS.split('. ')[1]}")
+        raise QualityError("unsupported_format", words(_NOT_A_PHOTO, format=fmt or "this"))
     if frames > 1 and fmt not in MULTI_FRAME_OK:
-        raise QualityError("unsupported_format", "Send a still photo, not an animation.")
+        raise QualityError("unsupported_format", words(_STILL))
     width, height = image.size
     if width * height > limits.max_pixels:
-        raise QualityError("too_large", _TOO_MANY_PIXELS)
+        raise QualityError("too_large", words(_TOO_MANY_PIXELS))
     if min(width, height) < limits.min_side_px:
-        raise QualityError(
-            "low_resolution",
-            f"The photo is only {width}x{height} pixels. Send the original, full-size photo.",
-        )
+        tiny = words(_TOO_FEW_PIXELS, size=f"{width}x{height}")
+        raise QualityError("low_resolution", tiny)
+
+
+_ANIMATIONS = N_("I can't use animations. Send a JPEG, PNG, WebP or HEIC photo.")
+_NOT_A_PHOTO = N_("I can't use {format} files. Send a JPEG, PNG, WebP or HEIC photo.")
+_STILL = N_("Send a still photo, not an animation.")
+_TOO_FEW_PIXELS = N_("The photo is only {size} pixels. Send the original, full-size photo.")
 
 
 def _load(image: Image.Image, data: bytes, limits: Thresholds) -> Decoded:

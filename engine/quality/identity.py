@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
-from engine.quality.report import FaceRecord, Finding, Verdict
+from engine.quality.report import N_, FaceRecord, Finding, Verdict, words
 from engine.quality.thresholds import Thresholds
 
 
@@ -37,9 +37,12 @@ def duplicate_findings(
             continue
         distance = hash_distance(hashed, other.face_hash)
         if distance <= t.duplicate_hash_distance:
-            message = (
-                f"This looks almost the same as {other.label}. "
-                "Send a different shot: another angle, light or outfit."
+            message = words(
+                N_(
+                    "This looks almost the same as {other}. Send a different shot: another"
+                    " angle, light or outfit."
+                ),
+                other=other.label,
             )
             return [Finding("duplicate", message, Verdict.REJECTED, float(distance))]
     return []

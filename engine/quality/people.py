@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from engine.quality.report import FaceRecord, Finding, Person, Verdict
+from engine.quality.report import N_, FaceRecord, Finding, Person, Verdict, words
 from engine.quality.thresholds import Thresholds
 
 
@@ -73,15 +73,31 @@ def person_finding(label: str, decision: Person) -> list[Finding]:
     if label in decision.person:
         return []
     if decision.tie:
-        others = _names([name for name in (*decision.person, *decision.set_aside) if name != label])
-        message = (
-            f"This doesn't look like the same person as {others}. Which one is you? "
-            "Send another photo of you and I'll keep the ones that match."
+        others = tuple(name for name in (*decision.person, *decision.set_aside) if name != label)
+        message = words(
+            N_(
+                "This doesn't look like the same person as {others}. Which one is you? Send"
+                " another photo of you and I'll keep the ones that match."
+            ),
+            others=others,
         )
         return [Finding("different_person", message, Verdict.REJECTED, None)]
-    others = _the_other(len(decision.person))
-    message = f"This doesn't look like {others}, so I've set it aside. Send only photos of you."
-    return [Finding("different_person", message, Verdict.REJECTED, None)]
+    if len(decision.person) == 1:
+        aside = words(
+            N_(
+                "This doesn't look like the other photo, so I've set it aside. Send only photos"
+                " of you."
+            )
+        )
+    else:
+        aside = words(
+            N_(
+                "This doesn't look like the other {count}, so I've set it aside. Send only"
+                " photos of you."
+            ),
+            count=len(decision.person),
+        )
+    return [Finding("different_person", aside, Verdict.REJECTED, None)]
 
 
 def tie_problems(decision: Person) -> list[str]:

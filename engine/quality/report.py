@@ -4,8 +4,61 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
+
+from babel.lists import format_list
 
 from core.errors import HeadshotsError
+
+
+def N_(message: str) -> str:  # noqa: N802 (gettext's name for "marked, translated later")
+    """Mark a message id for the bot's catalog (see `words`)."""
+    return message
+
+
+Param = str | int | float | tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Words:
+    """What the gate tells a person, as an English gettext message id and its parameters.
+
+    The engine never words a message for the chat: the bot translates the id into the person's
+    language (bot.gate_text), the CLI prints `english()`. A tuple parameter is a list of names,
+    joined the way the language joins lists ("photo 1, photo 2 and photo 3"); a parameter may
+    also be other words, translated on their own.
+    """
+
+    id: str
+    params: tuple[tuple[str, Param | Words], ...] = ()
+
+    def english(self) -> str:
+        """Return the words in English."""
+        values = {name: _english(value) for name, value in self.params}
+        return self.id.format(**values)
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the JSON form that crosses the image pool."""
+        return {"id": self.id, "params": {name: _json(value) for name, value in self.params}}
+
+
+def words(message: str, **params: Param | Words) -> Words:
+    """Return `message` (a literal: the catalog's extractor reads it here) with `params`."""
+    return Words(message, tuple(params.items()))
+
+
+def _english(value: Param | Words) -> str | int | float:
+    if isinstance(value, Words):
+        return value.english()
+    if isinstance(value, tuple):
+        return format_list(list(value), locale="en")
+    return value
+
+
+def _json(value: Param | Words) -> Any:
+    if isinstance(value, Words):
+        return value.to_json()
+    return list(value) if isinstance(value, tuple) else value
 
 
 class Verdict(StrEnum):
@@ -21,7 +74,7 @@ class Finding:
     """One problem: a stable reason code, a friendly message that says how to fix it."""
 
     code: str
-    message: str
+    message: Words
     severity: Verdict
     score: float | None = None
 
@@ -70,7 +123,7 @@ class PhotoReport:
     findings: tuple[Finding, ...]
     scores: dict[str, float] = field(default_factory=dict)
     face: FaceRecord | None = None
-    summary: str = ""
+    summary: Words = Words("")
     person: Person | None = None
 
     @property
@@ -86,7 +139,7 @@ class SetReport:
     ready: bool
     accepted: int
     problems: tuple[str, ...]
-    hints: tuple[str, ...]
+    hints: tuple[Words, ...]
     score: float
     set_aside: tuple[str, ...] = ()  # a line per photo of someone else, left out of the set
 
@@ -94,7 +147,7 @@ class SetReport:
 class QualityError(HeadshotsError):
     """A photo that cannot be analysed at all (unreadable, too large, wrong format)."""
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, code: str, message: Words) -> None:
+        super().__init__(message.english())
         self.code = code
         self.message = message

@@ -8,7 +8,7 @@ import numpy as np
 
 from engine.quality.identity import duplicate_problems
 from engine.quality.people import decide_person, set_aside_lines, tie_problems
-from engine.quality.report import FaceRecord, SetReport
+from engine.quality.report import N_, FaceRecord, SetReport, Words, words
 from engine.quality.thresholds import DEFAULT_THRESHOLDS, Thresholds
 
 
@@ -48,20 +48,26 @@ def _count_problems(count: int, min_count: int, max_count: int) -> list[str]:
     return []
 
 
-def variety_hints(faces: Sequence[FaceRecord], t: Thresholds) -> list[str]:
+def variety_hints(faces: Sequence[FaceRecord], t: Thresholds) -> list[Words]:
     """Return suggestions for a more varied set (poses, light, outfits), when it looks uniform."""
     if len(faces) < t.variety_min_photos:
         return []
-    hints = []
+    hints: list[Words] = []
     yaws = [f.pose[0] for f in faces if f.pose]
     if len(yaws) == len(faces) and np.ptp(yaws) < t.variety_yaw_spread:
-        hints.append("All photos face straight ahead: add a few with your head slightly turned.")
+        hints.append(
+            words(N_("All photos face straight ahead: add a few with your head slightly turned."))
+        )
     light = [f.light for f in faces if len(f.light) >= 2]
     if len(light) == len(faces) and _spread(light) < t.variety_light_spread:
-        hints.append("All photos have the same light: add some by a window, outdoors or indoors.")
+        hints.append(
+            words(N_("All photos have the same light: add some by a window, outdoors or indoors."))
+        )
     outfits = [f.outfit for f in faces if len(f.outfit) == 3]
     if len(outfits) == len(faces) and _spread(outfits) < t.variety_outfit_spread:
-        hints.append("You wear the same clothes in every photo: add some in a different outfit.")
+        hints.append(
+            words(N_("You wear the same clothes in every photo: add some in a different outfit."))
+        )
     return hints
 
 

@@ -7,8 +7,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from engine.faces import FaceAnalyzer
-from engine.quality.checks import BACKLIT, FaceMeasures
-from engine.quality.report import FaceRecord, Finding, PhotoReport, Verdict
+from engine.quality.checks import BACKLIT, SIDEWAYS, FaceMeasures
+from engine.quality.report import N_, FaceRecord, Finding, PhotoReport, Verdict, Words, words
 from engine.quality.thresholds import Thresholds
 
 
@@ -32,18 +32,22 @@ def report_from(
     )
 
 
-def _summary(verdict: Verdict, findings: list[Finding]) -> str:
+GREAT = N_("Great photo: sharp, well lit, and your face is clear and facing the camera.")
+COULD_BE_BETTER = N_("Accepted, but it could be better. {advice}")
+
+
+def _summary(verdict: Verdict, findings: list[Finding]) -> Words:
     if verdict is Verdict.ACCEPTED:
-        return "Great photo: sharp, well lit, and your face is clear and facing the camera."
+        return words(GREAT)
     if verdict is Verdict.WARNING:
-        return f"Accepted, but it could be better. {findings[0].message}"
+        return words(COULD_BE_BETTER, advice=findings[0].message)
     return findings[0].message
 
 
 def unclear_face_finding() -> Finding:
     """Return the finding for a face that was detected but whose features could not be read."""
-    message = "I can't see your face clearly. Send a sharp, well-lit photo facing the camera."
-    return Finding("no_face", message, Verdict.REJECTED, None)
+    message = N_("I can't see your face clearly. Send a sharp, well-lit photo facing the camera.")
+    return Finding("no_face", words(message), Verdict.REJECTED, None)
 
 
 def no_face_finding(rgb: NDArray[np.uint8], faces: FaceAnalyzer, t: Thresholds) -> Finding:
@@ -51,21 +55,21 @@ def no_face_finding(rgb: NDArray[np.uint8], faces: FaceAnalyzer, t: Thresholds) 
     for turn in (1, 3):
         turned = np.ascontiguousarray(np.rot90(rgb, turn))
         if any(b.score >= t.min_face_score for b in faces.detect(turned)):
-            message = "The photo is sideways. Rotate it upright and send it again."
-            return Finding("head_turned", message, Verdict.REJECTED, 90.0)
+            return Finding("head_turned", words(SIDEWAYS), Verdict.REJECTED, 90.0)
     gray = np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), dtype=np.uint8)
     if _silhouette(gray, t):
-        return Finding("backlit", BACKLIT, Verdict.REJECTED, None)
+        return Finding("backlit", words(BACKLIT), Verdict.REJECTED, None)
     if float(gray.mean()) < t.no_face_dark:
-        message = "The photo is too dark to see a face. Face a window or a lamp and try again."
-        return Finding("too_dark", message, Verdict.REJECTED, float(gray.mean()))
+        message = N_("The photo is too dark to see a face. Face a window or a lamp and try again.")
+        return Finding("too_dark", words(message), Verdict.REJECTED, float(gray.mean()))
     if float((gray >= 250).mean()) > t.no_face_clipped:
-        message = "The photo is washed out. Avoid direct sun and flash; soft daylight is best."
-        return Finding("overexposed", message, Verdict.REJECTED, float((gray >= 250).mean()))
-    message = (
+        message = N_("The photo is washed out. Avoid direct sun and flash; soft daylight is best.")
+        clipped = float((gray >= 250).mean())
+        return Finding("overexposed", words(message), Verdict.REJECTED, clipped)
+    message = N_(
         "I can't find a face. Send a photo of you, face clearly visible and facing the camera."
     )
-    return Finding("no_face", message, Verdict.REJECTED, None)
+    return Finding("no_face", words(message), Verdict.REJECTED, None)
 
 
 def _silhouette(gray: NDArray[np.uint8], t: Thresholds) -> bool:
