@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from engine.quality.report import FaceRecord  # types only: light, so the bot may import it
+
 CHILD_TITLE = "headshots image-check"
 
 
@@ -34,45 +36,37 @@ def ping() -> bool:
 def check(
     data: bytes,
     label: str,
-    prior: Sequence[dict[str, Any]],
+    prior: Sequence[FaceRecord],
     counted: Sequence[str] | None,
     max_bytes: int,
 ) -> dict[str, Any]:
-    """Check one photo against the set's faces (FaceRecord fields as dicts); return plain data.
+    """Check one photo against the set's faces; return the verdict as plain data and the face.
 
     `prior` holds the set's faces and those set aside; `counted` names the set's (see
     `engine.quality.check_photo`). "person" is who the set is about with this photo added.
     """
-    from dataclasses import asdict, replace
+    from dataclasses import replace
 
     from engine.quality import DEFAULT_THRESHOLDS, check_photo
 
     thresholds = replace(DEFAULT_THRESHOLDS, max_bytes=max_bytes)
-    report = check_photo(data, label, _faces(prior), counted=counted, thresholds=thresholds)
+    report = check_photo(data, label, list(prior), counted=counted, thresholds=thresholds)
     person = report.person
     return {
         "person": None if person is None else [list(person.person), list(person.set_aside)],
         "verdict": str(report.verdict),
         "summary": report.summary.to_json(),  # worded by the bot, in the person's language
         "codes": [finding.code for finding in report.findings],
-        "face": asdict(report.face) if report.face else None,
+        "face": report.face,  # a FaceRecord: the same type on both sides of the pool
     }
 
 
-def hints(faces: Sequence[dict[str, Any]], min_count: int, max_count: int) -> list[dict[str, Any]]:
+def hints(faces: Sequence[FaceRecord], min_count: int, max_count: int) -> list[dict[str, Any]]:
     """Return the set's variety hints (all frontal, same light, same outfit...)."""
     from engine.quality import summarize_set
 
-    found = summarize_set(_faces(faces), min_count=min_count, max_count=max_count).hints
+    found = summarize_set(list(faces), min_count=min_count, max_count=max_count).hints
     return [hint.to_json() for hint in found]
-
-
-def _faces(raw: Sequence[dict[str, Any]]) -> list[Any]:
-    from engine.quality import FaceRecord
-
-    fields = ("descriptor", "pose", "light", "outfit")
-    return [FaceRecord(**{**face, **{name: tuple(face.get(name, ())) for name in fields}})
-            for face in raw]  # fmt: skip
 
 
 def retouch(data: bytes, background: str, aspect: str, brand_colour: str) -> bytes:

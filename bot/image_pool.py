@@ -19,6 +19,7 @@ from typing import Any
 from bot import image_child
 from bot.gate_text import gate_text
 from bot.session import Selfie
+from engine.quality.report import FaceRecord
 from ops import metrics as ops
 
 
@@ -29,7 +30,7 @@ class GateResult:
     verdict: str  # "accepted", "warning" or "rejected"
     summary: str
     codes: tuple[str, ...]
-    face: dict[str, Any] | None  # engine.quality.FaceRecord's fields, for the set's next checks
+    face: FaceRecord | None  # what the set's next checks compare against
     # With this photo added: the labels that show the person, and those of someone else.
     person: tuple[tuple[str, ...], tuple[str, ...]] | None = None
 

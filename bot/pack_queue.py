@@ -79,6 +79,6 @@ class ArqPackQueue:
 def _traits(selfie: Selfie) -> SelfieTraits:
     """Return what the gate measured on the selfie, in the contract's terms."""
     face = selfie.face
-    pose = [float(v) for v in face.get("pose", ())] + [0.0, 0.0]
-    light = [float(v) for v in face.get("light", ())] + [0.5]
+    pose = [*face.pose, 0.0, 0.0]
+    light = [*face.light, 0.5]
     return SelfieTraits(selfie.quality, yaw_deg=pose[0], pitch_deg=pose[1], brightness=light[0])

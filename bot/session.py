@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
 from typing import Any, Self
 
+from engine.quality.report import FaceRecord
+
 
 class Stage(StrEnum):
     """Where the person is in the journey."""
@@ -36,17 +38,18 @@ class Selfie:
     blob_key: str
     file_id: str
     verdict: str  # "accepted" or "warning"
-    face: dict[str, Any]  # engine.quality.FaceRecord's fields (descriptor, hash, quality, pose...)
+    face: FaceRecord  # what the gate measured: descriptor, hash, quality, pose, light, outfit
 
     @property
     def quality(self) -> float:
         """Return the gate's 0-1 score, used to pick the best selfie."""
-        return float(self.face.get("quality", 0.0))
+        return self.face.quality
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Self:
         """Rebuild from the stored JSON form, ignoring fields this version does not know."""
-        return cls(**{name: raw[name] for name in cls.__dataclass_fields__ if name in raw})
+        known = {name: raw[name] for name in cls.__dataclass_fields__ if name in raw}
+        return cls(**{**known, "face": FaceRecord.from_json(raw.get("face") or {"label": ""})})
 
 
 @dataclass(frozen=True)

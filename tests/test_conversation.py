@@ -21,6 +21,7 @@ from bot.events import Command, Press, Progress, Reply, Text, Unsupported
 from bot.menus import CoreConfig, StyleChoice
 from bot.messages import Policy
 from bot.session import Selfie, Session, Stage
+from engine.quality.report import FaceRecord
 
 POLICY = Policy(
     min_selfies=3, max_selfies=5, recommended_selfies=4, results_days=7,
@@ -38,7 +39,7 @@ CONFIG = CoreConfig(
 
 
 def _selfie(n: int) -> Selfie:
-    face = {"label": f"photo {n}", "descriptor": [0.1] * 4, "face_hash": "abc", "quality": 0.9}
+    face = FaceRecord(f"photo {n}", (0.1,) * 4, "abc", 0.9)
     return Selfie(f"photo {n}", f"k/{n}", f"f{n}", "accepted", face)
 
 

@@ -26,6 +26,7 @@ from core.errors import HeadshotsError
 from engine.jobs import Tier
 from engine.quality import DEFAULT_THRESHOLDS
 from engine.quality.decode import decode
+from engine.quality.report import FaceRecord
 
 POLICY = Policy(
     min_selfies=2, max_selfies=4, recommended_selfies=3, results_days=7,
@@ -51,7 +52,7 @@ def _photos(n: int, good: int) -> CheckedPhotos:
     items = []
     for i in range(n):
         label = f"photo {i}"
-        face = {"label": label, "descriptor": [0.0], "face_hash": "0", "quality": 0.5}
+        face = FaceRecord(label, (0.0,), "0", 0.5)
         selfie = Selfie(label, f"k{i}", f"f{i}", "accepted", face) if i < good else None
         items.append(CheckedPhoto(label, "accepted" if selfie else "rejected", "ok", selfie))
     return CheckedPhotos(tuple(items))

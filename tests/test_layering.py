@@ -27,7 +27,7 @@ ALLOWED: dict[str, set[str]] = {
     "engine.studio": {"core", "storage", "engine.jobs", "engine.faces", "engine.quality"},
     "engine.worker": {"core", "storage", "ops", "engine.jobs", "engine.studio"},
     "engine.evaluate": {"core", "engine.faces", "engine.quality", "engine.studio"},
-    "bot": {"core", "storage", "ops", "engine.jobs", "engine.studio"},
+    "bot": {"core", "storage", "ops", "engine.jobs", "engine.studio", "engine.quality"},
 }
 # Narrower rules inside a layer: (importer prefix, imported prefix) pairs that are the only way
 # from one to the other. The bot reads the style catalogue (data files, no torch) and nothing
@@ -35,6 +35,8 @@ ALLOWED: dict[str, set[str]] = {
 # pool's child process touches the gate and the retouch.
 ONLY_THROUGH: list[tuple[str, str, set[str]]] = [
     ("bot", "engine.studio", {"engine.studio.styles"}),
+    # The gate's types only (the face record, its words): its checks run in the image pool.
+    ("bot", "engine.quality", {"engine.quality.report"}),
     ("engine.worker", "engine.studio", {"engine.studio.protocol"}),
 ]
 POOL_CHILDREN = {"bot.image_child": {"engine.quality", "engine.retouch"}}

@@ -12,6 +12,7 @@ from bot.menus import CoreConfig, StyleChoice
 from bot.messages import Policy
 from bot.session import Selfie, Session, Stage, TierChoice
 from engine.jobs import Tier
+from engine.quality.report import FaceRecord
 
 POLICY = Policy(
     min_selfies=3, max_selfies=5, recommended_selfies=4, results_days=7,
@@ -23,7 +24,10 @@ BOTH = CoreConfig(
     tiers=(Tier.EXPRESS, Tier.STUDIO),
     pack_eta_s={Tier.EXPRESS: 50.0, Tier.STUDIO: 13 * 60.0},  # as measured by the workers
 )
-SELFIES = tuple(Selfie(f"photo {n}", f"k/{n}", f"f{n}", "accepted", {}) for n in range(3))
+SELFIES = tuple(
+    Selfie(f"photo {n}", f"k/{n}", f"f{n}", "accepted", FaceRecord(f"photo {n}", (), "", 0.8))
+    for n in range(3)
+)
 SIZED = Session(stage=Stage.PACK_SIZE, subject="woman", selfies=SELFIES, styles=("grey", "city"))
 
 

@@ -96,6 +96,14 @@ class FaceRecord:
     light: tuple[float, ...] = ()
     outfit: tuple[float, ...] = ()
 
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> FaceRecord:
+        """Rebuild from the JSON form (lists for tuples), ignoring fields this version lacks."""
+        known = {name: raw[name] for name in cls.__dataclass_fields__ if name in raw}
+        for name in ("descriptor", "pose", "light", "outfit"):
+            known[name] = tuple(float(v) for v in known.get(name, ()))
+        return cls(**known)
+
 
 @dataclass(frozen=True)
 class Person:
