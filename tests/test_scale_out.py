@@ -134,7 +134,7 @@ def _pack_photos(tg: FakeTelegram, chat_id: int) -> list[Sent]:
 
 async def _journey(tg: WebhookTelegram, user: int, selfies: list[bytes]) -> None:
     await order_pack(tg, user, selfies)
-    await tg.wait_for(lambda s: s.chat_id == user and is_pack(s), timeout_s=120)
+    await tg.wait_for(lambda s: s.chat_id == user and is_pack(s), timeout_s=300)
     # The retouch is made in the bot's image pool beside the pack, so on a loaded machine it can
     # arrive after the (stand-in, fast) pack: wait for it rather than for a fixed time.
     await tg.wait_for(lambda s: s.chat_id == user and _is_retouch(s), timeout_s=120)
