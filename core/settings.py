@@ -52,7 +52,9 @@ class Settings(BaseSettings):
         40, ge=1, le=200, description="LoRA training steps per accepted photo (then capped)."
     )
     train_min_steps: int = Field(
-        150, ge=1, description="Fewest LoRA training steps, however few the photos."
+        150,
+        ge=1,
+        description="Fewest LoRA training steps, however few the photos (the cap still wins).",
     )
     train_learning_rate: float = Field(
         1e-4, gt=0, le=1e-2, description="LoRA learning rate (fewer steps want a higher one)."
@@ -289,12 +291,6 @@ class Settings(BaseSettings):
                 "HEADSHOTS_JOB_TTL_S must exceed HEADSHOTS_RESULTS_RETENTION_DAYS (in seconds): "
                 "the retention sweep finds ended packs through their job records"
             )
-        return self
-
-    @model_validator(mode="after")
-    def _train_steps_range(self) -> Self:
-        if self.train_min_steps > self.train_max_steps:
-            raise ValueError("HEADSHOTS_TRAIN_MIN_STEPS must not exceed HEADSHOTS_TRAIN_MAX_STEPS")
         return self
 
     @model_validator(mode="after")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import tempfile
 import uuid
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,7 +25,8 @@ def lora_adapter(pipe: Any, lora: bytes, name: str | None = None) -> Iterator[st
     try:
         with tempfile.TemporaryDirectory() as tmp:
             Path(tmp, "lora.safetensors").write_bytes(lora)
-            pipe.load_lora_weights(tmp, weight_name="lora.safetensors", adapter_name=name)
+            with beside_resident():
+                pipe.load_lora_weights(tmp, weight_name="lora.safetensors", adapter_name=name)
         yield name
     finally:
         remove_adapter(pipe, name)
@@ -38,7 +40,8 @@ def loaded_adapters(pipe: Any) -> set[str]:
 def remove_adapter(pipe: Any, name: str) -> None:
     """Delete the adapter if it is loaded; unwrap every component left with no adapter."""
     if name in loaded_adapters(pipe):
-        pipe.delete_adapters(name)
+        with beside_resident():
+            pipe.delete_adapters(name)
     remaining = pipe.get_list_adapters()
     for component in pipe._lora_loadable_modules:
         model = getattr(pipe, component, None)
@@ -56,6 +59,17 @@ def _unwrap(model: Any) -> None:
     else:
         remove: Any = lora_base._remove_text_encoder_monkey_patch  # untyped in diffusers
         remove(model)
+
+
+@contextmanager
+def beside_resident() -> Iterator[None]:
+    """Silence peft's warnings about a second adapter: beside the resident one is the design."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Already found a `peft_config`", UserWarning)
+        warnings.filterwarnings(
+            "ignore", r"Adapter .* was active which is now deleted", UserWarning
+        )
+        yield
 
 
 @contextmanager

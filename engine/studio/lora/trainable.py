@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from engine.studio.adapters import remove_adapter
+from engine.studio.adapters import beside_resident, remove_adapter
 from engine.studio.lora.conditioning import is_sdxl
 from engine.studio.lora.config import TrainConfig
 
@@ -41,7 +41,8 @@ def training_adapter(pipe: Any, config: TrainConfig) -> Iterator[list[torch.nn.P
                 init_lora_weights="gaussian",
                 target_modules=list(targets),
             )
-            model.add_adapter(lora, adapter_name=TRAIN_ADAPTER)
+            with beside_resident():
+                model.add_adapter(lora, adapter_name=TRAIN_ADAPTER)
             _prepare(model, config)
         yield [p for model, _ in models for p in model.parameters() if p.requires_grad]
     finally:
