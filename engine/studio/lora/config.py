@@ -37,6 +37,7 @@ class TrainConfig:
     cache_inputs: bool = True
     fused_adamw: bool = True
     compile_unet: bool = False
+    compile_backend: str = "inductor"  # "eager": dynamo traces but generates no code (tests)
 
     def steps_for(self, photos: int) -> int:
         """Return the optimizer steps for `photos` training photos: proportional, then capped."""

@@ -80,7 +80,9 @@ def train_lora(
     instance = _photos(pipe, crops, config)
     prior = _prior_photos(pipe, config, subject, generator) if config.prior_preservation else None
     with training_adapter(pipe, config) as params:
-        unet = torch.compile(pipe.unet) if config.compile_unet else pipe.unet
+        unet = pipe.unet
+        if config.compile_unet:
+            unet = torch.compile(pipe.unet, backend=config.compile_backend)
         run = _Run(pipe, unet, config, subject, instance, prior, generator)
         losses = _loop(run, params, on_progress=on_progress, should_stop=should_stop)
         lora = export_lora(pipe, config)
