@@ -21,7 +21,8 @@ from engine.studio.loading import ModelNotFoundError
 from engine.studio.lora.acceleration import ADAPTER, RECIPES, Acceleration, load_acceleration
 from engine.studio.lora.backend import load_studio
 from engine.studio.lora.training import TrainConfig, train_lora
-from engine.studio.protocol import GeneratedImage
+from engine.studio.preprocess import to_png
+from engine.studio.protocol import GeneratedImage, RenderOrder, StageCancelledError, StageContext
 from engine.studio.styles import Sampler, Style, get_style
 from engine.studio.tiny_lora import write_tiny_acceleration_lora
 from tests import photos
@@ -178,3 +179,42 @@ def _settings(model: Path, acceleration: str, **extra: Any) -> Settings:
     return Settings(
         _env_file=None, base_model=str(model), studio_acceleration=acceleration, **extra
     )  # type: ignore[call-arg]
+
+
+def test_a_text_encoder_lora_beside_the_resident_leaves_the_encoders_unwrapped(
+    model: Path, lora_folder: Path
+) -> None:
+    pipe, acceleration = _accelerated(model, lora_folder)
+    encoders = (pipe.text_encoder, pipe.text_encoder_2)
+    before = state_snapshot(pipe.unet, *encoders)
+    lora = _train(pipe, replace(TRAIN, train_text_encoder=True))
+    assert {key.split(".")[0] for key in load(lora)} == {"unet", "text_encoder", "text_encoder_2"}
+    active: list[dict[str, list[str]]] = []
+    _render(
+        pipe, lora, _style(), acceleration, lambda d, t: active.append(pipe.get_list_adapters())
+    )
+    assert ADAPTER in active[0]["unet"] and len(active[0]["unet"]) == 2
+    assert ADAPTER not in active[0]["text_encoder"] + active[0]["text_encoder_2"]
+    assert pipe.get_list_adapters() == {"unet": [ADAPTER]}
+    assert same_state(before, pipe.unet, *encoders)  # the encoders are their own modules again
+
+
+def test_jobs_come_and_go_on_a_worker_without_disturbing_the_resident_adapter(
+    model: Path, lora_folder: Path
+) -> None:
+    studio = load_studio(_settings(model, str(lora_folder), train_max_steps=2))
+    pipe = studio.pipe
+    before = state_snapshot(pipe.unet, pipe.text_encoder, pipe.text_encoder_2)
+    crops = [to_png(photos.astronaut())]
+    ctx = StageContext("woman", 1, lambda done, total: None, lambda: False)
+    identity = studio.personalize(crops, ctx)
+    order = RenderOrder(("corporate-grey",), 1)
+    first = studio.generate(identity, order, ctx)
+    polls = iter([False, True])
+    with pytest.raises(StageCancelledError):  # a second job, cancelled mid-render
+        studio.generate(identity, order, replace(ctx, should_stop=lambda: next(polls, True)))
+    again = studio.generate(identity, order, ctx)
+    assert first[0].png == again[0].png  # the cancelled job left nothing behind
+    assert pipe.get_list_adapters() == {"unet": [ADAPTER]}
+    assert same_state(before, pipe.unet, pipe.text_encoder, pipe.text_encoder_2)
+    studio.close()
