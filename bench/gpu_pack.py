@@ -6,7 +6,9 @@ Run here (no GPU):  python bench/gpu_pack.py --tiny --tier both
 Express (bench/pack_express.py): FLUX.2 [klein] 4B transformer, its Qwen3-4B text encoder and
 VAE, at 1024 px and 4 steps: reference encoding, text encoding, seconds per image at batch 1, 4
 and 8, VAE decode, peak GPU memory, eager and with `torch.compile`. Studio (bench/pack_studio.py):
-SDXL at 1024 px: LoRA training step, image at the style's steps and at a few-step schedule, VAE
+SDXL at 1024 px: LoRA training step with the settings' recipe and its knobs (uncached inputs,
+batch 2, `--compile-train`), image at the style's steps and at the acceleration recipe's few steps
+with the acceleration LoRA stacked under the person's (`--acceleration FILE`: the real one), VAE
 decode. Both: the CPU face work and a projected 40-image pack, in one table. With a real model
 (`--express-model`, `--studio-model` or `--model` for the one tier: a folder or a Hugging Face
 cache id) the table also gives the quality a worker records (share of the same person, median
@@ -97,7 +99,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--images", type=int, default=4, help="timed studio render calls")
     parser.add_argument("--batch", type=int, default=1, help="studio images per render call")
     parser.add_argument("--style", default="corporate-grey")
-    parser.add_argument("--few-steps", type=int, default=8, help="the few-step studio schedule")
+    parser.add_argument("--acceleration", help="a real Hyper-SD / SDXL-Lightning LoRA file")
+    parser.add_argument(
+        "--acceleration-recipe",
+        choices=_recipes(),
+        default=_default_text("studio_acceleration_recipe"),
+    )
+    parser.add_argument("--compile-train", action="store_true", help="time a compiled training")
     parser.add_argument("--checkpointing", choices=("auto", "on", "off"), default="auto")
     return parser
 
@@ -109,6 +117,18 @@ def _default(setting: str) -> int:
     return int(Settings.model_fields[setting].default)
 
 
+def _default_text(setting: str) -> str:
+    from core.settings import Settings
+
+    return str(Settings.model_fields[setting].default)
+
+
+def _recipes() -> list[str]:
+    from engine.studio.lora.acceleration import RECIPES
+
+    return sorted(RECIPES)
+
+
 def _options(args: argparse.Namespace) -> BenchOptions:
     single = {"express": "express_model", "studio": "studio_model"}.get(args.tier)
     models = {"express_model": args.express_model, "studio_model": args.studio_model}
@@ -118,7 +138,8 @@ def _options(args: argparse.Namespace) -> BenchOptions:
         tiny=args.tiny, scratch=Path(tempfile.mkdtemp(prefix="gpu-pack-")), **models,
         refs=args.refs, ref_px=64 if args.tiny else args.ref_px, runs=args.runs,
         compile=not args.no_compile, train_steps=args.train_steps, images=args.images,
-        batch=args.batch, style=args.style, few_steps=args.few_steps,
+        batch=args.batch, style=args.style, acceleration=args.acceleration,
+        acceleration_recipe=args.acceleration_recipe, compile_train=args.compile_train,
         checkpointing=args.checkpointing,
     )  # fmt: skip
 

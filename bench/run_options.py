@@ -23,7 +23,9 @@ class BenchOptions:
     images: int = 4  # timed studio render calls, after a warm-up
     batch: int = 1  # studio images per render call
     style: str = "corporate-grey"
-    few_steps: int = 8  # the few-step studio render (Hyper-SD / Lightning 8-step schedules)
+    acceleration: str | None = None  # a real acceleration LoRA file; None: a random stand-in
+    acceleration_recipe: str = "hyper-sd-8-cfg"  # engine.studio.lora.acceleration.RECIPES
+    compile_train: bool = False  # also time a torch.compile'd training run (minutes on SDXL)
     checkpointing: str = "auto"
     pack_selfies: int = 10
     pack_images: int = 40

@@ -48,6 +48,57 @@ class Settings(BaseSettings):
     train_max_steps: int = Field(
         500, ge=1, description="Cap on LoRA training steps (steps grow with the photo count)."
     )
+    train_steps_per_photo: int = Field(
+        40, ge=1, le=200, description="LoRA training steps per accepted photo (then capped)."
+    )
+    train_min_steps: int = Field(
+        150,
+        ge=1,
+        description="Fewest LoRA training steps, however few the photos (the cap still wins).",
+    )
+    train_learning_rate: float = Field(
+        1e-4, gt=0, le=1e-2, description="LoRA learning rate (fewer steps want a higher one)."
+    )
+    train_batch_size: int = Field(
+        1, ge=1, le=16, description="Photos per LoRA training step (more use a large GPU better)."
+    )
+    train_cache_inputs: bool = Field(
+        True,
+        description="Encode the photos' latents and the caption once per run, not every step.",
+    )
+    train_unet_only: bool = Field(
+        True, description="Train the LoRA on the UNet only; false also trains the text encoders."
+    )
+    train_fused_adamw: bool = Field(
+        True, description="Use AdamW's fused kernel (one launch per step on CUDA)."
+    )
+    train_compile: bool = Field(
+        False,
+        description="torch.compile the UNet for training; it recompiles for every job's adapter,"
+        " so it pays only on long runs (measure with bench/gpu_pack.py).",
+    )
+    studio_attention: str = Field(
+        "sdpa",
+        pattern=r"^(sdpa|eager)$",
+        description="UNet attention: sdpa (torch's fused scaled_dot_product_attention) or eager.",
+    )
+    studio_acceleration: str = Field(
+        "",
+        description="Few-step acceleration LoRA of the studio tier, stacked on the person's: a"
+        " .safetensors file, a folder, or a hub id in the local cache (ByteDance/Hyper-SD,"
+        " ByteDance/SDXL-Lightning; openrail++); empty: off, styles render at their own steps.",
+    )
+    studio_acceleration_recipe: str = Field(
+        "hyper-sd-8-cfg",
+        pattern=r"^(hyper-sd-8-cfg|lightning-8)$",
+        description="Sampler, steps and guidance of that LoRA: hyper-sd-8-cfg (DDIM trailing, 8"
+        " steps, guidance 5) or lightning-8 (Euler trailing, 8 steps, guidance 0).",
+    )
+    studio_acceleration_weight: str = Field(
+        "",
+        description="The LoRA's file name in that folder or repository; empty: the recipe's"
+        " (Hyper-SDXL-8steps-CFG-lora.safetensors, sdxl_lightning_8step_lora.safetensors).",
+    )
     hires_px: int = Field(
         0, ge=0, le=4096, description="Long side of a second, high-resolution pass; 0 is off."
     )

@@ -74,6 +74,7 @@ def test_list_styles_imports_no_heavy_library() -> None:
         ({"sampler": {**GOOD["sampler"], "scheduler": "magic"}}, "scheduler"),
         ({"sampler": {**GOOD["sampler"], "steps": 0}}, "steps"),
         ({"sampler": {**GOOD["sampler"], "lora_scale": 3}}, "lora_scale"),
+        ({"sampler": {**GOOD["sampler"], "accelerate": "no"}}, "sampler.accelerate"),
         ({"outfits": ["a suit " + "with many details, " * 15]}, "77 tokens"),
         ({"express": None}, "the express tier.s prompt"),
         ({"express": {**GOOD["express"], "prompt": "a photo in {outfit}"}}, "express.prompt"),
@@ -85,6 +86,13 @@ def test_bad_style_data_is_refused(change: dict[str, Any], problem: str) -> None
     parse_style(GOOD, "good")
     with pytest.raises(ValueError, match=problem.replace("{", r"\{").replace("}", r"\}")):
         parse_style({**GOOD, **change}, "good")
+
+
+def test_a_style_is_accelerated_unless_it_opts_out() -> None:
+    assert parse_style(GOOD, "good").sampler.accelerate
+    sampler = {**GOOD["sampler"], "accelerate": False, "scheduler": "ddim_trailing"}
+    parsed = parse_style({**GOOD, "sampler": sampler}, "good").sampler
+    assert (parsed.accelerate, parsed.scheduler) == (False, "ddim_trailing")
 
 
 def test_a_bad_express_field_names_the_file_and_the_field(tmp_path: Path) -> None:

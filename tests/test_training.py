@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,10 @@ import pytest
 import torch
 from safetensors.torch import load
 
-from engine.studio.lora.training import TrainConfig, TrainResult, train_lora
+from core.settings import Settings
+from engine.studio.loading import set_attention
+from engine.studio.lora.backend import train_config
+from engine.studio.lora.training import TrainConfig, TrainResult, make_optimizer, train_lora
 from engine.studio.protocol import StageCancelledError
 from tests import photos
 from tests.tiny_models import TINY_PX, load_tiny, same_state, state_snapshot, tiny_model_dir
@@ -108,3 +112,87 @@ def test_sd15_trains_unet_and_text_encoder(sd15: Any) -> None:
     assert prefixes == {"unet", "text_encoder"}
     assert all(math.isfinite(loss) for loss in result.losses)
     assert same_state(before, sd15.unet, sd15.text_encoder)
+
+
+def _count_calls(*modules: Any) -> list[int]:
+    """Return a list that counts each module's forward calls from now on (forward hooks)."""
+    counts = [0] * len(modules)
+    for i, module in enumerate(modules):
+        module.register_forward_hook(lambda *_, i=i: counts.__setitem__(i, counts[i] + 1))
+    return counts
+
+
+def test_cached_inputs_are_encoded_once_and_give_the_same_losses(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    pipe = load_tiny(tiny_model_dir(tmp_path_factory, "sdxl"))  # its own: hooks stay on it
+    counts = _count_calls(pipe.vae.encoder, pipe.text_encoder, pipe.text_encoder_2)
+    cached = _train(pipe).losses
+    assert counts == [2, 1, 1]  # two photos, one caption, for all four steps
+    counts[:] = [0, 0, 0]
+    uncached = _train(pipe, replace(CONFIG, cache_inputs=False)).losses
+    assert counts == [4, 4, 4]  # one photo and the caption again at every step
+    assert uncached == pytest.approx(cached, rel=1e-6)
+
+
+def test_the_batch_size_reaches_the_unet(sdxl: Any) -> None:
+    batches: list[int] = []
+    hook = sdxl.unet.register_forward_pre_hook(lambda _, args: batches.append(len(args[0])))
+    try:
+        _train(sdxl, replace(CONFIG, batch_size=3, max_steps=2))
+    finally:
+        hook.remove()
+    assert batches == [3, 3]
+
+
+def test_compile_reaches_the_training_loop(sdxl: Any) -> None:
+    compiling: list[bool] = []
+    hook = sdxl.unet.conv_in.register_forward_pre_hook(
+        lambda *_: compiling.append(torch.compiler.is_compiling())
+    )
+    one_step = replace(CONFIG, max_steps=1)
+    try:
+        eager = _train(sdxl, one_step).losses
+        # The "eager" backend traces with dynamo like inductor but generates no code: seconds.
+        compiled = _train(sdxl, replace(one_step, compile_unet=True, compile_backend="eager"))
+    finally:
+        hook.remove()
+        torch.compiler.reset()
+    assert compiling == [False, True]
+    assert compiled.losses == pytest.approx(eager, rel=1e-5)
+    assert type(sdxl.unet).__name__ == "UNet2DConditionModel"  # the pipeline keeps its own
+
+
+def test_the_attention_setting_swaps_the_unets_processors(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    pipe = load_tiny(tiny_model_dir(tmp_path_factory, "sdxl"))
+    sdpa = _train(pipe).losses
+    set_attention(pipe, "eager")
+    assert {type(p).__name__ for p in pipe.unet.attn_processors.values()} == {"AttnProcessor"}
+    assert _train(pipe).losses == pytest.approx(sdpa, rel=1e-4)  # the same maths, other kernels
+    set_attention(pipe, "sdpa")
+    assert {type(p).__name__ for p in pipe.unet.attn_processors.values()} == {"AttnProcessor2_0"}
+
+
+def test_every_training_setting_reaches_the_recipe() -> None:
+    settings = Settings(
+        _env_file=None, train_steps_per_photo=12, train_min_steps=30, train_max_steps=90,
+        train_learning_rate=3e-4, train_batch_size=2, train_cache_inputs=False,
+        train_unet_only=False, train_fused_adamw=False, train_compile=True,
+    )  # type: ignore[call-arg]  # fmt: skip
+    config = train_config(settings, 512, on_cuda=False)
+    assert (config.steps_per_photo, config.min_steps, config.max_steps) == (12, 30, 90)
+    assert (config.learning_rate, config.batch_size, config.resolution) == (3e-4, 2, 512)
+    assert not config.cache_inputs and config.train_text_encoder
+    assert not config.fused_adamw and config.compile_unet and config.mixed_precision == "no"
+    assert train_config(Settings(_env_file=None), 1024, on_cuda=True) == TrainConfig(  # type: ignore[call-arg]
+        resolution=1024, mixed_precision="bf16"
+    )  # the defaults are TrainConfig's own recipe
+
+
+def test_fused_adamw_is_asked_for_on_cuda_only() -> None:
+    params = [torch.nn.Parameter(torch.zeros(2))]
+    optimizer = make_optimizer(replace(CONFIG, fused_adamw=True, learning_rate=3e-4), params)
+    assert optimizer.defaults["lr"] == 3e-4
+    assert not optimizer.defaults["fused"]  # a CPU parameter: the default kernel

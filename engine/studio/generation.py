@@ -2,28 +2,31 @@
 
 REFERENCE.md's traps, handled here: the LoRA is never fused into the base weights; its scale is set
 with `set_adapters(adapter_weights=...)`, never `cross_attention_kwargs={"scale": ...}` (that
-leaks into the next job's text encoders); the adapter is deleted and the peft layers unloaded
-after every job, so the next job can reuse the name and starts from the untouched base model.
+leaks into the next job's text encoders); the adapter is deleted after every job
+(engine.studio.adapters), so the next job can reuse the name and starts from the untouched base
+model. With a worker's acceleration LoRA, an accelerated style renders both adapters stacked at
+the acceleration recipe's steps, sampler and guidance.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import tempfile
-import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
 from PIL import Image, PngImagePlugin
 
+from engine.studio.adapters import lora_adapter
+from engine.studio.lora.acceleration import Acceleration
 from engine.studio.postprocess import AI_NOTICE, HiresSettings, finish, hires_pass
 from engine.studio.protocol import GeneratedImage, OnProgress, ShouldStop, StageCancelledError
-from engine.studio.styles import Shot, Style
+from engine.studio.styles import Sampler, Shot, Style
+
+__all__ = ["RenderSettings", "generate_pack", "lora_adapter", "make_scheduler", "render_shots"]
 
 _SCHEDULERS: dict[str, tuple[str, dict[str, Any]]] = {
     "euler": ("EulerDiscreteScheduler", {}),
@@ -34,6 +37,9 @@ _SCHEDULERS: dict[str, tuple[str, dict[str, Any]]] = {
         {"algorithm_type": "dpmsolver++", "use_karras_sigmas": True},
     ),
     "ddim": ("DDIMScheduler", {}),
+    # Few-step LoRAs are distilled on the last timesteps: "leading" spacing would skip t=999.
+    "ddim_trailing": ("DDIMScheduler", {"timestep_spacing": "trailing"}),
+    "euler_trailing": ("EulerDiscreteScheduler", {"timestep_spacing": "trailing"}),
 }
 
 
@@ -45,27 +51,26 @@ class RenderSettings:
     max_steps: int | None = None
     hires: HiresSettings | None = None
     batch: int = 1  # images per pipeline call; more can use a large GPU better
+    acceleration: Acceleration | None = None  # the worker's resident few-step LoRA
 
 
-@contextmanager
-def lora_adapter(pipe: Any, lora: bytes, name: str | None = None) -> Iterator[str]:
-    """Load `lora` as a fresh named adapter; delete it and unload the peft layers on exit."""
-    name = name or f"job-{uuid.uuid4().hex[:12]}"
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            Path(tmp, "lora.safetensors").write_bytes(lora)
-            pipe.load_lora_weights(tmp, weight_name="lora.safetensors", adapter_name=name)
-        yield name
-    finally:
-        remove_adapter(pipe, name)
+def accelerated(style: Style, acceleration: Acceleration | None) -> Style:
+    """Return the style as it renders on this worker: the few-step recipe's sampler if on."""
+    if acceleration is None or not style.sampler.accelerate:
+        return style
+    recipe = acceleration.recipe
+    scale = style.sampler.lora_scale  # the person's adapter keeps the style's own weight
+    sampler = Sampler(recipe.scheduler, recipe.steps, recipe.guidance_scale, scale)
+    return replace(style, sampler=sampler)
 
 
-def remove_adapter(pipe: Any, name: str) -> None:
-    """Delete the adapter if it is loaded, then drop every peft layer from the pipeline."""
-    loaded = {n for names in pipe.get_list_adapters().values() for n in names}
-    if name in loaded:
-        pipe.delete_adapters(name)
-    pipe.unload_lora_weights()
+def activate(pipe: Any, job_adapter: str, style: Style, acceleration: Acceleration | None) -> None:
+    """Make the job's adapter active at the style's scale, stacked on the acceleration one."""
+    names, weights = [job_adapter], [style.sampler.lora_scale]
+    if acceleration is not None and style.sampler.accelerate:
+        names.insert(0, acceleration.adapter)
+        weights.insert(0, acceleration.recipe.adapter_weight)
+    pipe.set_adapters(names, adapter_weights=weights)
 
 
 def generate_pack(
@@ -84,8 +89,9 @@ def generate_pack(
     total = len(styles) * images_per_style
     done: dict[tuple[int, int], GeneratedImage] = {}
     with lora_adapter(pipe, lora) as adapter, _scheduler_restored(pipe) as base_scheduler:
-        for position, style in enumerate(styles):
-            pipe.set_adapters([adapter], adapter_weights=[style.sampler.lora_scale])
+        for position, chosen in enumerate(styles):
+            activate(pipe, adapter, chosen, render.acceleration)
+            style = accelerated(chosen, render.acceleration)
             pipe.scheduler = make_scheduler(base_scheduler.config, style.sampler.scheduler)
             for batch in _batches(style, person, images_per_style, seed, render.batch):
                 if should_stop():

@@ -64,3 +64,12 @@ def _check_family(model: str, setting: str, family: str | None) -> None:
 def default_resolution(pipe: Any) -> int:
     """Return the model's native square side: 1024 for SDXL, 512 for SD 1.5."""
     return int(pipe.unet.config.sample_size * pipe.vae_scale_factor)
+
+
+def set_attention(pipe: Any, kind: str) -> None:
+    """Give the UNet torch's fused SDPA attention (`sdpa`) or the plain matmul one (`eager`)."""
+    from diffusers.models import attention_processor
+
+    processors: Any = attention_processor  # untyped constructors
+    chosen = processors.AttnProcessor2_0() if kind == "sdpa" else processors.AttnProcessor()
+    pipe.unet.set_attn_processor(chosen)

@@ -18,7 +18,8 @@ from core.settings import Settings
 from engine.faces import FaceAnalyzer
 from engine.jobs.contract import SUBJECTS
 from engine.studio.generation import RenderSettings, generate_pack
-from engine.studio.loading import default_resolution, load_pipeline
+from engine.studio.loading import default_resolution, load_pipeline, set_attention
+from engine.studio.lora.acceleration import Acceleration, load_acceleration
 from engine.studio.lora.training import TrainConfig, train_lora
 from engine.studio.postprocess import HiresSettings
 from engine.studio.preprocess import to_png, training_crops
@@ -52,6 +53,7 @@ class StudioOptions:
     selection: SelectionRules = field(default_factory=SelectionRules)
     hires: HiresSettings | None = None
     select_faces: bool = True  # off only for the tiny model, whose images are noise
+    acceleration: Acceleration | None = None  # the resident few-step LoRA, loaded once
 
 
 class LoraStudio:
@@ -109,6 +111,7 @@ class LoraStudio:
                 options.max_inference_steps,
                 options.hires,
                 options.render_batch,
+                options.acceleration,
             ),
             on_progress=ctx.on_progress,
             should_stop=ctx.should_stop,
@@ -136,25 +139,47 @@ class LoraStudio:
 
 
 def load_studio(settings: Settings) -> LoraStudio:
-    """Load the base pipeline once from `settings.base_model`, and the face models."""
+    """Load the base pipeline (and its acceleration LoRA) once, and the face models."""
     on_cuda = torch.cuda.is_available()
     pipe = load_pipeline(settings.base_model, device="cuda" if on_cuda else "cpu")
-    resolution = default_resolution(pipe)
-    train = TrainConfig(
-        base_model=settings.base_model,
-        resolution=resolution,
-        max_steps=settings.train_max_steps,
-        mixed_precision="bf16" if on_cuda else "no",
-    )
+    set_attention(pipe, settings.studio_attention)
+    train = train_config(settings, default_resolution(pipe), on_cuda=on_cuda)
     check_styles_fit(pipe, train)
+    acceleration = None
+    if settings.studio_acceleration:
+        acceleration = load_acceleration(
+            pipe,
+            settings.studio_acceleration,
+            settings.studio_acceleration_recipe,
+            settings.studio_acceleration_weight,
+        )
     hires = HiresSettings(target_px=settings.hires_px) if settings.hires_px else None
     options = StudioOptions(
-        train=train, resolution=resolution, hires=hires, render_batch=settings.render_batch
-    )
+        train=train, resolution=train.resolution, hires=hires,
+        render_batch=settings.render_batch, acceleration=acceleration,
+    )  # fmt: skip
     if is_tiny(settings.base_model):
         options = replace(options, max_inference_steps=TINY_STEPS, select_faces=False)
     segmenter = _segmenter() if settings.train_grey_background else None
     return LoraStudio(pipe, FaceAnalyzer(), options, segmenter)
+
+
+def train_config(settings: Settings, resolution: int, *, on_cuda: bool) -> TrainConfig:
+    """Return the worker's training recipe: the HEADSHOTS_TRAIN_* knobs at the model's size."""
+    return TrainConfig(
+        base_model=settings.base_model,
+        resolution=resolution,
+        steps_per_photo=settings.train_steps_per_photo,
+        min_steps=settings.train_min_steps,
+        max_steps=settings.train_max_steps,
+        learning_rate=settings.train_learning_rate,
+        batch_size=settings.train_batch_size,
+        mixed_precision="bf16" if on_cuda else "no",
+        train_text_encoder=not settings.train_unet_only,
+        cache_inputs=settings.train_cache_inputs,
+        fused_adamw=settings.train_fused_adamw,
+        compile_unet=settings.train_compile,
+    )
 
 
 def check_styles_fit(pipe: Any, train: TrainConfig, styles: Sequence[Style] = ()) -> None:

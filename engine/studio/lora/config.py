@@ -31,6 +31,13 @@ class TrainConfig:
     gradient_checkpointing: Literal["auto", "on", "off"] = "auto"  # auto: GPUs under 40 GiB
     optimizer: Literal["adamw", "adamw8bit"] = "adamw"
     instance_token: str = "ohwx"
+    # Speed knobs (HEADSHOTS_TRAIN_*): encode the photos and the caption once per run rather
+    # than at every step; AdamW's fused kernel on CUDA; torch.compile of the UNet (it recompiles for
+    # every job's fresh adapter, so it pays only on long runs: off unless the bench says so).
+    cache_inputs: bool = True
+    fused_adamw: bool = True
+    compile_unet: bool = False
+    compile_backend: str = "inductor"  # "eager": dynamo traces but generates no code (tests)
 
     def steps_for(self, photos: int) -> int:
         """Return the optimizer steps for `photos` training photos: proportional, then capped."""

@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 
+from engine.studio.adapters import beside_resident, remove_adapter
 from engine.studio.lora.conditioning import is_sdxl
 from engine.studio.lora.config import TrainConfig
 
@@ -22,7 +23,11 @@ CHECKPOINT_BELOW_BYTES = 40 * 2**30
 
 @contextmanager
 def training_adapter(pipe: Any, config: TrainConfig) -> Iterator[list[torch.nn.Parameter]]:
-    """Add the trainable LoRA adapters; remove them on the way out, whatever happens."""
+    """Add the trainable LoRA adapters; remove them on the way out, whatever happens.
+
+    A resident acceleration adapter stays loaded but inactive: `add_adapter` makes the new one
+    the only active adapter, so the person's LoRA learns against the base model.
+    """
     from peft import LoraConfig
 
     models = _trained_models(pipe, config)
@@ -36,13 +41,14 @@ def training_adapter(pipe: Any, config: TrainConfig) -> Iterator[list[torch.nn.P
                 init_lora_weights="gaussian",
                 target_modules=list(targets),
             )
-            model.add_adapter(lora, adapter_name=TRAIN_ADAPTER)
+            with beside_resident():
+                model.add_adapter(lora, adapter_name=TRAIN_ADAPTER)
             _prepare(model, config)
         yield [p for model, _ in models for p in model.parameters() if p.requires_grad]
     finally:
         for model, _ in models:
             _restore(model)
-        pipe.unload_lora_weights()  # drops the peft wrappers; the base layers are the originals
+        remove_adapter(pipe, TRAIN_ADAPTER)  # the base layers are the originals again
 
 
 def _trained_models(pipe: Any, config: TrainConfig) -> list[tuple[Any, tuple[str, ...]]]:

@@ -17,12 +17,13 @@ import numpy as np
 import torch
 from PIL import Image
 
+from engine.studio.adapters import base_model_only
 from engine.studio.lora.conditioning import Conditioning, encode
 from engine.studio.lora.config import TrainConfig
 from engine.studio.lora.trainable import export_lora, training_adapter
 from engine.studio.protocol import OnProgress, ShouldStop, StageCancelledError
 
-__all__ = ["TrainConfig", "TrainResult", "train_lora"]
+__all__ = ["TrainConfig", "TrainResult", "make_optimizer", "train_lora"]
 
 
 @dataclass(frozen=True)
@@ -34,14 +35,34 @@ class TrainResult:
 
 
 @dataclass(frozen=True)
+class _Photos:
+    """Training images: latents encoded once (cached), or pixels encoded again at each step."""
+
+    pipe: Any
+    tensors: torch.Tensor  # latents when cached, pixels in [-1, 1] otherwise
+    cached: bool
+
+    def __len__(self) -> int:
+        return len(self.tensors)
+
+    def sample(self, size: int, generator: torch.Generator) -> torch.Tensor:
+        """Return the latents of `size` photos drawn with replacement."""
+        device = self.tensors.device
+        index = torch.randint(0, len(self.tensors), (size,), generator=generator, device=device)
+        chosen = self.tensors[index]
+        return chosen if self.cached else _encode_pixels(self.pipe, chosen)
+
+
+@dataclass(frozen=True)
 class _Run:
     """The fixed inputs of one training run, prepared once."""
 
     pipe: Any
+    unet: Any  # the pipeline's UNet, or its torch.compile wrapper
     config: TrainConfig
     subject: str
-    instance: torch.Tensor  # cached latents of the photos
-    prior: torch.Tensor | None  # cached latents of the class images
+    instance: _Photos
+    prior: _Photos | None  # the class images for prior preservation
     generator: torch.Generator
 
 
@@ -56,10 +77,13 @@ def train_lora(
 ) -> TrainResult:
     """Train a DreamBooth LoRA of `subject` on the crops; the pipeline is left as it was."""
     generator = torch.Generator(pipe.unet.device).manual_seed(config.seed)
-    instance = _encode_latents(pipe, crops, config.resolution)
-    prior = _prior_latents(pipe, config, subject, generator) if config.prior_preservation else None
-    run = _Run(pipe, config, subject, instance, prior, generator)
+    instance = _photos(pipe, crops, config)
+    prior = _prior_photos(pipe, config, subject, generator) if config.prior_preservation else None
     with training_adapter(pipe, config) as params:
+        unet = pipe.unet
+        if config.compile_unet:
+            unet = torch.compile(pipe.unet, backend=config.compile_backend)
+        run = _Run(pipe, unet, config, subject, instance, prior, generator)
         losses = _loop(run, params, on_progress=on_progress, should_stop=should_stop)
         lora = export_lora(pipe, config)
     return TrainResult(lora, tuple(losses))
@@ -74,9 +98,10 @@ def _loop(
 ) -> list[float]:
     config = run.config
     total = config.steps_for(len(run.instance))
-    optimizer = _optimizer(config, params)
+    optimizer = make_optimizer(config, params)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(config, total))
-    frozen = None if config.train_text_encoder else _conditions(run.pipe, config, run.subject)
+    cache = config.cache_inputs and not config.train_text_encoder  # trained encoders change
+    frozen = _conditions(run.pipe, config, run.subject) if cache else None
     losses: list[float] = []
     for step in range(total):
         if should_stop():
@@ -97,23 +122,24 @@ def _loop(
 
 def _loss(run: _Run, conditions: tuple[Conditioning, Conditioning | None]) -> torch.Tensor:
     size = run.config.batch_size
-    latents = _batch(run.instance, size, run.generator)
+    latents = run.instance.sample(size, run.generator)
     loss = _denoise_loss(run, latents, conditions[0].repeat(len(latents)))
     if run.prior is not None and conditions[1] is not None:
-        class_latents = _batch(run.prior, size, run.generator)
+        class_latents = run.prior.sample(size, run.generator)
         prior_loss = _denoise_loss(run, class_latents, conditions[1].repeat(len(class_latents)))
         loss = loss + run.config.prior_loss_weight * prior_loss
     return loss
 
 
 def _denoise_loss(run: _Run, latents: torch.Tensor, cond: Conditioning) -> torch.Tensor:
-    unet, scheduler, generator = run.pipe.unet, run.pipe.scheduler, run.generator
+    unet, scheduler, generator = run.unet, run.pipe.scheduler, run.generator
     noise = torch.randn(latents.shape, generator=generator, device=latents.device)
     steps = scheduler.config.num_train_timesteps
     t = torch.randint(0, steps, (len(latents),), generator=generator, device=latents.device)
     noisy = _add_noise(scheduler, latents, noise, t)
     with _autocast(run.config, latents.device):
-        prediction = unet(noisy.to(unet.dtype), t, cond.hidden, added_cond_kwargs=cond.added).sample
+        noisy = noisy.to(run.pipe.unet.dtype)  # the compile wrapper has no dtype
+        prediction = unet(noisy, t, cond.hidden, added_cond_kwargs=cond.added).sample
     target = noise
     if scheduler.config.prediction_type == "v_prediction":
         target = _velocity(scheduler, latents, noise, t)
@@ -138,11 +164,6 @@ def _alphas_cumprod(scheduler: Any, device: torch.device) -> torch.Tensor:
     return torch.as_tensor(scheduler.alphas_cumprod, dtype=torch.float32, device=device)
 
 
-def _batch(latents: torch.Tensor, size: int, generator: torch.Generator) -> torch.Tensor:
-    index = torch.randint(0, len(latents), (size,), generator=generator, device=latents.device)
-    return latents[index]
-
-
 def _conditions(
     pipe: Any, config: TrainConfig, subject: str
 ) -> tuple[Conditioning, Conditioning | None]:
@@ -154,12 +175,20 @@ def _conditions(
         return instance, encode(pipe, f"photo of a {subject}", config.resolution)
 
 
-@torch.no_grad()
-def _encode_latents(pipe: Any, images: Sequence[Image.Image], resolution: int) -> torch.Tensor:
-    """Encode the images once; training then samples from this cache."""
+def _photos(pipe: Any, images: Sequence[Image.Image], config: TrainConfig) -> _Photos:
+    """Return the images as training input: encoded once here when caching is on."""
     vae = pipe.vae
-    pixels = torch.stack([_to_tensor(image, resolution) for image in images])
+    pixels = torch.stack([_to_tensor(image, config.resolution) for image in images])
     pixels = pixels.to(vae.device, vae.dtype)
+    if not config.cache_inputs:
+        return _Photos(pipe, pixels, cached=False)
+    return _Photos(pipe, _encode_pixels(pipe, pixels), cached=True)
+
+
+@torch.no_grad()
+def _encode_pixels(pipe: Any, pixels: torch.Tensor) -> torch.Tensor:
+    """Return the scaled latents of the pixels, encoded one image at a time (same numbers)."""
+    vae = pipe.vae
     latents = torch.cat([vae.encode(p[None]).latent_dist.mode() for p in pixels])
     shift = getattr(vae.config, "shift_factor", None) or 0.0
     scaled: torch.Tensor = (latents.float() - shift) * vae.config.scaling_factor
@@ -172,28 +201,35 @@ def _to_tensor(image: Image.Image, resolution: int) -> torch.Tensor:
     return torch.from_numpy(array).permute(2, 0, 1)
 
 
-def _prior_latents(
+def _prior_photos(
     pipe: Any, config: TrainConfig, subject: str, generator: torch.Generator
-) -> torch.Tensor:
-    """Render class images with the untouched base model for prior preservation."""
-    images = pipe(
-        prompt=[f"photo of a {subject}"] * config.class_images,
-        height=config.resolution,
-        width=config.resolution,
-        num_inference_steps=25,
-        generator=generator,
-    ).images
-    return _encode_latents(pipe, images, config.resolution)
+) -> _Photos:
+    """Render class images with the base model alone (no adapter) for prior preservation."""
+    with base_model_only(pipe):
+        images = pipe(
+            prompt=[f"photo of a {subject}"] * config.class_images,
+            height=config.resolution,
+            width=config.resolution,
+            num_inference_steps=25,
+            generator=generator,
+        ).images
+    return _photos(pipe, images, config)
 
 
-def _optimizer(config: TrainConfig, params: list[torch.nn.Parameter]) -> torch.optim.Optimizer:
+def make_optimizer(config: TrainConfig, params: list[torch.nn.Parameter]) -> torch.optim.Optimizer:
+    """Return the run's optimizer: AdamW, fused into one kernel per step on CUDA when asked.
+
+    Not on the CPU: there the fused kernel's rounding differs from the default's and buys
+    nothing a CPU worker (tiny models, tests) needs.
+    """
     on_cuda = params[0].device.type == "cuda"
     if config.optimizer == "adamw8bit" and on_cuda:
         import bitsandbytes as bnb  # optional: only worth it on CUDA for large ranks
 
         optimizer: torch.optim.Optimizer = bnb.optim.AdamW8bit(params, lr=config.learning_rate)
         return optimizer
-    return torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=1e-2, fused=on_cuda)
+    fused = (config.fused_adamw and on_cuda) or None  # None: torch's own choice (foreach)
+    return torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=1e-2, fused=fused)
 
 
 def _lr_lambda(config: TrainConfig, total: int) -> Any:

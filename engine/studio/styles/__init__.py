@@ -20,7 +20,9 @@ from core.errors import HeadshotsError
 
 PACKS_DIR = Path(__file__).parent / "packs"
 ASPECTS = {"1:1": (1, 1), "4:5": (4, 5)}
-SCHEDULERS = ("euler", "euler_a", "dpmpp_2m", "dpmpp_2m_karras", "ddim")
+SCHEDULERS = (
+    "euler", "euler_a", "dpmpp_2m", "dpmpp_2m_karras", "ddim", "ddim_trailing", "euler_trailing",
+)  # fmt: skip
 _ID = re.compile(r"^[a-z][a-z0-9-]{1,31}$")
 _FIELDS = {"outfit": "outfits", "background": "backgrounds", "light": "lights"}
 # CLIP reads 77 tokens, BPE splits some words: 60 words and marks keeps every prompt whole. A
@@ -54,6 +56,9 @@ class Sampler:
     steps: int
     guidance_scale: float
     lora_scale: float
+    # Renders with the worker's acceleration LoRA (if it has one) at its few-step recipe; false
+    # keeps this style at its own steps, e.g. where the fast sampler loses its look.
+    accelerate: bool = True
 
 
 @dataclass(frozen=True)
@@ -239,7 +244,10 @@ def _sampler(data: Any) -> Sampler:
         steps=int(data.get("steps", 0)),
         guidance_scale=float(data.get("guidance_scale", -1)),
         lora_scale=float(data.get("lora_scale", 1.0)),
+        accelerate=data.get("accelerate", True),
     )
+    if not isinstance(sampler.accelerate, bool):
+        raise ValueError("sampler.accelerate must be true or false")
     if sampler.scheduler not in SCHEDULERS:
         raise ValueError(f"sampler.scheduler must be one of {', '.join(SCHEDULERS)}")
     if not 1 <= sampler.steps <= 100:
