@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass
 
 from bot import messages as say
+from bot.contact_sheet import SHEET_VERBS, SheetPress
 from bot.events import Button, Command, Effect, Press, Reply, Text, Unsupported
 from bot.menus import (
     SUBJECTS,
@@ -73,7 +74,9 @@ class DropSelfies:
     """Delete the stored selfies of a set the person started over."""
 
 
-Action = StartPack | CancelPack | FetchFiles | ShowStatus | EraseEverything | DropSelfies
+Action = (
+    StartPack | CancelPack | FetchFiles | ShowStatus | EraseEverything | DropSelfies | SheetPress
+)
 """Work with side effects that the core asks the service to carry out."""
 
 
@@ -119,6 +122,8 @@ def decide(session: Session | None, event: CoreEvent, config: CoreConfig) -> Ste
 def _before_consent(event: CoreEvent, config: CoreConfig) -> Step:
     if isinstance(event, Press) and event.data == "consent":
         return Step(Session(), (subject_question(),))
+    if isinstance(event, Press) and event.data.partition(":")[0] in SHEET_VERBS:
+        return Step(None, (Reply(say.SHEET_GONE),))  # a contact sheet from before a /delete
     if isinstance(event, Unsupported) and event.kind == "photo_before_consent":
         return Step(None, (Reply(say.CONSENT_FIRST),))
     return Step(None, (welcome(config),))
@@ -254,6 +259,8 @@ def _order_press(session: Session, verb: str, value: str) -> Step | None:
         return Step(session, (), (FetchFiles(),))
     if verb in {"cancel", "delete"} and session.pending == verb:
         return _confirm_destructive(session, verb, value == "yes")
+    if verb in SHEET_VERBS and value:
+        return Step(session, (), (SheetPress(verb, value),))  # checked against the job's owner
     return None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from bot import progress_text as say
+from bot.contact_sheet import controls, sheet_albums
 from bot.events import Button, Effect, Progress, Reply, SendAlbum, SendPhoto
 from engine.jobs import Cancelled, Failed, TerminalEvent, Tier
 from storage.blobs import BlobStore
@@ -32,11 +33,14 @@ def ending_parts(
     if isinstance(event, Cancelled):
         return [_fixed([Progress(key=job_id, text=say.CANCELLED), Reply(say.CANCELLED_REPLY)])]
     parts = [_fixed([Progress(key=job_id, text=say.READY_BY_TIER[tier])])]
-    for result in event.results:
-        chunks = say.split_albums(result.keys)
-        for number, keys in enumerate(chunks, start=1):
-            text = say.caption(result.style_id, len(keys), number, len(chunks), titles)
-            parts.append(_album(blobs, keys, say.tier_caption(tier, text)))
+    albums = sheet_albums(event)
+    for album in albums:
+        of_style = [a for a in albums if a.style_id == album.style_id]
+        number = of_style.index(album) + 1
+        text = say.caption(album.style_id, len(album.keys), number, len(of_style), titles)
+        parts.append(_album(blobs, album.keys, say.tier_caption(tier, text)))
+        # Albums carry no buttons: the per-image controls follow each one (bot/contact_sheet).
+        parts.append(_fixed([controls(job_id, album, (), titles)]))
     offer = Reply(say.FILES_OFFER, ((Button("Send full-resolution files", f"files:{job_id}"),),))
     parts.append(_fixed([offer]))
     return parts

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from bot import messages as say
 from engine.jobs import eta, keys
 from engine.jobs.queue import queue_length
 from storage.state import JsonDict, StateStore
@@ -20,6 +21,7 @@ class Limits:
     packs_per_day: int = 3
     max_queue_length: int = 100
     allowed_users: frozenset[str] = frozenset()  # "telegram:123"; empty means everyone
+    rerolls_per_day: int = 12  # small jobs: counted in the same daily quota, with their own cap
 
     def allows(self, platform: str, user_id: str) -> bool:
         """Return whether the person may use this (maybe private) deployment."""
@@ -44,10 +46,30 @@ async def pack_refusal(state: StateStore, redis: Redis, scope: str, limits: Limi
     return None
 
 
+async def reroll_refusal(state: StateStore, scope: str, limits: Limits) -> str | None:
+    """Return why a re-roll cannot start now, or None if it can.
+
+    The queue-length limit does not apply: a re-roll goes ahead of the waiting packs.
+    """
+    used = await state.get(keys.quota_key(scope))
+    if used is not None and int(used.get("rerolls", 0)) >= limits.rerolls_per_day:
+        return say.REROLL_LIMIT.format(limit=limits.rerolls_per_day)
+    return None
+
+
 async def count_pack(state: StateStore, scope: str) -> None:
     """Count one started pack against today's quota."""
+    await _count(state, scope, "packs")
 
+
+async def count_reroll(state: StateStore, scope: str) -> None:
+    """Count one started re-roll against today's quota."""
+    await _count(state, scope, "rerolls")
+
+
+async def _count(state: StateStore, scope: str, field: str) -> None:
     def bump(doc: JsonDict | None) -> JsonDict:
-        return {"packs": int((doc or {}).get("packs", 0)) + 1}
+        doc = dict(doc or {})
+        return {**doc, field: int(doc.get(field, 0)) + 1}
 
     await state.update(keys.quota_key(scope), bump, ttl_s=2 * DAY_S)

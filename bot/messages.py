@@ -184,3 +184,43 @@ def too_large(size_bytes: int | None, limit_bytes: int) -> str:
         f"{size} is more than I can download ({limit_bytes / 1e6:.0f} MB). Send it as a photo "
         "instead of a file, or export a smaller JPEG."
     )
+
+
+# ----- the contact sheet: per-image controls after each delivered album -------------------------
+
+SHEET_CONTROLS = (
+    "{title}, images {first}-{last}: ⭐ keeps an image (tap again to unkeep), 🔁 makes {more} more"
+    " like it, 🎲 re-rolls the style, and 📦 Done sends the kept images (or all, if none is"
+    " kept) as one ZIP at full resolution with a profile kit."
+)
+SHEET_KEEP_LABEL = "⭐ {number}"
+SHEET_KEPT_LABEL = "✅ {number}"
+SHEET_MORE_LABEL = "🔁 {number}"
+SHEET_REROLL_LABEL = "🎲 Re-roll {title}"
+SHEET_DONE_LABEL = "📦 Done"
+SHEET_GONE = (
+    "Those images are no longer here: they were deleted (by /delete or after the retention"
+    " period). /start begins again."
+)
+SHEET_BUSY = (
+    "I'm still making your last images. Press the button again once they are delivered, or"
+    " /cancel them."
+)
+SHEET_MORE_STARTED = "Making {count} more like image {number}. They come after a short wait."
+SHEET_REROLL_STARTED = "Re-rolling {title}: {count} fresh images are on their way."
+SHEET_ZIP_READY_KEPT = (
+    "Here are the {count} headshots you kept, at full resolution, with a profile kit (avatar,"
+    " e-mail signature picture and LinkedIn banner) made from the first one you kept."
+)
+SHEET_ZIP_READY_ALL = (
+    "You kept none, so here are all {count} headshots of these albums at full resolution, with"
+    " a profile kit (avatar, e-mail signature picture and LinkedIn banner) made from image 1."
+)
+SHEET_ZIP_PARTS = (
+    "The ZIP is larger than this chat takes in one file, so it comes in {parts} parts."
+)
+SHEET_ZIP_FAILED = "Sorry, I could not put the ZIP together. Please press Done again in a minute."
+REROLL_LIMIT = (
+    "You've made {limit} re-rolls today, the daily limit. Please come back tomorrow; your"
+    " images stay here until then."
+)

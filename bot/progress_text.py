@@ -46,6 +46,10 @@ FAILURE_REPLIES = {
     FailureCode.TIER_OFF: (
         "That kind of pack is not offered on this host right now. Please pick another."
     ),
+    FailureCode.EXPIRED: (
+        "Those images and the selfies behind them were already deleted, as the privacy notice"
+        " promises, so I cannot make more like them. /new starts a fresh set."
+    ),
 }
 
 

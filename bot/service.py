@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 
 from bot import messages as say
 from bot.albums import AlbumCollector
+from bot.contact_sheet import SheetPress
 from bot.conversation import (
     Action,
     CancelPack,
@@ -44,6 +45,7 @@ from bot.menus import CoreConfig
 from bot.pack_queue import PackQueue
 from bot.progress_text import about_text, progress_text
 from bot.session import Selfie, Session, Stage, TierChoice
+from bot.sheet_desk import SheetDesk, SheetOptions, SheetStores
 from bot.sink import EffectSink
 from engine.jobs import Done, PackAlreadyActiveError, TerminalEvent, Tier, eta, keys
 from engine.jobs.stream import latest_event
@@ -76,6 +78,7 @@ class ServiceOptions:
     session_ttl_s: int = 48 * 3600
     look: RetouchLook = field(default_factory=RetouchLook)
     limits: Limits = field(default_factory=Limits)
+    sheet: SheetOptions = field(default_factory=SheetOptions)
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,10 @@ class ChatService:
         self._albums = AlbumCollector(self._handle_photos, options.album_wait_s)
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._background: set[asyncio.Task[None]] = set()
+        svc = services
+        stores = SheetStores(svc.state, svc.blobs, svc.images, svc.redis, svc.queue)
+        titles = {style.id: style.title for style in config.styles}
+        self._sheet = SheetDesk(stores, self._limits, titles, options.sheet)
 
     async def handle(self, chat: ChatRef, event: Event) -> None:
         """Answer one event; never raises, the person always gets an answer."""
@@ -230,6 +237,11 @@ class ChatService:
                 return await self._full_resolution(session.job_id)
             case ShowStatus():
                 return [Reply(await self._live_status(session.job_id))]
+            case SheetPress():
+                outcome = await self._sheet.press(chat, scope, session, action)
+                if outcome.session is not None:
+                    await self._save(scope, outcome.session)
+                return outcome.effects
         return []
 
     async def _start(self, chat: ChatRef, scope: str, session: Session) -> list[Effect]:

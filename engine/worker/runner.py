@@ -26,6 +26,7 @@ from engine.jobs.records import open_state
 from engine.jobs.retention import RetentionPolicy, sweep
 from engine.studio.protocol import Studio
 from engine.worker.pack_job import PackRun, WorkerResources
+from engine.worker.reroll_job import RerollRun
 from ops.logs import bind_job
 from ops.server import start_ops_server, stop_ops_server
 from storage.blobs import open_blob_store
@@ -98,10 +99,11 @@ def run_worker(settings: Settings, *, burst: bool = False) -> None:
 
 
 async def run_pack(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
-    """The arq function: run one try of a pack."""
+    """The arq function: run one try of a pack or of a re-roll (same queue, same limits)."""
     request = PackRequest.from_json(payload)
     bind_job(request.job_id, request.user_scope)  # log lines of this job carry both
-    return await PackRun(ctx["resources"], ctx["redis"], request, ctx["job_try"]).run()
+    run = RerollRun if request.reroll is not None else PackRun
+    return await run(ctx["resources"], ctx["redis"], request, ctx["job_try"]).run()
 
 
 async def sweep_retention(ctx: dict[str, Any]) -> None:
