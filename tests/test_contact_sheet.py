@@ -196,3 +196,36 @@ async def test_replayed_sheet_buttons_of_another_person_reach_nothing(
     assert len(jobs) == 1 and not kept  # no re-roll queued, nothing kept for the victim
     victim = [s for s in telegram.sent if s.chat_id == USER]
     assert not any("✅" in label for s in victim for label in _labels(s))
+
+
+async def test_a_queued_reroll_answers_status_and_cancel_and_stale_buttons_politely(
+    telegram: FakeTelegram, bot_settings: Settings, tmp_path: Path, redis_url: str
+) -> None:
+    async with running_bot(bot_settings):
+        with worker_process(bot_settings, tmp_path):
+            await _consent(telegram)
+            telegram.press(USER, await _order_pack(telegram))
+            sheet = await telegram.wait_for(_text_has("images 1-4"), timeout_s=60)
+        job = _job_of(sheet)  # no worker from here on: the re-roll waits in the queue
+        telegram.press(USER, f"again:{job}:1")
+        await telegram.wait_for(_text_has("fresh images are on their way"))
+        telegram.press(USER, f"more:{job}:1")  # one job at a time per person
+        await telegram.wait_for(_text_has("still making your last images"))
+        telegram.send_text(USER, "/status")
+        status = await telegram.wait_for(lambda s: "In the queue" in s.text and "/status" in s.text)
+        telegram.send_text(USER, "/cancel")
+        await telegram.wait_for(_text_has("Stop making your pack?"))
+        telegram.press(USER, "cancel:yes")
+        await telegram.wait_for(_text_has("Stopping your pack"))
+        await telegram.wait_for(_text_has("Cancelled as you asked"))
+        telegram.forge_press(USER, f"keep:{job}:9")  # no such image
+        telegram.forge_press(USER, f"keep:{job}:x")  # malformed
+        await telegram.wait_for(
+            lambda s: sum("no longer here" in t for t in telegram.texts(USER)) == 2
+        )
+    assert status.method == "sendMessage"  # the /status answer, beside the progress line
+    client = SyncRedis.from_url(redis_url)
+    try:
+        assert client.zcard("headshots:gpu") == 0
+    finally:
+        client.close()
