@@ -32,7 +32,10 @@ def ending_parts(
         ]
     if isinstance(event, Cancelled):
         return [_fixed([Progress(key=job_id, text=say.CANCELLED), Reply(say.CANCELLED_REPLY)])]
-    parts = [_fixed([Progress(key=job_id, text=say.READY_BY_TIER[tier])])]
+    offer = Reply(say.FILES_OFFER, ((Button("Send full-resolution files", f"files:{job_id}"),),))
+    # The offer comes first so that the newest buttons are always the last album's controls (a
+    # console chat presses the newest; in chat apps each album keeps its controls beneath it).
+    parts = [_fixed([Progress(key=job_id, text=say.READY_BY_TIER[tier]), offer])]
     albums = sheet_albums(event)
     for album in albums:
         of_style = [a for a in albums if a.style_id == album.style_id]
@@ -41,8 +44,6 @@ def ending_parts(
         parts.append(_album(blobs, album.keys, say.tier_caption(tier, text)))
         # Albums carry no buttons: the per-image controls follow each one (bot/contact_sheet).
         parts.append(_fixed([controls(job_id, album, (), titles)]))
-    offer = Reply(say.FILES_OFFER, ((Button("Send full-resolution files", f"files:{job_id}"),),))
-    parts.append(_fixed([offer]))
     return parts
 
 
