@@ -20,11 +20,14 @@ def ending_parts(
     blobs: BlobStore,
     titles: Mapping[str, str],
     tier: Tier = Tier.STUDIO,
+    *,
+    reroll: bool = False,
 ) -> list[Part]:
     """Return the parts that tell the person how the job ended, in sending order.
 
     An express pack says so in its headline and captions: with an upgrade, the studio pack of
-    the same styles follows it in the same chat.
+    the same styles follows it in the same chat. A re-roll's images come with their own
+    controls but no files offer: Done sends them at full resolution.
     """
     if isinstance(event, Failed):
         return [
@@ -32,10 +35,14 @@ def ending_parts(
         ]
     if isinstance(event, Cancelled):
         return [_fixed([Progress(key=job_id, text=say.CANCELLED), Reply(say.CANCELLED_REPLY)])]
-    offer = Reply(say.FILES_OFFER, ((Button("Send full-resolution files", f"files:{job_id}"),),))
-    # The offer comes first so that the newest buttons are always the last album's controls (a
-    # console chat presses the newest; in chat apps each album keeps its controls beneath it).
-    parts = [_fixed([Progress(key=job_id, text=say.READY_BY_TIER[tier]), offer])]
+    if reroll:
+        count = sum(len(result.keys) for result in event.results)
+        parts = [_fixed([Progress(key=job_id, text=say.REROLL_READY.format(count=count))])]
+    else:
+        offer = Reply(say.FILES_OFFER, ((Button(say.FILES_BUTTON, f"files:{job_id}"),),))
+        # The offer comes first so that the newest buttons are the last album's controls (a
+        # console chat presses the newest; in chat apps each album keeps them beneath it).
+        parts = [_fixed([Progress(key=job_id, text=say.READY_BY_TIER[tier]), offer])]
     albums = sheet_albums(event)
     for album in albums:
         of_style = [a for a in albums if a.style_id == album.style_id]

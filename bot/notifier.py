@@ -134,7 +134,7 @@ class Notifier:
 
     async def _handle(self, batch: StreamBatch) -> None:
         job_id, events = batch.job_id, batch.events
-        chat, tier = await self._chat(job_id)
+        chat, tier, reroll = await self._chat(job_id)
         if (
             chat is not None
             and self._platforms is not None
@@ -152,7 +152,7 @@ class Notifier:
             return
         self._pending.pop(job_id, None)
         try:
-            await self._finish(job_id, chat, cast(TerminalEvent, terminal), tier)
+            await self._finish(job_id, chat, cast(TerminalEvent, terminal), tier, reroll=reroll)
         except Exception:
             # Not acknowledged: the entry stays pending and the reader hands it out again later.
             log.exception("delivering the end of %s to %s failed; will retry", job_id, chat)
@@ -160,14 +160,15 @@ class Notifier:
             return
         await self._reader.retire(batch)
 
-    async def _chat(self, job_id: str) -> tuple[ChatRef | None, Tier]:
-        """Return where the job's events go and the tier of its pack."""
+    async def _chat(self, job_id: str) -> tuple[ChatRef | None, Tier, bool]:
+        """Return where the job's events go, the tier of its pack, and whether it is a re-roll."""
         record = await load_record(self._state, job_id)
         if record is None:
             log.warning("no record for job %s; its events are dropped", job_id)
-            return None, Tier.STUDIO
+            return None, Tier.STUDIO, False
         request = record.request
-        return ChatRef(request.platform, request.chat_id, request.user_id), request.tier
+        chat = ChatRef(request.platform, request.chat_id, request.user_id)
+        return chat, request.tier, request.reroll is not None
 
     # ----- progress edits -------------------------------------------------------------------
 
@@ -203,9 +204,16 @@ class Notifier:
     # ----- the end: exactly once per job and chat ---------------------------------------------
 
     async def _finish(
-        self, job_id: str, chat: ChatRef, event: TerminalEvent, tier: Tier = Tier.STUDIO
+        self,
+        job_id: str,
+        chat: ChatRef,
+        event: TerminalEvent,
+        tier: Tier = Tier.STUDIO,
+        *,
+        reroll: bool = False,
     ) -> None:
-        parts = enumerate(ending_parts(job_id, event, self._blobs, self._titles, tier))
+        ending = ending_parts(job_id, event, self._blobs, self._titles, tier, reroll=reroll)
+        parts = enumerate(ending)
         sent = [await self._once(_part_key(job_id, chat, i), chat, part) for i, part in parts]
         if isinstance(event, Done) and any(sent):  # counted by the replica that sent it
             ops.PACKS_DELIVERED.inc()

@@ -21,6 +21,8 @@ READY_BY_TIER = {Tier.STUDIO: READY, Tier.EXPRESS: "Your express headshots are r
 FILES_OFFER = (
     "Chat apps recompress photos. Want the full-resolution files for print or your profile?"
 )
+FILES_BUTTON = "Send full-resolution files"
+REROLL_READY = "Your {count} new images are ready! ✅"
 FAILED = "Your pack stopped. ❌"
 CANCELLED = "Your pack was cancelled."
 ALBUM_MAX = 10  # Telegram and Discord both take 2-10 items per album

@@ -139,6 +139,9 @@ async def test_keep_two_more_like_one_then_done_and_delete_leaves_nothing(
             await telegram.wait_for(_text_has("no longer here"))
     assert new_photos == MORE_LIKE_COUNT
     assert _job_of(more) != job
+    # The re-roll has its own progress line, and no second files offer (Done covers it).
+    assert f"Your {MORE_LIKE_COUNT} new images are ready! ✅" in telegram.texts(USER)
+    assert sum("full-resolution files" in t for t in telegram.texts(USER)) == 1
     [(name, data)] = document.files.items()
     assert name == "headshots.zip"
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
