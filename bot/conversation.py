@@ -56,7 +56,9 @@ class CancelPack:
 
 @dataclass(frozen=True)
 class FetchFiles:
-    """Fetch the delivered pack's full-resolution files to send them."""
+    """Fetch a delivered job's full-resolution files; the service checks the job is theirs."""
+
+    job_id: str
 
 
 @dataclass(frozen=True)
@@ -255,8 +257,9 @@ def _order_press(session: Session, verb: str, value: str) -> Step | None:
         return Step(started, (), (StartPack(),))
     if verb == "confirm" and stage is Stage.RUNNING and value == session.request_id:
         return Step(session, (Reply(say.JOB_ALREADY_RUNNING),))  # a double tap
-    if verb == "files" and value and value == session.job_id:
-        return Step(session, (), (FetchFiles(),))
+    if verb == "files" and value:
+        # Not only the session's job: a re-roll since then must not strand the pack's offer.
+        return Step(session, (), (FetchFiles(value),))
     if verb in {"cancel", "delete"} and session.pending == verb:
         return _confirm_destructive(session, verb, value == "yes")
     if verb in SHEET_VERBS and value:

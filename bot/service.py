@@ -47,7 +47,7 @@ from bot.progress_text import about_text, progress_text
 from bot.session import Selfie, Session, Stage, TierChoice
 from bot.sheet_desk import SheetDesk, SheetOptions, SheetStores
 from bot.sink import EffectSink
-from engine.jobs import Done, PackAlreadyActiveError, TerminalEvent, Tier, eta, keys
+from engine.jobs import Done, PackAlreadyActiveError, TerminalEvent, Tier, eta, keys, load_record
 from engine.jobs.stream import latest_event
 from storage.blobs import BlobStore
 from storage.keys import user_scope
@@ -233,8 +233,8 @@ class ChatService:
             case CancelPack() if session.job_id:
                 stopped = await self._svc.queue.cancel(session.job_id)
                 return [Reply("Stopping your pack…" if stopped else say.NOTHING_RUNNING)]
-            case FetchFiles():
-                return await self._full_resolution(session.job_id)
+            case FetchFiles(job_id=job_id):
+                return await self._full_resolution(scope, job_id)
             case ShowStatus():
                 return [Reply(await self._live_status(session.job_id))]
             case SheetPress():
@@ -298,7 +298,10 @@ class ChatService:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    async def _full_resolution(self, job_id: str) -> list[Effect]:
+    async def _full_resolution(self, scope: str, job_id: str) -> list[Effect]:
+        record = await load_record(self._svc.state, job_id)
+        if record is None or record.request.user_scope != scope:
+            return [Reply(say.FILES_GONE)]  # another person's job reads as an erased one
         done = await latest_event(self._svc.redis, job_id)
         if not isinstance(done, Done):
             return [Reply(say.FILES_GONE)]

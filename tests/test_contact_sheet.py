@@ -129,8 +129,10 @@ async def test_keep_two_more_like_one_then_done_and_delete_leaves_nothing(
                 timeout_s=60,
             )
             new_photos = sum(s.photos for s in telegram.sent[since:])
+            telegram.press(USER, f"files:{job}")  # the pack's offer still works after a re-roll
+            originals = await telegram.wait_for(lambda s: s.documents == 4, timeout_s=60)
             telegram.press(USER, f"zip:{job}")
-            document = await telegram.wait_for(lambda s: s.documents > 0, timeout_s=60)
+            document = await telegram.wait_for(lambda s: "headshots.zip" in s.files, timeout_s=60)
             telegram.send_text(USER, "/delete")
             await telegram.wait_for(_text_has("Erase everything"))
             telegram.press(USER, "delete:yes")
@@ -138,6 +140,7 @@ async def test_keep_two_more_like_one_then_done_and_delete_leaves_nothing(
             telegram.press(USER, f"keep:{job}:1")  # the old sheet, after /delete
             await telegram.wait_for(_text_has("no longer here"))
     assert new_photos == MORE_LIKE_COUNT
+    assert originals.method == "sendMediaGroup"
     assert _job_of(more) != job
     # The re-roll has its own progress line, and no second files offer (Done covers it).
     assert f"Your {MORE_LIKE_COUNT} new images are ready! ✅" in telegram.texts(USER)
