@@ -106,3 +106,41 @@ async def test_keep_two_more_like_one_then_done_and_delete_in_discord(
     traces = [k for k in _redis_keys(redis_url) if scope in k or any(j in k for j in jobs)]
     assert not traces, traces
     assert not [p for p in bot_settings.local_storage_root().rglob("*") if p.is_file()]
+
+
+async def test_done_with_nothing_kept_sends_all_in_zip_parts_within_discords_limit(
+    discord: FakeDiscord, bot_settings: Settings, tmp_path: Path
+) -> None:
+    limit = 12_000  # far below Discord's 10 MiB, so the profile kit alone needs parts
+    settings = bot_settings.model_copy(update={"discord_max_file_bytes": limit})
+    with worker_process(settings, tmp_path):
+        async with running_bot(settings):
+            await _consent(discord)
+            discord.press(USER, await _order_pack(discord))
+            sheet = await discord.wait_for(_text_has("images 1-4"), timeout_s=60)
+            discord.press(USER, f"zip:{_job_of(sheet)}")
+            await discord.wait_for(_text_has("comes in"), timeout_s=60)
+            await discord.wait_for(lambda s: any("-of-" in n for n in s.names))
+            told = await discord.wait_for(_text_has("You kept none"))
+            await discord.wait_for(
+                lambda s: (
+                    any(n.endswith(f"-of-{_parts(discord)}.zip") for n in s.names)
+                    and len(_zips(discord)) == _parts(discord)
+                )
+            )
+    assert "all 4 headshots" in told.text
+    names: list[str] = []
+    for data in _zips(discord):
+        assert len(data) <= limit
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names += archive.namelist()
+    assert names == [f"0{n}-corporate-grey.png" for n in range(1, 5)] + KIT
+
+
+def _zips(dc: FakeDiscord) -> list[bytes]:
+    return [d for s in dc.sent for n, d in zip(s.names, s.data, strict=True) if n.endswith(".zip")]
+
+
+def _parts(dc: FakeDiscord) -> int:
+    said = next(s.text for s in dc.sent if "comes in" in s.text)
+    return int(said.split("comes in ")[1].split(" ")[0])
