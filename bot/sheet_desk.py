@@ -109,15 +109,17 @@ class SheetDesk:
     ) -> SheetOutcome:
         """Answer one press; another person's job, or a deleted one, answers SHEET_GONE."""
         job = await self._delivered(scope, press.job_id)
-        number = press.number
-        if job is None or (number is None and press.verb != "zip"):
-            return SheetOutcome([Reply(say.SHEET_GONE)])
-        if press.verb == "zip":
+        if job is not None and press.verb == "zip":
             return SheetOutcome(await self._zip(chat, scope, job))
-        assert number is not None
+        number = press.number
+        if job is None or number is None:
+            return SheetOutcome([Reply(say.SHEET_GONE)])
         if press.verb == "keep":
             return SheetOutcome(await self._keep(scope, job, number))
-        return await self._reroll(Presser(chat, scope, session), job, press.verb, number)
+        order = self._more(job, number) if press.verb == "more" else self._again(job, number)
+        if order is None:
+            return SheetOutcome([Reply(say.SHEET_GONE)])
+        return await self._start(Presser(chat, scope, session), job, order)
 
     async def _delivered(self, scope: str, job_id: str) -> Delivered | None:
         record = await load_record(self._s.state, job_id)
@@ -144,27 +146,28 @@ class SheetDesk:
 
     # ----- more like this, re-roll a style ------------------------------------------------------
 
-    async def _reroll(self, who: Presser, job: Delivered, verb: str, number: int) -> SheetOutcome:
-        if verb == "more":
-            found = image_at(job.done, number)
-            if found is None:
-                return SheetOutcome([Reply(say.SHEET_GONE)])
-            album, key = found
-            count = MORE_LIKE_COUNT
-            started = say.SHEET_MORE_STARTED.format(count=count, number=number)
-        else:
-            albums = sheet_albums(job.done)
-            if not 1 <= number <= len(albums):
-                return SheetOutcome([Reply(say.SHEET_GONE)])
-            album, key, count = albums[number - 1], "", job.record.request.pack_size
-            title = style_title(album.style_id, self._titles)
-            started = say.SHEET_REROLL_STARTED.format(title=title, count=count)
+    def _more(self, job: Delivered, number: int) -> _RerollOrder | None:
+        """Return the order for variations of image `number`, None if the job has none."""
+        found = image_at(job.done, number)
+        if found is None:
+            return None
+        album, key = found
+        started = say.SHEET_MORE_STARTED.format(count=MORE_LIKE_COUNT, number=number)
         reroll = Reroll(job.identity_job_id, job.record.job_id, key)
-        return await self._start(who, job, _RerollOrder(album.style_id, count, reroll), started)
+        return _RerollOrder(album.style_id, MORE_LIKE_COUNT, reroll, started)
 
-    async def _start(
-        self, who: Presser, job: Delivered, order: _RerollOrder, started: str
-    ) -> SheetOutcome:
+    def _again(self, job: Delivered, album_number: int) -> _RerollOrder | None:
+        """Return the order for a fresh set of an album's style, None if there is no such album."""
+        albums = sheet_albums(job.done)
+        if not 1 <= album_number <= len(albums):
+            return None
+        style_id, count = albums[album_number - 1].style_id, job.record.request.pack_size
+        title = style_title(style_id, self._titles)
+        started = say.SHEET_REROLL_STARTED.format(title=title, count=count)
+        reroll = Reroll(job.identity_job_id, job.record.job_id)
+        return _RerollOrder(style_id, count, reroll, started)
+
+    async def _start(self, who: Presser, job: Delivered, order: _RerollOrder) -> SheetOutcome:
         chat, scope, session = who.chat, who.scope, who.session
         # One job at a time per person; an upgrade's studio pack is about to take the slot.
         if session.upgrade_pending or await self._s.queue.active_job(scope) is not None:
@@ -184,7 +187,7 @@ class SheetDesk:
             return SheetOutcome([Reply(say.SHEET_BUSY)])
         await count_reroll(self._s.state, scope)
         running = session.with_(stage=Stage.RUNNING, job_id=job_id)  # /status, /cancel reach it
-        return SheetOutcome([Reply(started)], running)
+        return SheetOutcome([Reply(order.started)], running)
 
     # ----- Done: the ZIP ------------------------------------------------------------------------
 
@@ -220,9 +223,12 @@ class SheetDesk:
 
 @dataclass(frozen=True)
 class _RerollOrder:
+    """What a re-roll renders, and what the person is told when it is queued."""
+
     style_id: str
     count: int
     reroll: Reroll
+    started: str
 
 
 def _numbers_of(job_id: str, entries: list[str]) -> set[int]:
