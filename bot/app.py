@@ -17,6 +17,7 @@ from bot.menus import CoreConfig, StyleChoice
 from bot.messages import Policy
 from bot.pack_queue import ArqPackQueue
 from bot.service import ChatService, RetouchLook, ServiceOptions, Services, VoiceOptions
+from bot.sheet_desk import TELEGRAM_UPLOAD_BYTES, SheetOptions
 from bot.sink import EffectSink
 from core.settings import Settings
 from engine.jobs import Tier, create_arq_pool
@@ -102,11 +103,22 @@ def chat_service(
     )  # fmt: skip
     look = RetouchLook(settings.retouch_background, settings.retouch_aspect, settings.brand_colour)
     limits = Limits(
-        settings.packs_per_day, settings.max_queue_length, frozenset(settings.allowed_users)
+        settings.packs_per_day, settings.max_queue_length, frozenset(settings.allowed_users),
+        settings.rerolls_per_day,
+    )  # fmt: skip
+    sheet = SheetOptions(
+        settings.brand_colour,
+        settings.results_retention_days * 86400,
+        {"telegram": TELEGRAM_UPLOAD_BYTES, "discord": settings.discord_max_file_bytes},
     )
     voice = VoiceOptions(settings.language, command_prefix)
     options = ServiceOptions(
-        settings.album_wait_s, settings.abandoned_session_hours * 3600, look, limits, voice
+        settings.album_wait_s,
+        settings.abandoned_session_hours * 3600,
+        look,
+        limits,
+        voice,
+        sheet,
     )
     config = replace(core_config(settings), commands=commands)
     return ChatService(services, config, options)

@@ -53,6 +53,7 @@ class ConsoleSink:
         self._save_dir = save_dir
         self.buttons: list[Button] = []
         self._saved = 0
+        self._progress_keys: set[str] = set()  # messages shown once: later ones are edits
 
     async def apply(self, chat: ChatRef, effects: Sequence[Effect]) -> None:
         """Print each effect."""
@@ -62,7 +63,7 @@ class ConsoleSink:
 
     def _print(self, effect: Effect) -> None:
         if isinstance(effect, Reply | Progress):
-            prefix = "[updated] " if isinstance(effect, Progress) else ""
+            prefix = "[updated] " if self._is_edit(effect) else ""
             self._out.write(f"\nbot> {prefix}{effect.text}\n")
             self._show_buttons(effect.buttons)
         elif isinstance(effect, SendFiles):
@@ -73,6 +74,13 @@ class ConsoleSink:
         else:
             paths = ", ".join(str(self._save(image)) for image in effect.images)
             self._out.write(f"\nbot> [album] {effect.caption} -> {paths}\n")
+
+    def _is_edit(self, effect: Reply | Progress) -> bool:
+        if isinstance(effect, Reply):
+            return False
+        seen = effect.key in self._progress_keys
+        self._progress_keys.add(effect.key)
+        return seen
 
     def _show_buttons(self, rows: tuple[tuple[Button, ...], ...]) -> None:
         if not rows:

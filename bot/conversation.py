@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass
 
 from bot import messages as say
+from bot.contact_sheet import SHEET_VERBS, SheetPress
 from bot.events import Command, Effect, Press, Progress, Reply, Text, Unsupported
 from bot.i18n import t
 from bot.menus import (
@@ -61,7 +62,9 @@ class CancelPack:
 
 @dataclass(frozen=True)
 class FetchFiles:
-    """Fetch the delivered pack's full-resolution files to send them."""
+    """Fetch a delivered job's full-resolution files; the service checks the job is theirs."""
+
+    job_id: str
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,9 @@ class DropSelfies:
     """Delete the stored selfies of a set the person started over."""
 
 
-Action = StartPack | CancelPack | FetchFiles | ShowStatus | EraseEverything | DropSelfies
+Action = (
+    StartPack | CancelPack | FetchFiles | ShowStatus | EraseEverything | DropSelfies | SheetPress
+)
 """Work with side effects that the core asks the service to carry out."""
 
 
@@ -125,6 +130,8 @@ def decide(session: Session | None, event: CoreEvent, config: CoreConfig) -> Ste
 def _before_consent(event: CoreEvent, config: CoreConfig) -> Step:
     if isinstance(event, Press) and event.data == "consent":
         return Step(Session(), (subject_question(),))
+    if isinstance(event, Press) and event.data.partition(":")[0] in SHEET_VERBS:
+        return Step(None, (Reply(t(say.SHEET_GONE)),))  # a contact sheet from before a /delete
     if isinstance(event, Unsupported) and event.kind == "photo_before_consent":
         return Step(None, (Reply(t(say.CONSENT_FIRST)),))
     return Step(None, (welcome(config),))
@@ -261,10 +268,13 @@ def _order_press(session: Session, verb: str, value: str) -> Step | None:
         return Step(started, (), (StartPack(),))
     if verb == "confirm" and stage is Stage.RUNNING and value == session.request_id:
         return Step(session, (Reply(t(say.JOB_ALREADY_RUNNING)),))  # a double tap
-    if verb == "files" and value and value == session.job_id:
-        return Step(session, (), (FetchFiles(),))
+    if verb == "files" and value:
+        # Not only the session's job: a re-roll since then must not strand the pack's offer.
+        return Step(session, (), (FetchFiles(value),))
     if verb in {"cancel", "delete"} and session.pending == verb:
         return _confirm_destructive(session, verb, value == "yes")
+    if verb in SHEET_VERBS and value:
+        return Step(session, (), (SheetPress(verb, value),))  # checked against the job's owner
     return None
 
 

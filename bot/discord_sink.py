@@ -25,6 +25,7 @@ MAX_FILES = 10  # files in one message
 MAX_TEXT = 2000  # characters in one message
 MAX_TRIES = 3
 PROGRESS_TTL_S = 14 * 24 * 3600
+IMAGE_EXTENSIONS = frozenset({"png", "jpg", "jpeg", "webp"})
 
 
 class DiscordSink:
@@ -45,12 +46,12 @@ class DiscordSink:
         if isinstance(effect, Reply):
             await self._text(channel, effect.text, button_view(effect.buttons))
         elif isinstance(effect, SendPhoto):
-            await self._files(channel, [("headshot-1", effect.image)], effect.caption)
+            await self._files(channel, [("headshot-1.jpg", effect.image)], effect.caption)
         elif isinstance(effect, SendAlbum):
-            named = [(f"headshot-{i + 1}", image) for i, image in enumerate(effect.images)]
+            named = [(f"headshot-{i + 1}.jpg", image) for i, image in enumerate(effect.images)]
             await self._in_chunks(channel, named, effect.caption)
         elif isinstance(effect, SendFiles):
-            await self._in_chunks(channel, [(_stem(n), d) for n, d in effect.files], effect.caption)
+            await self._in_chunks(channel, list(effect.files), effect.caption)
         else:
             await self._progress(chat, channel, effect)
 
@@ -77,10 +78,7 @@ class DiscordSink:
     async def _files(
         self, channel: discord.PartialMessageable, named: list[tuple[str, bytes]], caption: str
     ) -> None:
-        fitted = [
-            (stem, *await asyncio.to_thread(fit_image, data, self._max_file_bytes))
-            for stem, data in named
-        ]
+        fitted = [await self._fitted(name, data) for name, data in named]
 
         def send() -> Awaitable[discord.Message]:
             # discord.File objects are closed after a send attempt: build new ones every try.
@@ -89,6 +87,14 @@ class DiscordSink:
             return channel.send(caption[:MAX_TEXT] or None, files=files)
 
         await _retrying(send)
+
+    async def _fitted(self, name: str, data: bytes) -> tuple[str, bytes, str]:
+        """Return (stem, data, extension): images made to fit, other files (a ZIP) as they are."""
+        stem, _, ext = name.rpartition(".")
+        if ext.lower() not in IMAGE_EXTENSIONS:
+            return stem or "file", data, ext
+        fitted, fitted_ext = await asyncio.to_thread(fit_image, data, self._max_file_bytes)
+        return stem or "headshot", fitted, fitted_ext
 
     async def _progress(
         self, chat: ChatRef, channel: discord.PartialMessageable, progress: Progress
@@ -155,10 +161,6 @@ def fit_image(data: bytes, limit: int) -> tuple[bytes, str]:
         image = image.resize(
             (image.width * 3 // 4, image.height * 3 // 4), Image.Resampling.LANCZOS
         )
-
-
-def _stem(name: str) -> str:
-    return name.rsplit(".", 1)[0] or "headshot"
 
 
 def _extension(data: bytes) -> str:

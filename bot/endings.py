@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from bot import progress_text as say
+from bot.contact_sheet import controls, sheet_albums
 from bot.events import Button, Effect, Progress, Reply, SendAlbum, SendPhoto
 from bot.i18n import t
 from engine.jobs import Cancelled, Failed, TerminalEvent, Tier
@@ -20,11 +21,14 @@ def ending_parts(
     blobs: BlobStore,
     titles: Mapping[str, str],
     tier: Tier = Tier.STUDIO,
+    *,
+    reroll: bool = False,
 ) -> list[Part]:
     """Return the parts that tell the person how the job ended, in sending order.
 
     An express pack says so in its headline and captions: with an upgrade, the studio pack of
-    the same styles follows it in the same chat.
+    the same styles follows it in the same chat. A re-roll's images come with their own
+    controls but no files offer: Done sends them at full resolution.
     """
     if isinstance(event, Failed):
         return [
@@ -33,14 +37,22 @@ def ending_parts(
     if isinstance(event, Cancelled):
         cancelled = Progress(key=job_id, text=t(say.CANCELLED))
         return [_fixed([cancelled, Reply(t(say.CANCELLED_REPLY))])]
-    parts = [_fixed([Progress(key=job_id, text=t(say.READY_BY_TIER[tier]))])]
-    for result in event.results:
-        chunks = say.split_albums(result.keys)
-        for number, keys in enumerate(chunks, start=1):
-            text = say.caption(result.style_id, len(keys), number, len(chunks), titles)
-            parts.append(_album(blobs, keys, say.tier_caption(tier, text)))
-    offer = Reply(t(say.FILES_OFFER), ((Button(t(say.FILES_BUTTON), f"files:{job_id}"),),))
-    parts.append(_fixed([offer]))
+    if reroll:
+        count = sum(len(result.keys) for result in event.results)
+        parts = [_fixed([Progress(key=job_id, text=t(say.REROLL_READY, count=count))])]
+    else:
+        offer = Reply(t(say.FILES_OFFER), ((Button(t(say.FILES_BUTTON), f"files:{job_id}"),),))
+        # The offer comes first so that the newest buttons are the last album's controls (a
+        # console chat presses the newest; in chat apps each album keeps them beneath it).
+        parts = [_fixed([Progress(key=job_id, text=t(say.READY_BY_TIER[tier])), offer])]
+    albums = sheet_albums(event)
+    for album in albums:
+        of_style = [a for a in albums if a.style_id == album.style_id]
+        number = of_style.index(album) + 1
+        text = say.caption(album.style_id, len(album.keys), number, len(of_style), titles)
+        parts.append(_album(blobs, album.keys, say.tier_caption(tier, text)))
+        # Albums carry no buttons: the per-image controls follow each one (bot/contact_sheet).
+        parts.append(_fixed([controls(job_id, album, (), titles)]))
     return parts
 
 

@@ -74,3 +74,10 @@ def retouch(data: bytes, background: str, aspect: str, brand_colour: str) -> byt
     from engine.retouch import pool
 
     return pool.retouch(data, background, aspect, brand_colour)
+
+
+def profile_kit(headshot: bytes, brand_colour: str) -> dict[str, bytes]:
+    """Return the profile kit (avatar, signature picture, banner) made from one headshot."""
+    from engine.retouch.profile import profile_kit as make_kit
+
+    return make_kit(headshot, name="", title="", brand_colour=brand_colour)

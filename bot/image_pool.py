@@ -65,6 +65,11 @@ class ImagePool:
         image = await self._run(image_child.retouch, data, background, aspect, brand_colour)
         return bytes(image)
 
+    async def profile_kit(self, headshot: bytes, brand_colour: str) -> dict[str, bytes]:
+        """Return {"avatar", "signature", "banner"} image files made from one headshot."""
+        kit = await self._run(image_child.profile_kit, headshot, brand_colour)
+        return {str(name): bytes(data) for name, data in kit.items()}
+
     async def check(
         self,
         data: bytes,

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from bot import messages as say
 from bot.i18n import N_, t
 from engine.jobs import eta, keys
 from engine.jobs.queue import queue_length
@@ -33,6 +34,7 @@ class Limits:
     packs_per_day: int = 3
     max_queue_length: int = 100
     allowed_users: frozenset[str] = frozenset()  # "telegram:123"; empty means everyone
+    rerolls_per_day: int = 12  # small jobs: counted in the same daily quota, with their own cap
 
     def allows(self, platform: str, user_id: str) -> bool:
         """Return whether the person may use this (maybe private) deployment."""
@@ -61,11 +63,31 @@ async def pack_refusal(state: StateStore, redis: Redis, scope: str, limits: Limi
     return None
 
 
+async def reroll_refusal(state: StateStore, scope: str, limits: Limits) -> str | None:
+    """Return why a re-roll cannot start now, or None if it can.
+
+    The queue-length limit does not apply: a re-roll goes ahead of the waiting packs.
+    """
+    used = await state.get(await quota_key(state, scope))
+    if used is not None and int(used.get("rerolls", 0)) >= limits.rerolls_per_day:
+        return t(say.REROLL_LIMIT, limit=limits.rerolls_per_day)
+    return None
+
+
 async def count_pack(state: StateStore, scope: str) -> None:
     """Count one started pack against today's quota."""
+    await _count(state, scope, "packs")
 
+
+async def count_reroll(state: StateStore, scope: str) -> None:
+    """Count one started re-roll against today's quota."""
+    await _count(state, scope, "rerolls")
+
+
+async def _count(state: StateStore, scope: str, field: str) -> None:
     def bump(doc: JsonDict | None) -> JsonDict:
-        return {"packs": int((doc or {}).get("packs", 0)) + 1}
+        doc = dict(doc or {})
+        return {**doc, field: int(doc.get(field, 0)) + 1}
 
     await state.update(await quota_key(state, scope), bump, ttl_s=_rest_of_day_s())
 

@@ -352,3 +352,42 @@ def too_large(size_bytes: int | None, limit_bytes: int) -> str:
         size=round(size_bytes / 1e6),
         limit=limit,
     )
+
+
+# ----- the contact sheet: per-image controls after each delivered album -------------------------
+
+SHEET_CONTROLS = N_(
+    "{title}, images {first}-{last}: ⭐ keeps an image (tap again to unkeep), 🔁 makes {more} more"
+    " like it, 🎲 re-rolls the style, and 📦 Done sends the kept images (or all, if none is"
+    " kept) as one ZIP at full resolution with a profile kit."
+)
+SHEET_KEEP_LABEL = N_("⭐ {number}")
+SHEET_KEPT_LABEL = N_("✅ {number}")
+SHEET_MORE_LABEL = N_("🔁 {number}")
+SHEET_REROLL_LABEL = N_("🎲 Re-roll {title}")
+SHEET_DONE_LABEL = N_("📦 Done")
+SHEET_GONE = N_(
+    "Those images are no longer here: they were deleted (by {cmd_delete} or after the retention"
+    " period). {cmd_start} begins again."
+)
+SHEET_BUSY = N_(
+    "I'm still making your last images. Press the button again once they are delivered, or"
+    " {cmd_cancel} them."
+)
+SHEET_MORE_STARTED = N_("Making {count} more like image {number}. They come after a short wait.")
+SHEET_REROLL_STARTED = N_("Re-rolling {title}: {count} fresh images are on their way.")
+SHEET_ZIP_READY_KEPT = N_(
+    "Here are the {count} headshots you kept, at full resolution, with a profile kit (avatar,"
+    " e-mail signature picture and LinkedIn banner) made from the first one you kept."
+)
+SHEET_ZIP_READY_ALL = N_(
+    "You kept none, so here are all {count} headshots of these albums at full resolution, with"
+    " a profile kit (avatar, e-mail signature picture and LinkedIn banner) made from image 1."
+)
+SHEET_ZIP_PARTS = N_(
+    "The ZIP is larger than this chat takes in one file, so it comes in {parts} parts."
+)
+REROLL_LIMIT = N_(
+    "You've made {limit} re-rolls today, the daily limit. Please come back tomorrow; your"
+    " images stay here until then."
+)

@@ -176,7 +176,9 @@ class Notifier:
         self._pending.pop(job_id, None)
         try:
             with self._voice_of(request):
-                await self._finish(job_id, chat, cast(TerminalEvent, terminal), request.tier)
+                terminal_event = cast(TerminalEvent, terminal)
+                reroll = request.reroll is not None
+                await self._finish(job_id, chat, terminal_event, request.tier, reroll=reroll)
         except Exception:
             # Not acknowledged: the entry stays pending and the reader hands it out again later.
             log.exception("delivering the end of %s failed; will retry", job_id)
@@ -255,10 +257,16 @@ class Notifier:
     # ----- the end: exactly once per job and chat ---------------------------------------------
 
     async def _finish(
-        self, job_id: str, chat: ChatRef, event: TerminalEvent, tier: Tier = Tier.STUDIO
+        self,
+        job_id: str,
+        chat: ChatRef,
+        event: TerminalEvent,
+        tier: Tier = Tier.STUDIO,
+        *,
+        reroll: bool = False,
     ) -> None:
-        parts = enumerate(ending_parts(job_id, event, self._blobs, self._titles, tier))
-        sent = [await self._once(job_id, i, chat, part) for i, part in parts]
+        ending = ending_parts(job_id, event, self._blobs, self._titles, tier, reroll=reroll)
+        sent = [await self._once(job_id, i, chat, part) for i, part in enumerate(ending)]
         if isinstance(event, Done) and any(sent):  # counted by the replica that sent it
             ops.PACKS_DELIVERED.inc()
         if self._on_finished is not None:

@@ -20,6 +20,9 @@ class PackQueue(Protocol):
     async def enqueue(self, chat: ChatRef, scope: str, session: Session, tier: Tier) -> str:
         """Enqueue the session's pack of `tier`; return the job id (one per request and tier)."""
 
+    async def enqueue_request(self, request: PackRequest) -> str:
+        """Enqueue a request the bot built itself (a re-roll); return its job id."""
+
     async def cancel(self, job_id: str, *, announce: bool = True) -> bool:
         """Abort a queued or running job; return whether one was stopped.
 
@@ -60,6 +63,11 @@ class ArqPackQueue:
             selfie_traits=tuple(_traits(selfie) for selfie in session.selfies),
             language=session.language,
         )
+        enqueued = await enqueue_pack(self._arq, self._state, request)
+        return enqueued.job_id
+
+    async def enqueue_request(self, request: PackRequest) -> str:
+        """Enqueue once per request id; raise PackAlreadyActiveError while another job runs."""
         enqueued = await enqueue_pack(self._arq, self._state, request)
         return enqueued.job_id
 

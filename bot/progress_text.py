@@ -24,6 +24,7 @@ FILES_OFFER = N_(
     "Chat apps recompress photos. Want the full-resolution files for print or your profile?"
 )
 FILES_BUTTON = N_("Send full-resolution files")
+REROLL_READY = N_("Your {count} new images are ready! ✅")
 FAILED = N_("Your pack stopped. ❌")
 CANCELLED = N_("Your pack was cancelled.")
 ALBUM_MAX = 10  # Telegram and Discord both take 2-10 items per album
@@ -48,6 +49,10 @@ FAILURE_REPLIES = {
     ),
     FailureCode.TIER_OFF: N_(
         "That kind of pack is not offered on this host right now. Please pick another."
+    ),
+    FailureCode.EXPIRED: N_(
+        "Those images and the selfies behind them were already deleted, as the privacy notice"
+        " promises, so I cannot make more like them. {cmd_new} starts a fresh set."
     ),
 }
 

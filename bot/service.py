@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 
 from bot import messages as say
 from bot.albums import AlbumCollector
+from bot.contact_sheet import SheetPress
 from bot.conversation import (
     Action,
     CancelPack,
@@ -45,6 +46,7 @@ from bot.menus import CoreConfig
 from bot.pack_queue import PackQueue
 from bot.progress_text import about_text, failure_reply, progress_text
 from bot.session import Selfie, Session, Stage, TierChoice
+from bot.sheet_desk import SheetDesk, SheetOptions, SheetStores
 from bot.sink import EffectSink
 from engine.jobs import (
     Cancelled,
@@ -55,6 +57,7 @@ from engine.jobs import (
     Tier,
     eta,
     keys,
+    load_record,
 )
 from engine.jobs.stream import latest_event
 from engine.jobs.workers import WorkerState
@@ -96,6 +99,7 @@ class ServiceOptions:
     look: RetouchLook = field(default_factory=RetouchLook)
     limits: Limits = field(default_factory=Limits)
     voice: VoiceOptions = field(default_factory=VoiceOptions)
+    sheet: SheetOptions = field(default_factory=SheetOptions)
 
 
 @dataclass(frozen=True)
@@ -126,6 +130,10 @@ class ChatService:
         self._albums = AlbumCollector(self._handle_photos, options.album_wait_s)
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._background: set[asyncio.Task[None]] = set()
+        svc = services
+        stores = SheetStores(svc.state, svc.blobs, svc.images, svc.redis, svc.queue)
+        titles = {style.id: style.title for style in config.styles}
+        self._sheet = SheetDesk(stores, self._limits, titles, options.sheet)
 
     @property
     def command_prefix(self) -> str:
@@ -280,10 +288,15 @@ class ChatService:
             case CancelPack() if session.job_id:
                 stopped = await self._svc.queue.cancel(session.job_id)
                 return [Reply(t(say.STOPPING if stopped else say.NOTHING_RUNNING))]
-            case FetchFiles():
-                return await self._full_resolution(session.job_id)
+            case FetchFiles(job_id=job_id):
+                return await self._full_resolution(scope, job_id)
             case ShowStatus():
                 return [Reply(await self._live_status(session.job_id))]
+            case SheetPress():
+                outcome = await self._sheet.press(chat, scope, session, action)
+                if outcome.session is not None:
+                    await self._save(scope, outcome.session)
+                return outcome.effects
         return []
 
     async def _start(self, chat: ChatRef, scope: str, session: Session) -> list[Effect]:
@@ -344,7 +357,10 @@ class ChatService:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    async def _full_resolution(self, job_id: str) -> list[Effect]:
+    async def _full_resolution(self, scope: str, job_id: str) -> list[Effect]:
+        record = await load_record(self._svc.state, job_id)
+        if record is None or record.request.user_scope != scope:
+            return [Reply(say.FILES_GONE)]  # another person's job reads as an erased one
         done = await latest_event(self._svc.redis, job_id)
         if not isinstance(done, Done):
             return [Reply(t(say.FILES_GONE))]

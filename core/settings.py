@@ -216,6 +216,9 @@ class Settings(BaseSettings):
     )
     max_styles: int = Field(4, ge=1, le=12, description="Most style packs one order may pick.")
     packs_per_day: int = Field(3, ge=1, description="Packs one person may start per UTC day.")
+    rerolls_per_day: int = Field(
+        12, ge=0, description="Re-rolls and 'more like this' one person may ask for per UTC day."
+    )
     max_queue_length: int = Field(
         100, ge=1, description="Packs waiting before new ones get a polite 'busy, try later'."
     )

@@ -49,6 +49,7 @@ class Sent:
     buttons: list[list[dict[str, str]]] = field(default_factory=list)
     files: list[int] = field(default_factory=list)  # sizes in bytes
     names: list[str] = field(default_factory=list)  # file names
+    data: list[bytes] = field(default_factory=list)  # the files' bytes
     at: float = field(default_factory=time.monotonic)  # when the fake received it
 
     @property
@@ -292,6 +293,7 @@ class FakeDiscord:
                          for b in row["components"]] for row in rows]  # fmt: skip
         sent.files = [len(data) for _, data in files]
         sent.names = [name for name, _ in files]
+        sent.data = [data for _, data in files]
         if sent.method == "edit" and message_id is not None:
             previous = [s for s in self.sent if s.message_id == sent.message_id][-1]
             sent.text = sent.text or (previous.text if "content" not in payload else "")

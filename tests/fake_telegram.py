@@ -19,6 +19,7 @@ from typing import Any
 from aiohttp import web
 
 TOKEN = "123456:TEST-TOKEN"
+UPLOAD_NAMES = "__upload_names__"  # not a Bot API field: where _params keeps uploads' file names
 BOT_USER = {"id": 1, "is_bot": True, "first_name": "Headshots", "username": "headshots_bot"}
 
 
@@ -33,6 +34,7 @@ class Sent:
     buttons: list[list[dict[str, str]]] = field(default_factory=list)
     photos: int = 0
     documents: int = 0
+    files: dict[str, bytes] = field(default_factory=dict)  # a sendDocument's upload, by file name
     at: float = field(default_factory=time.monotonic)  # when the fake received it
 
 
@@ -236,7 +238,10 @@ class FakeTelegram:
         return self._record("sendPhoto", params, text=params.get("caption", ""), photos=1)
 
     async def _m_senddocument(self, params: dict[str, Any]) -> Any:
-        return self._record("sendDocument", params, text=params.get("caption", ""), documents=1)
+        sent = self._record("sendDocument", params, text=params.get("caption", ""), documents=1)
+        name = params.get(UPLOAD_NAMES, {}).get("document", "document")
+        self.sent[-1].files[name] = params["document"]
+        return sent
 
     async def _m_sendmediagroup(self, params: dict[str, Any]) -> Any:
         media = params["media"]
@@ -297,6 +302,7 @@ async def _params(request: web.Request) -> dict[str, Any]:
                 params[key] = bytes(value)
             else:
                 params[key] = value.file.read()  # an uploaded file
+                params.setdefault(UPLOAD_NAMES, {})[key] = value.filename
     return params
 
 

@@ -159,7 +159,8 @@ class RecordingSink:
         return [e for _, e, _ in self.got if isinstance(e, SendAlbum | SendPhoto)]
 
     def progress_texts(self) -> list[str]:
-        return [e.text for _, e, _ in self.got if isinstance(e, Progress)]
+        """Return the texts of the jobs' progress messages (not the albums' control messages)."""
+        return [e.text for _, e, _ in self.got if isinstance(e, Progress) and ":" not in e.key]
 
     def replies(self) -> list[str]:
         return [e.text for _, e, _ in self.got if isinstance(e, Reply)]

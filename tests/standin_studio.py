@@ -101,8 +101,11 @@ class StandInStudio:
                 ctx.check()
                 time.sleep(self._step_s / 4)
                 done += 1
-                png = _png((style_index * 60 % 256, index * 30 % 256, 200))
-                images.append(GeneratedImage(style, ctx.seed + index, png, score=index / 10))
+                seed, red = ctx.seed + index, style_index * 60 % 256
+                if order.near_seed is not None:  # "more like this": nearby seeds, own colours
+                    seed, red = order.near_seed + index + 1, (order.near_seed + 97) % 256
+                png = _png((red, index * 30 % 256, 200))
+                images.append(GeneratedImage(style, seed, png, score=index / 10))
                 ctx.on_progress(done, total)
         return images
 

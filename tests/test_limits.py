@@ -8,7 +8,7 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
-from bot.limits import Limits, count_pack, pack_refusal
+from bot.limits import Limits, count_pack, count_reroll, pack_refusal, reroll_refusal
 from engine.jobs import (
     PackAlreadyActiveError,
     PackRequest,
@@ -34,6 +34,22 @@ async def test_daily_pack_quota(redis_url: str) -> None:
     assert refusal is not None
     assert "2 packs today" in refusal
     assert await pack_refusal(state, redis, "telegram-b", limits) is None  # per person
+    await redis.aclose()
+    await state.close()
+
+
+async def test_daily_reroll_quota_is_its_own_and_keeps_the_pack_count(redis_url: str) -> None:
+    state = open_state(redis_url)
+    redis = Redis.from_url(redis_url)
+    limits = Limits(packs_per_day=1, rerolls_per_day=2)
+    await count_pack(state, "telegram-a")
+    for _ in range(2):
+        assert await reroll_refusal(state, "telegram-a", limits) is None
+        await count_reroll(state, "telegram-a")
+    refusal = await reroll_refusal(state, "telegram-a", limits)
+    assert refusal is not None and "2 re-rolls today" in refusal
+    assert await pack_refusal(state, redis, "telegram-a", limits) is not None  # still 1 pack
+    assert await reroll_refusal(state, "telegram-b", limits) is None  # per person
     await redis.aclose()
     await state.close()
 

@@ -53,6 +53,7 @@ class FailureCode(StrEnum):
     CRASHED = "crashed"  # the worker died on it too many times
     NO_FACE = "no_face"  # no selfie had a face the studio could frame
     TIER_OFF = "tier_off"  # this worker does not serve the pack's tier
+    EXPIRED = "expired"  # a re-roll whose pack's identity or selfies were already deleted
 
 
 class CodedError(Exception):
@@ -85,6 +86,23 @@ class SelfieTraits:
 
 
 @dataclass(frozen=True)
+class Reroll:
+    """What a re-roll reuses from a delivered pack instead of training again."""
+
+    identity_job_id: str  # the pack whose stored identity artifact renders the new images
+    source_job_id: str  # the delivered job (the pack or a re-roll) whose images were shown
+    image_key: str = ""  # "more like this": the chosen image's blob key; empty: the whole style
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any] | None) -> Reroll | None:
+        """Rebuild from the JSON form (None for a pack)."""
+        if not raw:
+            return None
+        return cls(str(raw["identity_job_id"]), str(raw["source_job_id"]),
+                   str(raw.get("image_key", "")))  # fmt: skip
+
+
+@dataclass(frozen=True)
 class PackRequest:
     """One confirmed order: who asked, from which selfies, for what."""
 
@@ -101,6 +119,7 @@ class PackRequest:
     tier: Tier = Tier.STUDIO
     selfie_traits: tuple[SelfieTraits, ...] = ()  # one per selfie key, when the gate measured them
     language: str = "en"  # the person's; the bot writes the job's progress and ending in it
+    reroll: Reroll | None = None  # set for a small job reusing a delivered pack's identity
     version: int = PAYLOAD_VERSION
 
     def __post_init__(self) -> None:
@@ -127,6 +146,7 @@ class PackRequest:
         data |= {"selfie_keys": tuple(raw["selfie_keys"]), "style_ids": tuple(raw["style_ids"])}
         traits = raw.get("selfie_traits") or ()
         data["selfie_traits"] = tuple(SelfieTraits.from_json(item) for item in traits)
+        data["reroll"] = Reroll.from_json(raw.get("reroll"))
         return cls(**data)
 
 

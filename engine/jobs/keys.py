@@ -157,6 +157,16 @@ def message_key(user_scope: str, name: str) -> str:
     return menus_prefix(user_scope) + name
 
 
+def sheet_message(job_id: str, album: int) -> str:
+    """Return the message name of one delivered album's controls (for `message_key`)."""
+    return f"{job_id}:sheet:{album}"
+
+
+def kept_key(user_scope: str) -> str:
+    """Return the state key of the images the person kept ("job_id:number" entries)."""
+    return person_prefix(user_scope) + "kept"
+
+
 # ----- blob keys --------------------------------------------------------------------------------
 
 

@@ -30,6 +30,11 @@ from engine.jobs.redis_retry import RETRIED_ERRORS, riding_retry
 from engine.jobs.stream import open_stream, publish_event
 from storage.state import StateStore
 
+# arq runs the queue's sorted set lowest score first, the score being the enqueue time in ms plus
+# `_defer_by`. A re-roll is a few seconds of GPU for someone looking at their pack right now, so
+# it is scored as if queued this long ago: ahead of every pack waiting less than this.
+REROLL_AHEAD_S = 6 * 3600
+
 
 def dumps(obj: Any) -> bytes:
     """Serialise an arq job or result as JSON; exceptions become their repr."""
@@ -121,11 +126,19 @@ async def _submitted(arq: ArqRedis, state: StateStore, job_id: str) -> bool:
 async def _submit(arq: ArqRedis, request: PackRequest, ttl_s: int) -> int:
     job_id = request.job_id
     await open_stream(arq, job_id, ttl_s)
-    await arq.enqueue_job(PACK_JOB, request.to_json(), _job_id=job_id, _queue_name=keys.QUEUE_NAME)
+    await arq.enqueue_job(
+        PACK_JOB, request.to_json(), _job_id=job_id, _queue_name=keys.QUEUE_NAME,
+        _defer_by=_priority_s(request),
+    )  # fmt: skip
     position = await queue_position(arq, job_id)
     eta_s = eta.queue_eta_s(await eta.typical_s(arq, request.tier), position)
     await publish_event(arq, Queued(job_id=job_id, position=position, eta_s=eta_s), ttl_s)
     return position
+
+
+def _priority_s(request: PackRequest) -> float | None:
+    """Return arq's `_defer_by` for the request: negative moves it ahead in the queue."""
+    return -REROLL_AHEAD_S if request.reroll is not None else None
 
 
 async def active_job(state: StateStore, user_scope: str) -> str | None:

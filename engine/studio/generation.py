@@ -84,8 +84,12 @@ def generate_pack(
     render: RenderSettings,
     on_progress: OnProgress,
     should_stop: ShouldStop,
+    near_seed: int | None = None,
 ) -> list[GeneratedImage]:
-    """Render `images_per_style` images of each style with the LoRA; progress per image."""
+    """Render `images_per_style` images of each style with the LoRA; progress per image.
+
+    With `near_seed`, the images are variations of the delivered image with that seed.
+    """
     total = len(styles) * images_per_style
     done: dict[tuple[int, int], GeneratedImage] = {}
     with lora_adapter(pipe, lora) as adapter, _scheduler_restored(pipe) as base_scheduler:
@@ -93,7 +97,8 @@ def generate_pack(
             activate(pipe, adapter, chosen, render.acceleration)
             style = accelerated(chosen, render.acceleration)
             pipe.scheduler = make_scheduler(base_scheduler.config, style.sampler.scheduler)
-            for batch in _batches(style, person, images_per_style, seed, render.batch):
+            shots = style.shots(person, images_per_style, seed, near_seed, express=False)
+            for batch in _batches(shots, render.batch):
                 if should_stop():
                     raise StageCancelledError("generation cancelled")
                 rendered = render_shots(
@@ -106,13 +111,10 @@ def generate_pack(
     return [done[key] for key in sorted(done)]
 
 
-def _batches(
-    style: Style, person: str, count: int, seed: int, size: int
-) -> list[list[tuple[int, Shot]]]:
+def _batches(shots: Sequence[Shot], size: int) -> list[list[tuple[int, Shot]]]:
     """Group the style's shots by aspect ratio (one size per call), `size` at most per call."""
     groups: dict[str, list[tuple[int, Shot]]] = {}
-    for index in range(count):
-        shot = style.shot(person, index, seed)
+    for index, shot in enumerate(shots):
         groups.setdefault(shot.aspect, []).append((index, shot))
     return [g[i : i + size] for g in groups.values() for i in range(0, len(g), size)]
 

@@ -85,10 +85,17 @@ class Identity:
 
 @dataclass(frozen=True)
 class RenderOrder:
-    """What to render: the styles and how many candidates of each."""
+    """What to render: the styles and how many candidates of each.
+
+    With `near_seed` the order asks for variations of one delivered image ("more like this"):
+    its outfit and background, nearby seeds, the light varied a little. `reference` is that
+    image; the express tier gives it to every render as an extra reference.
+    """
 
     style_ids: tuple[str, ...]
     images_per_style: int
+    near_seed: int | None = None
+    reference: bytes | None = None
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,8 @@ class WorkerResources:
 class PackRun:
     """Runs one try of one pack job."""
 
+    measures_eta = True  # its stage durations feed the tier's pack estimates
+
     def __init__(
         self, res: WorkerResources, redis: Redis, request: PackRequest, job_try: int
     ) -> None:
@@ -196,11 +198,15 @@ class PackRun:
             )
 
         ctx = self._context(self._events.step_callback(event))
-        order = RenderOrder(self._req.style_ids, _candidates_per_style(self._req.pack_size))
+        order = await self._order()
         images = await self._timed("generate", lambda: studio.generate(identity, order, ctx))
         items = await self._blobs.put_images("candidates", images)
         await self._blobs.seal("candidates.json", {"items": items})
         return images
+
+    async def _order(self) -> RenderOrder:
+        """Return what the generate stage renders (a re-roll asks for variations)."""
+        return RenderOrder(self._req.style_ids, _candidates_per_style(self._req.pack_size))
 
     async def _selected(
         self, candidates: list[GeneratedImage], selfies: list[bytes]
@@ -288,7 +294,8 @@ class PackRun:
         if self._stop.is_set():
             raise StageCancelledError(stage)
         elapsed_s = time.monotonic() - started
-        await eta.record_s(self._redis, stage, elapsed_s, self._req.tier)
+        if self.measures_eta:
+            await eta.record_s(self._redis, stage, elapsed_s, self._req.tier)
         ops.STAGE_SECONDS.labels(stage).observe(elapsed_s)
         return result
 

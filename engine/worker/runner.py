@@ -27,6 +27,7 @@ from engine.jobs.retention import RetentionPolicy, sweep
 from engine.jobs.workers import clear_unavailable, mark_unavailable
 from engine.studio.protocol import Studio
 from engine.worker.pack_job import PackRun, WorkerResources
+from engine.worker.reroll_job import RerollRun
 from ops.logs import bind_job
 from ops.server import start_ops_server, stop_ops_server
 from storage.blobs import open_blob_store
@@ -102,13 +103,14 @@ def run_worker(settings: Settings, *, burst: bool = False) -> None:
 
 
 async def run_pack(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
-    """The arq function: run one try of a pack."""
+    """The arq function: run one try of a pack or of a re-roll (same queue, same limits)."""
     request = PackRequest.from_json(payload)
     bind_job(request.job_id, request.user_scope)  # log lines of this job carry both
     running: set[str] = ctx["running"]
     running.add(request.job_id)
+    run = RerollRun if request.reroll is not None else PackRun
     try:
-        return await PackRun(ctx["resources"], ctx["redis"], request, ctx["job_try"]).run()
+        return await run(ctx["resources"], ctx["redis"], request, ctx["job_try"]).run()
     finally:
         running.discard(request.job_id)
 

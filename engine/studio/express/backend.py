@@ -89,6 +89,9 @@ class ExpressStudio:
     ) -> list[GeneratedImage]:
         """Render every style's candidates with the references rotated across the pack."""
         refs = [Image.open(io.BytesIO(item.data)).convert("RGB") for item in identity.files]
+        if order.reference is not None:
+            # "More like this": the chosen image leads every render's references.
+            refs.insert(0, Image.open(io.BytesIO(order.reference)).convert("RGB"))
         styles = [get_style(style_id) for style_id in order.style_ids]
         total = len(styles) * order.images_per_style
         images: list[GeneratedImage] = []
@@ -98,7 +101,7 @@ class ExpressStudio:
                 def report(in_style: int, before: int = len(images)) -> None:
                     ctx.on_progress(before + in_style, total)
 
-                images += self._style(style, refs, order.images_per_style, ctx, report)
+                images += self._style(style, refs, order, ctx, report)
         except ExpressCancelledError as exc:
             raise StageCancelledError(str(exc)) from exc
         return images
@@ -125,22 +128,21 @@ class ExpressStudio:
         self,
         style: Style,
         refs: list[Image.Image],
-        count: int,
+        order: RenderOrder,
         ctx: StageContext,
         report: Callable[[int], None],
     ) -> list[GeneratedImage]:
+        count = order.images_per_style
         per_image = min(style.express.references, len(refs))
         person = f"the {ctx.subject} in the reference photos"
-        shots = [style.shot(person, index, ctx.seed, express=True) for index in range(count)]
+        shots = style.shots(person, count, ctx.seed, order.near_seed, express=True)
         settings = replace(
             self.options.render,
             steps=style.express.steps if self._real else self.options.render.steps,
             guidance=style.express.guidance_scale,
         )
         rendered: list[GeneratedImage] = []
-        for ref_ids, members in group_by_references(
-            rotate_references(list(range(len(refs))), count, per_image)
-        ):
+        for ref_ids, members in group_by_references(_reference_plan(order, len(refs), per_image)):
             group = [shots[i] for i in members]
 
             def progress(group_done: int, _: int, before: int = len(rendered)) -> None:
@@ -181,6 +183,15 @@ def load_express_studio(settings: Settings) -> ExpressStudio:
         tiny = replace(render, width_px=TINY_PX, height_px=TINY_PX, reference_px=TINY_PX, steps=2)
         options = replace(options, render=tiny, crop_px=TINY_PX * 2, select_faces=False)
     return ExpressStudio(pipe, FaceAnalyzer(), options)
+
+
+def _reference_plan(order: RenderOrder, refs: int, per_image: int) -> list[list[int]]:
+    """Return each image's reference indices; a chosen image (index 0) is in every one."""
+    count = order.images_per_style
+    if order.reference is None:
+        return rotate_references(list(range(refs)), count, per_image)
+    others = rotate_references(list(range(1, refs)), count, per_image - 1)
+    return [[0, *rest] for rest in others]
 
 
 def _candidate(crop: bytes, traits: Sequence[SelfieTraits]) -> RefCandidate:

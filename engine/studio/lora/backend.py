@@ -115,6 +115,7 @@ class LoraStudio:
             ),
             on_progress=ctx.on_progress,
             should_stop=ctx.should_stop,
+            near_seed=order.near_seed,
         )
 
     def select(

@@ -132,6 +132,31 @@ class Style:
         aspect = self.aspects[index % len(self.aspects)]
         return Shot(self.id, prompt, self.negative_prompt, aspect, seed)
 
+    def variation(self, person: str, near_seed: int, index: int, *, express: bool = False) -> Shot:
+        """Return the `index`-th variation of the image whose seed is `near_seed`.
+
+        The first pick of `Random(near_seed)` is the image's own outfit, background and light
+        (see `shot`); a variation keeps the outfit and background, takes a nearby seed, and
+        re-picks the light on every other image: close to the image, never a copy of it.
+        """
+        seed = (near_seed + index + 1) & 0x7FFFFFFF
+        pick = random.Random(near_seed)
+        outfit, background, light = (pick.choice(self.outfits), pick.choice(self.backgrounds),
+                                     pick.choice(self.lights))  # fmt: skip
+        if index % 2:
+            light = random.Random(seed).choice(self.lights)
+        template = self.express.prompt if express else self.prompt
+        prompt = template.format(person=person, outfit=outfit, background=background, light=light)
+        return Shot(self.id, prompt, self.negative_prompt, self.aspects[0], seed)
+
+    def shots(
+        self, person: str, count: int, job_seed: int, near_seed: int | None, *, express: bool
+    ) -> list[Shot]:
+        """Return the order's `count` shots of this style: fresh ones, or variations of one."""
+        if near_seed is None:
+            return [self.shot(person, i, job_seed, express=express) for i in range(count)]
+        return [self.variation(person, near_seed, i, express=express) for i in range(count)]
+
     def every_prompt(self, person: str) -> Iterator[str]:
         """Yield the studio prompt filled with every outfit, background and light for `person`."""
         for variant in itertools.product(*self._variants()):
