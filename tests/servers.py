@@ -6,6 +6,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -48,22 +49,24 @@ def _accepts(port: int) -> Callable[[], bool]:
 @contextmanager
 def running(command: list[str], port: int, what: str) -> Iterator[None]:
     """Run `command` until the block ends; it must listen on `port`."""
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        wait_until(lambda: proc.poll() is not None or _accepts(port)(), what)
-        if proc.poll() is not None:
-            err = proc.stderr.read().decode() if proc.stderr else ""
-            raise RuntimeError(f"{what} exited at start: {err.strip()}")
-        yield
-    finally:
-        proc.terminate()
+    # Its output goes to a file, never a pipe: moto logs every request, and once a pipe nobody
+    # reads is full (64 KiB) the server blocks mid-request and every later S3 call hangs.
+    with tempfile.TemporaryFile() as output:
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=output)
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stderr:
-            proc.stderr.close()
+            wait_until(lambda: proc.poll() is not None or _accepts(port)(), what)
+            if proc.poll() is not None:
+                output.seek(0)
+                err = output.read().decode(errors="replace")
+                raise RuntimeError(f"{what} exited at start: {err.strip()}")
+            yield
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 @contextmanager
