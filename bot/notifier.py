@@ -138,6 +138,9 @@ class Notifier:
                 except RedisError:  # Redis restarting: nothing is lost, the group remembers
                     log.exception("notifier lost Redis; retrying")
                     await asyncio.sleep(RETRY_S)
+                except Exception:  # one bad step must not stop every later delivery
+                    log.exception("notifier step failed; going on")
+                    await asyncio.sleep(RETRY_S)
         finally:
             if self._owns_redis:
                 await self._redis.aclose()
@@ -249,7 +252,10 @@ class Notifier:
             with self._voice_of(request):
                 text = say.progress_text(latest)
                 text = f"{text}\n\n{t(note)}" if note else text
-            await self._edit(job_id, _chat_of(request), text)
+            try:
+                await self._edit(job_id, _chat_of(request), text)
+            except Exception:  # a lost note is replaced by the next check; it must not end us
+                log.exception("worker note for %s failed", job_id)
 
     def _serves(self, platform: str) -> bool:
         return self._platforms is None or platform in self._platforms
