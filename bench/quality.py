@@ -29,11 +29,13 @@ def main() -> None:
     runs = parser.parse_args().runs
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     import cv2
+    from threadpoolctl import threadpool_limits
 
     from engine.quality import Verdict, check_photo, warm_up
     from tests import photos
 
     cv2.setNumThreads(1)
+    threadpool_limits(limits=1)  # numpy's BLAS (the face descriptor), as in the image pool
     portrait = photos.grace_hopper()
     cases = {
         "12 MP JPEG (3200x3750)": photos.to_bytes(portrait.resize((3200, 3750)), quality=90),

