@@ -9,7 +9,7 @@ from dataclasses import replace
 from engine.faces import FaceAnalyzer, FaceBox, Landmarks, aligned_crop
 from engine.quality import measures
 from engine.quality.checks import FaceMeasures, photo_findings
-from engine.quality.crowd import Count, count_people
+from engine.quality.crowd import Count, find_people
 from engine.quality.decode import Decoded, decode
 from engine.quality.identity import duplicate_findings, face_hash
 from engine.quality.people import decide_person, person_finding
@@ -90,7 +90,8 @@ def _check_decoded(
 ) -> PhotoReport:
     rgb = photo.rgb
     scores = {"width": float(photo.original_size[0]), "height": float(photo.original_size[1])}
-    boxes = [b for b in faces.detect(rgb) if b.score >= t.min_face_score]
+    crowd = find_people(faces, rgb, t)
+    boxes = crowd.boxes
     marks = faces.landmarks(rgb, boxes[0]) if boxes else None
     if not boxes:
         return report_from([no_face_finding(rgb, faces, t)], scores, None)
@@ -98,8 +99,7 @@ def _check_decoded(
         return report_from([unclear_face_finding()], scores, None)
     aligned = aligned_crop(rgb, marks, measures.ALIGNED_PX)
     gray = measures.face_gray(aligned)
-    crowd = count_people(faces, rgb, boxes, boxes[0].side * t.background_face_ratio)
-    measured = _measure(photo, boxes, marks, gray, t, crowd=crowd)
+    measured = _measure(photo, boxes, marks, gray, t, crowd=crowd.count)
     scores |= measured.scores()
     findings = photo_findings(measured, t)
     hashed = face_hash(aligned)

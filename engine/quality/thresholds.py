@@ -41,6 +41,11 @@ class Thresholds:
     # One under 0.4 of the main face's side (144/401 = 0.36: someone well behind) is tolerated;
     # the same pasted at 206 px (0.51) and the side-by-side collage (0.52) are not.
     background_face_ratio: float = 0.4
+    # A single face under this share of the short side makes the gate look again on tiles
+    # (engine/quality/crowd.py): others of its size could hide beside it. Grace Hopper's 0.39
+    # skips it; the astronaut's 0.20 and every group photo whose first pass found one face
+    # (0.05-0.13 in tests/variety.py's group shots) take it.
+    crowd_look_below: float = 0.3
     # Face box side over the image's short side: astronaut 0.20, Grace Hopper 0.39, cameraman
     # 0.15; Grace pasted into a 4x3 canvas 0.11 (rejected), full-body shots lower still.
     min_face_fraction: float = 0.12
