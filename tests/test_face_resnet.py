@@ -11,8 +11,8 @@ import pytest
 from numpy.typing import NDArray
 from PIL import Image, ImageEnhance
 
-from engine.face_resnet import CHIP_PX, FaceResNet
 from engine.faces import FaceAnalyzer, dlib_models_dir
+from engine.faces.resnet import CHIP_PX, FaceResNet
 from tests import photos
 
 WEIGHTS = "dlib_face_recognition_resnet_model_v1.dat"

@@ -13,7 +13,7 @@ Facts this rests on (shared REFERENCE.md): mediapipe's full-range detector (`mod
 finds small faces the short-range one misses, faces under ~57 px are not found, the mesh is best
 run on a crop around the detected face, and dlib's own HOG detector gives false positives, so dlib
 is used for descriptors only, seeded with mediapipe's box. Its descriptor network runs in numpy
-(`engine.face_resnet`): dlib-bin has no BLAS and took ~95 ms a face, the numpy pass ~20 ms.
+(`engine.faces.resnet`): dlib-bin has no BLAS and took ~95 ms a face, the numpy pass ~20 ms.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from engine.face_resnet import CHIP_PX, FaceResNet
+from engine.faces.resnet import CHIP_PX, FaceResNet
 
 RGB = NDArray[np.uint8]
 Point = tuple[float, float]
