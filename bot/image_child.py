@@ -17,10 +17,12 @@ def warm_up(log_file: str | None = None) -> None:
     from setproctitle import setproctitle
     from threadpoolctl import threadpool_limits
 
+    from core.lifetime import end_with_parent
     from engine.quality import warm_up as load_models
     from ops.logs import send_native_output_to
 
     setproctitle(CHILD_TITLE)
+    end_with_parent()  # a killed bot leaves no image-check process behind
     if log_file is not None:  # mediapipe's TFLite writes to fd 2 from C, past Python's logging
         send_native_output_to(Path(log_file))
     # The terminal sends Ctrl-C to the whole process group; the bot stops the pool itself,

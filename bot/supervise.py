@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 
 from bot.doctor import redact_url, redis_appendonly
 from core.errors import ConfigError
+from core.lifetime import end_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -55,16 +56,21 @@ def local_redis_if_needed(url: str, data_dir: Path) -> Iterator[None]:
     # Append-only persistence: queued jobs and sessions survive a restart of `make run`.
     command = [binary, "--port", port, "--bind", "127.0.0.1", "--dir", str(data_dir.resolve()),
                "--appendonly", "yes", "--save", "", "--logfile", "redis.log"]  # fmt: skip
-    with child(command, "redis-server"):
+    with child(command, "redis-server", end_with_parent):
         _wait_for(lambda: redis_answers(url), "redis-server")
         _announce_redis(url, f"started here, data in {data_dir}")
         yield
 
 
 @contextmanager
-def child(command: Sequence[str], name: str) -> Iterator[subprocess.Popen[bytes]]:
-    """Run a child process for the block; SIGTERM it (then SIGKILL) at the end."""
-    proc = spawn(command)
+def child(
+    command: Sequence[str], name: str, setup: Callable[[], None] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run a child process for the block; SIGTERM it (then SIGKILL) at the end.
+
+    `setup` runs in the child before it starts (redis-server: end when we are killed).
+    """
+    proc = subprocess.Popen(list(command), process_group=0, preexec_fn=setup)  # noqa: PLW1509
     try:
         yield proc
     finally:

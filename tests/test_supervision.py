@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 
 from bot import messages
 from bot.i18n import t
+from bot.supervise import redis_answers
 from core.settings import Settings
 from engine.jobs import create_arq_pool, enqueue_pack
 from engine.jobs.keys import WORKER_UNAVAILABLE
@@ -186,3 +187,43 @@ async def test_a_waiting_person_hears_when_no_worker_runs_and_the_note_goes_when
 
 async def _delivered(sink: RecordingSink) -> bool:
     return len(sink.albums()) >= 2
+
+
+async def test_a_killed_run_takes_its_redis_server_and_worker_with_it(
+    telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    # Nothing answers at this URL, so `run` starts its own redis-server (a child, in data/redis).
+    own_redis = f"redis://127.0.0.1:{free_port()}/0"
+    settings = _settings(tmp_path, own_redis, telegram)
+    async with off_loop(headshots(["run"], settings, tmp_path)) as run:
+
+        async def worker_started() -> bool:
+            return bool(_worker_pids(run))
+
+        await eventually(worker_started, "the worker to start")
+        children = _children(run.pid)  # redis-server, the worker and the image pool
+        assert any("redis-server" in _command(pid) for pid in children)
+        run.send_signal(signal.SIGKILL)  # no chance to stop anything itself
+        run.wait()
+
+        async def all_gone() -> bool:
+            return not any(_alive(pid) for pid in children)
+
+        try:
+            await eventually(all_gone, "redis-server and the worker to end", timeout_s=30)
+        except AssertionError:
+            raise AssertionError([_command(pid) for pid in children if _alive(pid)]) from None
+    assert not redis_answers(own_redis)
+
+
+def _command(pid: int) -> str:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+
+
+def _alive(pid: int) -> bool:
+    """Return whether `pid` runs (a zombie waiting for its reaper counts as ended)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"

@@ -22,31 +22,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load the studio once, then take jobs until SIGINT or SIGTERM."""
+    from core.lifetime import end_with_parent
     from core.settings import load_settings
     from engine.worker.runner import run_worker
     from ops.logs import setup_logging_from
 
-    if args.supervised:
-        _end_with_parent()
+    if args.supervised:  # a killed `headshots run` leaves no worker
+        end_with_parent()
     settings = load_settings()
     setup_logging_from(settings)
     run_worker(settings, burst=args.burst)
     return 0
-
-
-def _end_with_parent() -> None:
-    """Ask Linux for SIGTERM when the parent dies: a killed `headshots run` leaves no worker."""
-    import ctypes
-    import os
-    import signal
-    import sys
-
-    if sys.platform != "linux":
-        return
-    parent = os.getppid()
-    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    if os.getppid() != parent:  # it died before the request took hold
-        os.kill(os.getpid(), signal.SIGTERM)
-
-
-PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
