@@ -14,6 +14,8 @@ CHILD_TITLE = "headshots image-check"
 
 def warm_up(log_file: str | None = None) -> None:
     """Name the process, leave Ctrl-C to the parent, and load the face models once."""
+    from multiprocessing import parent_process
+
     from setproctitle import setproctitle
     from threadpoolctl import threadpool_limits
 
@@ -22,7 +24,10 @@ def warm_up(log_file: str | None = None) -> None:
     from ops.logs import send_native_output_to
 
     setproctitle(CHILD_TITLE)
-    end_with_parent()  # a killed bot leaves no image-check process behind
+    # A killed bot leaves no image-check process: spawn tells the child who started it,
+    # even when that process is already gone.
+    bot = parent_process()
+    end_with_parent(None if bot is None else bot.pid)
     if log_file is not None:  # mediapipe's TFLite writes to fd 2 from C, past Python's logging
         send_native_output_to(Path(log_file))
     # The terminal sends Ctrl-C to the whole process group; the bot stops the pool itself,

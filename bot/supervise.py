@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
@@ -77,9 +77,11 @@ def child(
         stop(proc, name)
 
 
-def spawn(command: Sequence[str], output: IO[bytes] | None = None) -> subprocess.Popen[bytes]:
+def spawn(
+    command: Sequence[str], output: IO[bytes] | None = None, env: Mapping[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     """Start a child in its own process group: Ctrl-C reaches us alone; we stop it in order."""
-    return subprocess.Popen(list(command), stdout=output, stderr=output, process_group=0)
+    return subprocess.Popen(list(command), stdout=output, stderr=output, process_group=0, env=env)
 
 
 def stop(proc: subprocess.Popen[bytes], name: str, timeout_s: float = 20) -> None:

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -44,8 +44,10 @@ class WorkerSupervisor:
         log_file: Path,
         backoff: Backoff = Backoff(),
         out: TextIO = sys.stderr,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self._command = list(command)
+        self._env = env  # the worker's environment; None: ours
         self._log_file = log_file
         self._backoff = backoff
         self._out = out
@@ -87,7 +89,7 @@ class WorkerSupervisor:
     def _run_once(self) -> int | None:
         """Run the worker until it exits (its status) or we close (None)."""
         with self._log_file.open("ab") as log:
-            proc = spawn(self._command, output=log)
+            proc = spawn(self._command, output=log, env=self._env)
         self.starts += 1
         while not self._closing.is_set():
             try:

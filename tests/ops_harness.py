@@ -68,14 +68,15 @@ async def off_loop(manager: AbstractContextManager[Any]) -> AsyncIterator[Any]:
 
 def _wait_healthy(proc: subprocess.Popen[bytes], port: int, log_path: Path) -> None:
     deadline = time.monotonic() + 90
-    while not _healthy(port):
+    while not healthy(port):
         if proc.poll() is not None or time.monotonic() > deadline:
             _stop(proc)
             raise RuntimeError(f"process did not become healthy:\n{log_path.read_text()[-3000:]}")
         time.sleep(0.1)
 
 
-def _healthy(port: int) -> bool:
+def healthy(port: int) -> bool:
+    """Return whether /healthz on this local port answers ok."""
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as reply:
             return bool(json.load(reply)["status"] == "ok")

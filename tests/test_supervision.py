@@ -25,7 +25,7 @@ from engine.jobs.workers import mark_unavailable
 from storage.blobs import open_blob_store
 from tests import photos
 from tests.fake_telegram import TOKEN, FakeTelegram, Sent
-from tests.ops_harness import headshots, is_pack, off_loop, order_pack, process_env
+from tests.ops_harness import headshots, healthy, is_pack, off_loop, order_pack, process_env
 from tests.queue_harness import (
     RecordingSink,
     eventually,
@@ -189,7 +189,7 @@ async def _delivered(sink: RecordingSink) -> bool:
     return len(sink.albums()) >= 2
 
 
-async def test_a_killed_run_takes_its_redis_server_and_worker_with_it(
+async def test_the_worker_has_its_own_ops_port_and_a_killed_run_takes_its_children_along(
     telegram: FakeTelegram, tmp_path: Path
 ) -> None:
     # Nothing answers at this URL, so `run` starts its own redis-server (a child, in data/redis).
@@ -200,8 +200,13 @@ async def test_a_killed_run_takes_its_redis_server_and_worker_with_it(
         async def worker_started() -> bool:
             return bool(_worker_pids(run))
 
-        await eventually(worker_started, "the worker to start")
+        await eventually(worker_started, "the worker to start", timeout_s=120)
         children = _children(run.pid)  # redis-server, the worker and the image pool
+
+        async def worker_healthy() -> bool:  # on the port after the bot's, which the bot holds
+            return await asyncio.to_thread(healthy, settings.ops_port + 1)
+
+        await eventually(worker_healthy, "the worker's /healthz", timeout_s=60)
         assert any("redis-server" in _command(pid) for pid in children)
         run.send_signal(signal.SIGKILL)  # no chance to stop anything itself
         run.wait()

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import sys
 from pathlib import Path
 
-from core.settings import load_settings
+from core.settings import Settings, load_settings
 
 NAME = "run"
 WORKER_LOG = Path("data/logs/worker.log")
@@ -31,12 +33,25 @@ def run(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     fronts = fronts_for(settings)  # every platform with a token; none: the console chat
+    worker = headshots_command("worker", "--supervised")
     with (
         local_redis_if_needed(settings.redis_url, Path("data/redis")),
-        WorkerSupervisor(headshots_command("worker", "--supervised"), WORKER_LOG.resolve()),
+        WorkerSupervisor(worker, WORKER_LOG.resolve(), env=worker_env(settings)),
     ):
         if not fronts:
             return int(chat.run(args))
         setup_logging_from(settings)
         asyncio.run(serve_until_signal(settings, fronts))
     return 0
+
+
+def worker_env(settings: Settings) -> dict[str, str] | None:
+    """Return the worker's environment: its /healthz and /metrics on the port after the bot's.
+
+    Both processes read HEADSHOTS_OPS_PORT; on one box they cannot both bind it.
+    """
+    if settings.ops_port == 0:
+        return None
+    port = settings.ops_port + 1
+    print(f"headshots run: the worker's /healthz and /metrics are on port {port}", file=sys.stderr)
+    return {**os.environ, "HEADSHOTS_OPS_PORT": str(port)}
