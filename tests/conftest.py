@@ -1,4 +1,4 @@
-"""Shared fixtures: real Redis and S3 servers started once per test session."""
+"""Shared fixtures: real Redis and S3 servers and the face models, made once per session."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import torch._dynamo  # noqa: F401
 from redis import Redis
 
 from core.settings import Settings
+from engine.faces import FaceAnalyzer
 from tests.servers import redis_server, s3_server
 
 
@@ -35,6 +36,14 @@ def redis_url(redis_server_url: str) -> str:
     client.flushall()
     client.close()
     return redis_server_url
+
+
+@pytest.fixture(scope="session")
+def analyzer() -> Iterator[FaceAnalyzer]:
+    """The face models (mediapipe, dlib), loaded once for every test that looks at faces."""
+    faces = FaceAnalyzer()
+    yield faces
+    faces.close()
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import dlib
@@ -16,13 +15,6 @@ from engine.faces.resnet import CHIP_PX, FaceResNet
 from tests import photos
 
 WEIGHTS = "dlib_face_recognition_resnet_model_v1.dat"
-
-
-@pytest.fixture(scope="module")
-def analyzer() -> Iterator[FaceAnalyzer]:
-    faces = FaceAnalyzer()
-    yield faces
-    faces.close()
 
 
 @pytest.fixture(scope="module")

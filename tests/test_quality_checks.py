@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -13,13 +12,6 @@ from engine.faces import LEFT_EYE_RING, RIGHT_EYE_RING, FaceAnalyzer
 from engine.quality import PhotoReport, Verdict, check_photo
 from engine.quality.measures import LEFT_SKIN, RIGHT_SKIN
 from tests import photos
-
-
-@pytest.fixture(scope="module")
-def analyzer() -> Iterator[FaceAnalyzer]:
-    faces = FaceAnalyzer()
-    yield faces
-    faces.close()
 
 
 def check(image: Image.Image, analyzer: FaceAnalyzer) -> PhotoReport:

@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
-import pytest
 from numpy.typing import NDArray
 
 from engine.faces import FaceAnalyzer, aligned_crop
 from tests import photos
-
-
-@pytest.fixture(scope="module")
-def analyzer() -> Iterator[FaceAnalyzer]:
-    faces = FaceAnalyzer()
-    yield faces
-    faces.close()
 
 
 def test_one_face_in_a_portrait_none_in_the_cat(analyzer: FaceAnalyzer) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,13 +17,6 @@ from tests import photos
 
 STRANGER = "stranger.jpg"
 ASIDE = f"{STRANGER.capitalize()} doesn't look like the other 4, so I've set it aside."
-
-
-@pytest.fixture(scope="module")
-def analyzer() -> Iterator[FaceAnalyzer]:
-    faces = FaceAnalyzer()
-    yield faces
-    faces.close()
 
 
 @pytest.fixture(scope="module")

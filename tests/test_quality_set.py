@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,13 +22,6 @@ def heic_bytes(image: Image.Image, **options: object) -> bytes:
 
     register_heif_opener()
     return photos.to_bytes(image, "HEIF", **options)
-
-
-@pytest.fixture(scope="module")
-def analyzer() -> Iterator[FaceAnalyzer]:
-    faces = FaceAnalyzer()
-    yield faces
-    faces.close()
 
 
 def record_of(image: Image.Image, label: str, analyzer: FaceAnalyzer) -> FaceRecord:

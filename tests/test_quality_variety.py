@@ -3,8 +3,6 @@ of bad light gets its own reason and fix."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 from PIL import Image
@@ -20,13 +18,6 @@ POSE_TOLERANCE_DEG = 4.0
 # accepted), a 5x5 grid (read as a sideways photo) and a wider grid (read as "no face").
 FIRST_PASS_MISSES = [(12, 10, 200), (24, 5, 200), (25, 10, 250)]
 AXES = ("yaw", "pitch", "roll")
-
-
-@pytest.fixture(scope="module")
-def analyzer() -> Iterator[FaceAnalyzer]:
-    faces = FaceAnalyzer()
-    yield faces
-    faces.close()
 
 
 def check(image: Image.Image, analyzer: FaceAnalyzer) -> PhotoReport:
