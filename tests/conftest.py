@@ -1,8 +1,9 @@
-"""Shared fixtures: real Redis and S3 servers and the face models, made once per session."""
+"""Shared fixtures: real Redis and S3 servers and the face models, made once per session;
+a fake Bot API server per test."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from redis import Redis
 
 from core.settings import Settings
 from engine.faces import FaceAnalyzer
+from tests.fake_telegram import FakeTelegram
 from tests.servers import redis_server, s3_server
 
 
@@ -44,6 +46,15 @@ def analyzer() -> Iterator[FaceAnalyzer]:
     faces = FaceAnalyzer()
     yield faces
     faces.close()
+
+
+@pytest.fixture
+async def telegram() -> AsyncIterator[FakeTelegram]:
+    """A fake Bot API server on 127.0.0.1 for one test."""
+    fake = FakeTelegram()
+    await fake.start()
+    yield fake
+    await fake.stop()
 
 
 @pytest.fixture(scope="session")

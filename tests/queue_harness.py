@@ -19,7 +19,9 @@ from PIL import Image
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
+from bot import telegram_front
 from bot.events import ChatRef, Effect, Progress, Reply, SendAlbum, SendPhoto
+from bot.host import serve
 from bot.notifier import Notifier
 from core.settings import Settings
 from engine.jobs import PackRequest, event_from_json
@@ -221,3 +223,15 @@ def studio_calls(settings: Settings) -> list[str]:
     """Return the stand-in studio's stage calls, in order, across every worker process."""
     path = calls_log(settings)
     return [line.split()[0] for line in path.read_text().splitlines()] if path.exists() else []
+
+
+@asynccontextmanager
+async def running_bot(settings: Settings) -> AsyncIterator[None]:
+    """Serve the Telegram front (the real python-telegram-bot client) for the block."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(settings, [telegram_front.open_front], stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        await task

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -20,25 +19,10 @@ from bot.zip_parts import zip_parts
 from core.settings import Settings
 from storage.keys import user_scope
 from tests.fake_telegram import TOKEN, FakeTelegram, Sent
-from tests.queue_harness import queue_settings, studio_calls, worker_process
-from tests.test_telegram_journey import (
-    USER,
-    _consent,
-    _order_pack,
-    _redis_keys,
-    _text_has,
-    running_bot,
-)
+from tests.queue_harness import queue_settings, running_bot, studio_calls, worker_process
+from tests.test_telegram_journey import USER, _consent, _order_pack, _redis_keys, _text_has
 
 KIT = ["profile-avatar.jpg", "profile-signature.jpg", "profile-banner.png"]
-
-
-@pytest.fixture
-async def telegram() -> AsyncIterator[FakeTelegram]:
-    fake = FakeTelegram()
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 @pytest.fixture

@@ -4,42 +4,17 @@ person sees each part of the ending at most twice, never a stream, and the album
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
-import pytest
 from PIL import ImageOps
 
-from bot import telegram_front
-from bot.host import serve
-from core.settings import Settings
 from tests import photos
 from tests.fake_telegram import TOKEN, FakeTelegram
 from tests.ops_harness import is_pack, order_pack
-from tests.queue_harness import queue_settings, worker_process
+from tests.queue_harness import queue_settings, running_bot, worker_process
 
 USER = 7070
 FOREVER = 10**6
-
-
-@pytest.fixture
-async def telegram() -> AsyncIterator[FakeTelegram]:
-    fake = FakeTelegram()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@asynccontextmanager
-async def running_bot(settings: Settings) -> AsyncIterator[None]:
-    stop = asyncio.Event()
-    task = asyncio.create_task(serve(settings, [telegram_front.open_front], stop))
-    try:
-        yield
-    finally:
-        stop.set()
-        await task
 
 
 async def test_unreadable_answers_give_at_most_one_duplicate_and_the_album_arrives(

@@ -5,49 +5,24 @@ minute")."""
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 from PIL import ImageOps
 from redis.asyncio import Redis
 
-from bot import telegram_front
-from bot.host import serve
-from core.settings import Settings
 from engine.jobs import Tier, eta
 from tests import photos
 from tests.fake_telegram import TOKEN, FakeTelegram, Sent
 from tests.ops_harness import is_pack, order_pack
-from tests.queue_harness import queue_settings, worker_process
+from tests.queue_harness import queue_settings, running_bot, worker_process
 
 USER = 6060
 MEASURED_S = {"preprocess": 30.0, "personalize": 500.0, "generate": 150.0, "select": 20.0}
 TOLERANCE_S = 60.0  # estimates are said rounded to the minute
 ABOUT = re.compile(r"about (\d+) min|about a minute|less than a minute|about ([\d.]+) h")
-
-
-@pytest.fixture
-async def telegram() -> AsyncIterator[FakeTelegram]:
-    fake = FakeTelegram()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@asynccontextmanager
-async def running_bot(settings: Settings) -> AsyncIterator[None]:
-    stop = asyncio.Event()
-    task = asyncio.create_task(serve(settings, [telegram_front.open_front], stop))
-    try:
-        yield
-    finally:
-        stop.set()
-        await task
 
 
 def _seconds(text: str) -> float | None:

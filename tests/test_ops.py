@@ -8,7 +8,6 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -44,14 +43,6 @@ from tests.servers import free_port
 
 USER = 4242
 HEADSHOTS = Path(sys.executable).with_name("headshots")
-
-
-@pytest.fixture
-async def telegram() -> AsyncIterator[FakeTelegram]:
-    fake = FakeTelegram()
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 def _selfies() -> list[bytes]:

@@ -3,22 +3,17 @@ them is in Spanish, gate verdicts, buttons and the pack's ending included."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 from PIL import ImageOps
 
-from bot import telegram_front
-from bot.host import serve
-from core.settings import Settings
 from engine.studio.styles import list_styles
 from tests import photos
 from tests.fake_telegram import TOKEN, FakeTelegram, Sent
-from tests.queue_harness import queue_settings, worker_process
+from tests.queue_harness import queue_settings, running_bot, worker_process
 
 USER = 3434
 # Words that appear in nearly every English sentence the bot writes and in none of the Spanish.
@@ -32,17 +27,6 @@ async def telegram() -> AsyncIterator[FakeTelegram]:
     await fake.start()
     yield fake
     await fake.stop()
-
-
-@asynccontextmanager
-async def running_bot(settings: Settings) -> AsyncIterator[None]:
-    stop = asyncio.Event()
-    task = asyncio.create_task(serve(settings, [telegram_front.open_front], stop))
-    try:
-        yield
-    finally:
-        stop.set()
-        await task
 
 
 def _has(fragment: str) -> object:

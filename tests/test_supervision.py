@@ -7,10 +7,9 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-import pytest
 from PIL import ImageOps
 from redis.asyncio import Redis
 
@@ -37,14 +36,6 @@ from tests.queue_harness import (
 from tests.servers import free_port
 
 USER = 4343
-
-
-@pytest.fixture
-async def telegram() -> AsyncIterator[FakeTelegram]:
-    fake = FakeTelegram()
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 def _settings(tmp_path: Path, redis_url: str, telegram: FakeTelegram, **extra: object) -> Settings:

@@ -6,31 +6,18 @@ its process pool, as in tests/test_telegram_journey.py.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 
-from bot import telegram_front
-from bot.host import serve
 from core.settings import Settings
 from engine.jobs.records import all_records, open_state
 from storage.blobs import open_blob_store
 from tests import photos
 from tests.fake_telegram import TOKEN, FakeTelegram, Sent
-from tests.queue_harness import queue_settings
+from tests.queue_harness import queue_settings, running_bot
 
 USER = 778
-
-
-@pytest.fixture
-async def telegram() -> AsyncIterator[FakeTelegram]:
-    fake = FakeTelegram()
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 @pytest.fixture
@@ -41,17 +28,6 @@ def bot_settings(tmp_path: Path, redis_url: str, telegram: FakeTelegram) -> Sett
         telegram_base_file_url=telegram.base_file_url,
         min_selfies=2, max_selfies=4, gate_workers=1, album_wait_s=0.3,
     )  # fmt: skip
-
-
-@asynccontextmanager
-async def running_bot(settings: Settings) -> AsyncIterator[None]:
-    stop = asyncio.Event()
-    task = asyncio.create_task(serve(settings, [telegram_front.open_front], stop))
-    try:
-        yield
-    finally:
-        stop.set()
-        await task
 
 
 def _has(fragment: str) -> object:

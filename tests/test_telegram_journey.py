@@ -7,8 +7,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from pathlib import Path
 from typing import cast
 
@@ -17,8 +16,7 @@ from PIL import ImageOps
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
-from bot import messages, telegram_front
-from bot.host import serve
+from bot import messages
 from bot.i18n import t
 from core.settings import Settings
 from engine.jobs.records import open_state
@@ -27,17 +25,9 @@ from storage.blobs import open_blob_store
 from storage.keys import user_scope
 from tests import photos
 from tests.fake_telegram import TOKEN, FakeTelegram, Sent
-from tests.queue_harness import queue_settings, worker_process
+from tests.queue_harness import queue_settings, running_bot, worker_process
 
 USER = 777
-
-
-@pytest.fixture
-async def telegram() -> AsyncIterator[FakeTelegram]:
-    fake = FakeTelegram()
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 @pytest.fixture
@@ -54,17 +44,6 @@ def bot_settings(tmp_path: Path, redis_url: str, telegram: FakeTelegram) -> Sett
 def worker(bot_settings: Settings, tmp_path: Path) -> Iterator[None]:
     with worker_process(bot_settings, tmp_path):
         yield
-
-
-@asynccontextmanager
-async def running_bot(settings: Settings) -> AsyncIterator[None]:
-    stop = asyncio.Event()
-    task = asyncio.create_task(serve(settings, [telegram_front.open_front], stop))
-    try:
-        yield
-    finally:
-        stop.set()
-        await task
 
 
 def _good_selfies() -> list[bytes]:

@@ -5,8 +5,6 @@ klein; the upgrade (express now, studio after) on the fast stand-ins of both tie
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import cast
 
@@ -14,15 +12,13 @@ import pytest
 from PIL import ImageOps
 from redis import Redis as SyncRedis
 
-from bot import telegram_front
-from bot.host import serve
 from core.settings import Settings
 from engine.studio.tiny_flux2 import write_tiny_flux2_klein
 from storage.keys import user_scope
 from tests import photos
 from tests.fake_telegram import TOKEN, FakeTelegram, Sent
 from tests.ops_harness import is_pack, order_pack
-from tests.queue_harness import queue_settings, worker_process
+from tests.queue_harness import queue_settings, running_bot, worker_process
 
 USER = 4321
 EXPRESS_TINY = "engine.studio.express.backend:load_express_studio"
@@ -34,14 +30,6 @@ def klein(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_tiny_flux2_klein(tmp_path_factory.mktemp("klein") / "model")
 
 
-@pytest.fixture
-async def telegram() -> AsyncIterator[FakeTelegram]:
-    fake = FakeTelegram()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
 def _settings(tmp_path: Path, redis_url: str, tg: FakeTelegram, **extra: object) -> Settings:
     return queue_settings(
         tmp_path, redis_url,
@@ -49,17 +37,6 @@ def _settings(tmp_path: Path, redis_url: str, tg: FakeTelegram, **extra: object)
         telegram_base_file_url=tg.base_file_url,
         min_selfies=2, max_selfies=4, gate_workers=1, album_wait_s=0.3, **extra,
     )  # fmt: skip
-
-
-@asynccontextmanager
-async def running_bot(settings: Settings) -> AsyncIterator[None]:
-    stop = asyncio.Event()
-    task = asyncio.create_task(serve(settings, [telegram_front.open_front], stop))
-    try:
-        yield
-    finally:
-        stop.set()
-        await task
 
 
 def _selfies() -> list[bytes]:
