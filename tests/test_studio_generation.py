@@ -214,4 +214,8 @@ def test_batched_rendering_keeps_order_seeds_and_images(
     single, batched = render(1), render(2)
     assert [(i.style_id, i.seed) for i in batched] == [(i.style_id, i.seed) for i in single]
     for a, b in zip(_pixels(single), _pixels(batched), strict=True):
-        assert np.abs(a.astype(int) - b.astype(int)).max() <= 2  # same seeds, same pictures
+        # Same seeds, same pictures. A batch of two runs other float kernels than a batch of one
+        # (on an AMD EPYC here a few pixels in 10,000 came out 3 levels apart), so only rounding
+        # may differ: a handful of pixels by a few levels, never a visible change.
+        gap = np.abs(a.astype(int) - b.astype(int))
+        assert gap.max() <= 4 and float((gap > 1).mean()) < 0.001
