@@ -2,8 +2,9 @@
 
 Run: python bench/calibrate_gate.py [--rows]
 The set (tests/variety.py) varies the shipped portraits in code: framings, rotations, tilts,
-scales, JPEG qualities and relighting. Rerun it when a threshold in engine/quality/thresholds.py
-changes, and copy the ranges it prints into that threshold's comment.
+scales, JPEG qualities and relighting; group shots of 2-30 people test the people count. Rerun
+it when a threshold in engine/quality/thresholds.py changes, and copy the ranges it prints into
+that threshold's comment.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ def main() -> None:
             )
         print("  verdicts:   " + "; ".join(verdicts[kind]))
     _print_identity(accepted, descriptor_distance)
+    _print_groups(faces)
     faces.close()
 
 
@@ -82,6 +84,38 @@ def _print_identity(accepted: list[tuple[str, Any]], distance: Any) -> None:
     print(f"\nidentity over {len(accepted)} accepted copies:")
     print(f"  same person    {min(same):.3f} .. {max(same):.3f}  ({len(same)} pairs)")
     print(f"  other people   {min(other):.3f} .. {max(other):.3f}  ({len(other)} pairs)")
+
+
+def _print_groups(faces: Any) -> None:
+    """Print how group shots fare: the first pass's face count, and what the gate says.
+
+    The share of the short side of a lone first-pass face is what `crowd_look_below` must
+    exceed; every group shot must be answered "multiple_faces".
+    """
+    from engine.quality import check_photo
+    from engine.quality.decode import decode
+    from engine.quality.thresholds import DEFAULT_THRESHOLDS as T
+    from tests import photos, variety
+
+    lone, missed, shots = [], [], 0
+    for people in (2, 3, 4, 6, 8, 10, 12, 16, 20, 24, 30):
+        for columns in (c for c in (2, 3, 4, 5, 6, 8, 10) if c <= people):
+            for cell_px in (150, 200, 250, 300, 400):
+                image = variety.group_photo(people, columns, cell_px)
+                if min(image.size) < T.min_side_px:
+                    continue
+                data = photos.to_bytes(image)
+                rgb = decode(data, T).rgb
+                first = [b for b in faces.detect(rgb) if b.score >= T.min_face_score]
+                if len(first) == 1:
+                    lone.append(first[0].side / min(rgb.shape[:2]))
+                shots += 1
+                if "multiple_faces" not in check_photo(data, "group", analyzer=faces).codes:
+                    missed.append(f"{people} people, {columns} a row, {cell_px} px")
+    print(f"\ngroup shots: {shots}, of which the first pass found one face in {len(lone)}")
+    if lone:
+        print(f"  that face's share of the short side  {min(lone):.3f} .. {max(lone):.3f}")
+    print(f"  not answered as several people: {missed or 'none'}")
 
 
 if __name__ == "__main__":

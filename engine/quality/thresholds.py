@@ -44,7 +44,7 @@ class Thresholds:
     # A single face under this share of the short side makes the gate look again on tiles
     # (engine/quality/crowd.py): others of its size could hide beside it. Grace Hopper's 0.39
     # skips it; the astronaut's 0.20 and every group photo whose first pass found one face
-    # take it (0.07-0.23: 34 of tests/variety.py's group shots, 2-30 people, 2-10 a row).
+    # take it (0.066-0.227: 23 of the 267 group shots of bench/calibrate_gate.py, 2-30 people).
     crowd_look_below: float = 0.3
     # Face box side over the image's short side: astronaut 0.20, Grace Hopper 0.39, cameraman
     # 0.15; Grace pasted into a 4x3 canvas 0.11 (rejected), full-body shots lower still.
