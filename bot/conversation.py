@@ -26,6 +26,7 @@ from bot.menus import (
     welcome,
 )
 from bot.session import Selfie, Session, Stage, TierChoice
+from engine.quality.report import Verdict
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class CheckedPhoto:
     """A photo after the quality gate; `selfie` is set when it was accepted and stored."""
 
     label: str
-    verdict: str
+    verdict: Verdict
     summary: str
     selfie: Selfie | None
 

@@ -19,7 +19,7 @@ from typing import Any
 from bot import image_child
 from bot.gate_text import gate_text
 from bot.session import Selfie
-from engine.quality.report import FaceRecord
+from engine.quality.report import FaceRecord, Verdict
 from ops import metrics as ops
 
 
@@ -27,7 +27,7 @@ from ops import metrics as ops
 class GateResult:
     """The gate's verdict on one photo, as the bot needs it."""
 
-    verdict: str  # "accepted", "warning" or "rejected"
+    verdict: Verdict
     summary: str
     codes: tuple[str, ...]
     face: FaceRecord | None  # what the set's next checks compare against
@@ -86,7 +86,7 @@ class ImagePool:
         person = raw["person"] and (tuple(raw["person"][0]), tuple(raw["person"][1]))
         summary = gate_text(raw["summary"])  # in the person's language, as the engine meant
         result = GateResult(
-            raw["verdict"], summary, tuple(raw["codes"]), raw["face"], person or None
+            Verdict(raw["verdict"]), summary, tuple(raw["codes"]), raw["face"], person or None
         )
         ops.count_photo(result.verdict, result.codes)
         return result

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.i18n import N_, command, ngettext, t
+from engine.quality.report import Verdict
 
 
 @dataclass(frozen=True)
@@ -146,12 +147,12 @@ def count_line(accepted: int, policy: Policy) -> str:
     return f"{so_far}; {rest}"
 
 
-ICONS = {"accepted": "✅", "warning": "⚠️", "rejected": "❌"}
+ICONS = {Verdict.ACCEPTED: "✅", Verdict.WARNING: "⚠️", Verdict.REJECTED: "❌"}
 
 
-def verdict_line(label: str, verdict: str, summary: str) -> str:
+def verdict_line(label: str, verdict: Verdict, summary: str) -> str:
     """Return one photo's verdict, e.g. '✅ Photo 3: sharp and well lit.'."""
-    return f"{ICONS.get(verdict, '•')} {label[:1].upper()}{label[1:]}: {summary}"
+    return f"{ICONS[verdict]} {label[:1].upper()}{label[1:]}: {summary}"
 
 
 def photo_label(number: int) -> str:

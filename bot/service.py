@@ -61,6 +61,7 @@ from engine.jobs import (
 )
 from engine.jobs.stream import latest_event
 from engine.jobs.workers import WorkerState
+from engine.quality.report import Verdict
 from storage.blobs import BlobStore
 from storage.keys import user_scope
 from storage.state import StateStore
@@ -223,7 +224,7 @@ class ChatService:
         for number, photo in enumerate(photos, start=session.received + 1):
             label = say.photo_label(number)
             if len(group.selfies) >= self._config.policy.max_selfies:
-                checked.append(CheckedPhoto(label, "rejected", t(say.NOT_KEPT_FULL), None))
+                checked.append(CheckedPhoto(label, Verdict.REJECTED, t(say.NOT_KEPT_FULL), None))
                 continue
             counted = [selfie.label for selfie in group.selfies]
             result = await self._svc.images.check(photo.data, label, group.all(), counted)

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
 from typing import Any, Self
 
-from engine.quality.report import FaceRecord
+from engine.quality.report import FaceRecord, Verdict
 
 
 class Stage(StrEnum):
@@ -37,7 +37,7 @@ class Selfie:
     label: str  # "photo 3": the number the person saw in the verdict
     blob_key: str
     file_id: str
-    verdict: str  # "accepted" or "warning"
+    verdict: Verdict  # ACCEPTED or WARNING
     face: FaceRecord  # what the gate measured: descriptor, hash, quality, pose, light, outfit
 
     @property
@@ -49,7 +49,10 @@ class Selfie:
     def from_dict(cls, raw: dict[str, Any]) -> Self:
         """Rebuild from the stored JSON form, ignoring fields this version does not know."""
         known = {name: raw[name] for name in cls.__dataclass_fields__ if name in raw}
-        return cls(**{**known, "face": FaceRecord.from_json(raw.get("face") or {"label": ""})})
+        face = FaceRecord.from_json(raw.get("face") or {"label": ""})
+        return cls(
+            **{**known, "verdict": Verdict(raw.get("verdict", Verdict.ACCEPTED)), "face": face}
+        )
 
 
 @dataclass(frozen=True)

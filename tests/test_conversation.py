@@ -21,7 +21,7 @@ from bot.events import Command, Press, Progress, Reply, Text, Unsupported
 from bot.menus import CoreConfig, StyleChoice
 from bot.messages import Policy
 from bot.session import Selfie, Session, Stage
-from engine.quality.report import FaceRecord
+from engine.quality.report import FaceRecord, Verdict
 
 POLICY = Policy(
     min_selfies=3, max_selfies=5, recommended_selfies=4, results_days=7,
@@ -40,15 +40,15 @@ CONFIG = CoreConfig(
 
 def _selfie(n: int) -> Selfie:
     face = FaceRecord(f"photo {n}", (0.1,) * 4, "abc", 0.9)
-    return Selfie(f"photo {n}", f"k/{n}", f"f{n}", "accepted", face)
+    return Selfie(f"photo {n}", f"k/{n}", f"f{n}", Verdict.ACCEPTED, face)
 
 
 def _good(n: int) -> CheckedPhoto:
-    return CheckedPhoto(f"photo {n}", "accepted", "sharp, well lit.", _selfie(n))
+    return CheckedPhoto(f"photo {n}", Verdict.ACCEPTED, "sharp, well lit.", _selfie(n))
 
 
 def _bad(n: int) -> CheckedPhoto:
-    return CheckedPhoto(f"photo {n}", "rejected", "too blurry: hold still.", None)
+    return CheckedPhoto(f"photo {n}", Verdict.REJECTED, "too blurry: hold still.", None)
 
 
 def _texts(step: Step) -> list[str]:
@@ -253,7 +253,7 @@ def test_the_gates_grouping_replaces_the_set_and_its_notes_are_shown() -> None:
     stranger, person = _selfie(1), (_selfie(2), _selfie(3))
     session = Session(stage=Stage.CAPTURE, subject="man", selfies=(stranger,), set_aside=person[:1])
     note = "Photo 1 doesn't look like the other 2, so I've set it aside. Send only photos of you."
-    event = CheckedPhotos((CheckedPhoto("photo 3", "accepted", "Great.", person[1]),),
+    event = CheckedPhotos((CheckedPhoto("photo 3", Verdict.ACCEPTED, "Great.", person[1]),),
                           grouping=(person, (stranger,)), notes=(note,))  # fmt: skip
     step = decide(session, event, CONFIG)
     assert step.session is not None

@@ -26,7 +26,7 @@ from core.errors import HeadshotsError
 from engine.jobs import Tier
 from engine.quality import DEFAULT_THRESHOLDS
 from engine.quality.decode import decode
-from engine.quality.report import FaceRecord
+from engine.quality.report import FaceRecord, Verdict
 
 POLICY = Policy(
     min_selfies=2, max_selfies=4, recommended_selfies=3, results_days=7,
@@ -53,8 +53,10 @@ def _photos(n: int, good: int) -> CheckedPhotos:
     for i in range(n):
         label = f"photo {i}"
         face = FaceRecord(label, (0.0,), "0", 0.5)
-        selfie = Selfie(label, f"k{i}", f"f{i}", "accepted", face) if i < good else None
-        items.append(CheckedPhoto(label, "accepted" if selfie else "rejected", "ok", selfie))
+        selfie = Selfie(label, f"k{i}", f"f{i}", Verdict.ACCEPTED, face) if i < good else None
+        items.append(
+            CheckedPhoto(label, Verdict.ACCEPTED if selfie else Verdict.REJECTED, "ok", selfie)
+        )
     return CheckedPhotos(tuple(items))
 
 

@@ -12,7 +12,7 @@ from bot.menus import CoreConfig, StyleChoice
 from bot.messages import Policy
 from bot.session import Selfie, Session, Stage, TierChoice
 from engine.jobs import Tier
-from engine.quality.report import FaceRecord
+from engine.quality.report import FaceRecord, Verdict
 
 POLICY = Policy(
     min_selfies=3, max_selfies=5, recommended_selfies=4, results_days=7,
@@ -25,7 +25,7 @@ BOTH = CoreConfig(
     pack_eta_s={Tier.EXPRESS: 50.0, Tier.STUDIO: 13 * 60.0},  # as measured by the workers
 )
 SELFIES = tuple(
-    Selfie(f"photo {n}", f"k/{n}", f"f{n}", "accepted", FaceRecord(f"photo {n}", (), "", 0.8))
+    Selfie(f"photo {n}", f"k/{n}", f"f{n}", Verdict.ACCEPTED, FaceRecord(f"photo {n}", (), "", 0.8))
     for n in range(3)
 )
 SIZED = Session(stage=Stage.PACK_SIZE, subject="woman", selfies=SELFIES, styles=("grey", "city"))
