@@ -39,6 +39,7 @@ from bot.conversation import (
 )
 from bot.erase import erase_person
 from bot.events import ChatRef, Effect, Event, Photo, Reply, SendFiles, SendPhoto, Unsupported
+from bot.grouping import Grouping
 from bot.i18n import SLASH, pick_language, speaking, t
 from bot.image_pool import ImagePool
 from bot.limits import Limits, count_pack, pack_refusal
@@ -219,7 +220,7 @@ class ChatService:
         return await self._check(scope, session, photos)
 
     async def _check(self, scope: str, session: Session, photos: Sequence[Photo]) -> CheckedPhotos:
-        group = _Grouping(list(session.selfies), list(session.set_aside))
+        group = Grouping(list(session.selfies), list(session.set_aside))
         checked = []
         for number, photo in enumerate(photos, start=session.received + 1):
             label = say.photo_label(number)
@@ -416,35 +417,6 @@ class ChatService:
             erased.jobs,
         )
         return erased.describe()
-
-
-@dataclass
-class _Grouping:
-    """The set's selfies and set-aside photos while an event's photos are checked."""
-
-    selfies: list[Selfie]
-    set_aside: list[Selfie]
-    notes: list[str] = field(default_factory=list)
-
-    def all(self) -> list[Selfie]:
-        """Return every good photo of the set, the person's first."""
-        return [*self.selfies, *self.set_aside]
-
-    def add(
-        self, selfie: Selfie, person: tuple[tuple[str, ...], ...] | None, most_aside: int
-    ) -> None:
-        """Add a good photo and regroup by the gate's decision, noting what moved and why."""
-        pool = [*self.all(), selfie]
-        chosen = set(person[0]) if person else {s.label for s in self.selfies} | {selfie.label}
-        before = {s.label for s in self.selfies}
-        self.selfies = [s for s in pool if s.label in chosen]
-        # The newest set-aside photos are kept; older ones drop out of the decision.
-        self.set_aside = [s for s in pool if s.label not in chosen][-most_aside:]
-        for s in pool:
-            if s.label in before and s.label not in chosen:
-                self.notes.append(say.set_aside(s.label, len(self.selfies)))
-            elif s.label in chosen and s.label not in before and s is not selfie:
-                self.notes.append(say.counts_again(s.label))
 
 
 def _photo_refusal(session: Session | None) -> str:
