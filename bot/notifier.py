@@ -131,10 +131,14 @@ class Notifier:
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Deliver events until `stop` is set (within about `block_s`) or the task is cancelled."""
         try:
-            await self.start()
+            joined = False
             while stop is None or not stop.is_set():
                 try:
-                    await self.step()
+                    if joined:
+                        await self.step()
+                    else:  # retried like a step: Redis may be restarting as the bot starts
+                        await self.start()
+                        joined = True
                 except RedisError:  # Redis restarting: nothing is lost, the group remembers
                     log.exception("notifier lost Redis; retrying")
                     await asyncio.sleep(RETRY_S)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,7 @@ from tests.queue_harness import (
     stored_request,
     tiny_png,
 )
+from tests.servers import restartable_redis
 
 
 @dataclass
@@ -62,9 +64,13 @@ class Desk:
             keys.append(key)
         return StyleResult(style, tuple(keys))
 
+    async def close(self) -> None:
+        await self.state.close()
+        await self.redis.aclose()
 
-@pytest.fixture
-async def desk(tmp_path: Path, redis_url: str) -> AsyncIterator[Desk]:
+
+async def _open_desk(tmp_path: Path, redis_url: str) -> Desk:
+    """Store a running job's request and record and open its stream: what a worker leaves."""
     settings = queue_settings(tmp_path, redis_url, notifier_claim_idle_s=0.5)
     redis, state = Redis.from_url(redis_url), open_state(redis_url)
     blobs = open_blob_store(settings)
@@ -72,9 +78,14 @@ async def desk(tmp_path: Path, redis_url: str) -> AsyncIterator[Desk]:
     record = {"job_id": request.job_id, "request": request.to_json(), "status": "running"}
     await state.put(record_key(request.job_id), record)
     await open_stream(redis, request.job_id, 600)
-    yield Desk(settings, redis, state, blobs, request)
-    await state.close()
-    await redis.aclose()
+    return Desk(settings, redis, state, blobs, request)
+
+
+@pytest.fixture
+async def desk(tmp_path: Path, redis_url: str) -> AsyncIterator[Desk]:
+    opened = await _open_desk(tmp_path, redis_url)
+    yield opened
+    await opened.close()
 
 
 def _count(sink: RecordingSink, kind: type) -> int:
@@ -210,3 +221,19 @@ async def test_processes_serving_other_platforms_leave_the_job_alone(desk: Desk)
         await eventually(delivered, "the Telegram process to deliver")
     assert discord.got == []
     assert [len(a.images) for a in telegram.of(SendAlbum)] == [2]
+
+
+async def test_a_notifier_started_while_redis_is_down_delivers_once_it_is_back(
+    tmp_path: Path,
+) -> None:
+    with restartable_redis(tmp_path) as server:
+        desk = await _open_desk(tmp_path, server.url)
+        await desk.publish(Done(job_id=desk.job_id, results=(await desk.results("office", 2),)))
+        server.stop()  # the bot starts while Redis restarts: joining the group fails at first
+        sink = RecordingSink()
+        async with running_notifier(desk.settings, desk.state, desk.blobs, sink):
+            await asyncio.sleep(1.5)  # a join or two has failed by now
+            await asyncio.to_thread(server.start)
+            await eventually(lambda: _acked(desk), "the delivery after Redis came back", 30)
+        assert _count(sink, SendAlbum) == 1
+        await desk.close()
