@@ -29,6 +29,7 @@ from engine.jobs.keys import QUEUE_NAME, stream_key
 from storage.blobs import BlobStore
 from storage.keys import user_scope
 from storage.state import StateStore
+from tests.fake_telegram import TOKEN, FakeTelegram
 from tests.standin_studio import calls_log
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -235,3 +236,15 @@ async def running_bot(settings: Settings) -> AsyncIterator[None]:
     finally:
         stop.set()
         await task
+
+
+def telegram_settings(
+    tmp_path: Path, redis_url: str, telegram: FakeTelegram, **extra: object
+) -> Settings:
+    """Settings for a bot served against the fake Bot API: a small set, one gate process."""
+    return queue_settings(
+        tmp_path, redis_url,
+        telegram_token=TOKEN, telegram_base_url=telegram.base_url,
+        telegram_base_file_url=telegram.base_file_url,
+        **{"min_selfies": 2, "max_selfies": 4, "gate_workers": 1, "album_wait_s": 0.3, **extra},
+    )  # fmt: skip

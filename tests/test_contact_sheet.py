@@ -18,8 +18,13 @@ from bot.contact_sheet import MORE_LIKE_COUNT, SheetAlbum, controls
 from bot.zip_parts import zip_parts
 from core.settings import Settings
 from storage.keys import user_scope
-from tests.fake_telegram import TOKEN, FakeTelegram, Sent
-from tests.queue_harness import queue_settings, running_bot, studio_calls, worker_process
+from tests.fake_telegram import FakeTelegram, Sent
+from tests.queue_harness import (
+    running_bot,
+    studio_calls,
+    telegram_settings,
+    worker_process,
+)
 from tests.test_telegram_journey import USER, _consent, _order_pack, _redis_keys, _text_has
 
 KIT = ["profile-avatar.jpg", "profile-signature.jpg", "profile-banner.png"]
@@ -27,12 +32,7 @@ KIT = ["profile-avatar.jpg", "profile-signature.jpg", "profile-banner.png"]
 
 @pytest.fixture
 def bot_settings(tmp_path: Path, redis_url: str, telegram: FakeTelegram) -> Settings:
-    return queue_settings(
-        tmp_path, redis_url,
-        telegram_token=TOKEN, telegram_base_url=telegram.base_url,
-        telegram_base_file_url=telegram.base_file_url,
-        min_selfies=2, max_selfies=4, gate_workers=1, album_wait_s=0.3,
-    )  # fmt: skip
+    return telegram_settings(tmp_path, redis_url, telegram)
 
 
 def _data(sent: Sent) -> list[str]:

@@ -23,7 +23,7 @@ from engine.jobs.records import open_state
 from engine.jobs.workers import mark_unavailable
 from storage.blobs import open_blob_store
 from tests import photos
-from tests.fake_telegram import TOKEN, FakeTelegram, Sent
+from tests.fake_telegram import FakeTelegram, Sent
 from tests.ops_harness import headshots, healthy, is_pack, off_loop, order_pack, process_env
 from tests.queue_harness import (
     RecordingSink,
@@ -31,6 +31,7 @@ from tests.queue_harness import (
     queue_settings,
     running_notifier,
     stored_request,
+    telegram_settings,
     worker_process,
 )
 from tests.servers import free_port
@@ -39,11 +40,7 @@ USER = 4343
 
 
 def _settings(tmp_path: Path, redis_url: str, telegram: FakeTelegram, **extra: object) -> Settings:
-    return queue_settings(
-        tmp_path, redis_url, telegram_token=TOKEN, telegram_base_url=telegram.base_url,
-        telegram_base_file_url=telegram.base_file_url, min_selfies=2, max_selfies=4,
-        gate_workers=1, album_wait_s=0.3, ops_port=free_port(), **extra,
-    )  # fmt: skip
+    return telegram_settings(tmp_path, redis_url, telegram, ops_port=free_port(), **extra)
 
 
 def _selfies() -> list[bytes]:

@@ -14,20 +14,15 @@ from core.settings import Settings
 from engine.jobs.records import all_records, open_state
 from storage.blobs import open_blob_store
 from tests import photos
-from tests.fake_telegram import TOKEN, FakeTelegram, Sent
-from tests.queue_harness import queue_settings, running_bot
+from tests.fake_telegram import FakeTelegram, Sent
+from tests.queue_harness import running_bot, telegram_settings
 
 USER = 778
 
 
 @pytest.fixture
 def bot_settings(tmp_path: Path, redis_url: str, telegram: FakeTelegram) -> Settings:
-    return queue_settings(
-        tmp_path, redis_url,
-        telegram_token=TOKEN, telegram_base_url=telegram.base_url,
-        telegram_base_file_url=telegram.base_file_url,
-        min_selfies=2, max_selfies=4, gate_workers=1, album_wait_s=0.3,
-    )  # fmt: skip
+    return telegram_settings(tmp_path, redis_url, telegram)
 
 
 def _has(fragment: str) -> object:

@@ -24,20 +24,15 @@ from engine.jobs.retention import RetentionPolicy, sweep
 from storage.blobs import open_blob_store
 from storage.keys import user_scope
 from tests import photos
-from tests.fake_telegram import TOKEN, FakeTelegram, Sent
-from tests.queue_harness import queue_settings, running_bot, worker_process
+from tests.fake_telegram import FakeTelegram, Sent
+from tests.queue_harness import running_bot, telegram_settings, worker_process
 
 USER = 777
 
 
 @pytest.fixture
 def bot_settings(tmp_path: Path, redis_url: str, telegram: FakeTelegram) -> Settings:
-    return queue_settings(
-        tmp_path, redis_url,
-        telegram_token=TOKEN, telegram_base_url=telegram.base_url,
-        telegram_base_file_url=telegram.base_file_url,
-        min_selfies=2, max_selfies=4, gate_workers=1, album_wait_s=0.3,
-    )  # fmt: skip
+    return telegram_settings(tmp_path, redis_url, telegram)
 
 
 @pytest.fixture
