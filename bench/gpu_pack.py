@@ -1,6 +1,7 @@
 """Time both tiers' packs on a GPU with random weights of the real architectures (no download).
 
 Run on a GPU host:  python bench/gpu_pack.py --tier both      (under 8 minutes on one H200)
+A bare GPU host (no settings, no face stack): bench/gpu_timing.py, through bench/device/run.sh.
 Run here (no GPU):  python bench/gpu_pack.py --tiny --tier both
 
 Express (bench/pack_express.py): FLUX.2 [klein] 4B transformer, its Qwen3-4B text encoder and

@@ -89,15 +89,17 @@ def measure_express(pipe: Any, opts: BenchOptions) -> tuple[list[Row], list[Any]
     """Return the express rows (parts, renders, compiled renders) and the last images rendered."""
     refs = references(opts.refs, opts.ref_px)
     rows = [
-        _part(
-            f"VAE-encode {opts.refs} refs at {opts.ref_px} px", opts, lambda: _encode(pipe, refs)
+        part_row(
+            f"VAE-encode {opts.refs} refs at {opts.ref_px} px",
+            opts,
+            lambda: encode_refs(pipe, refs),
         ),
-        _part(
+        part_row(
             "encode 1 prompt (Qwen3, 512 tokens)",
             opts,
             lambda: pipe.encode_prompt([PROMPT], device=opts.device),
         ),
-        _part(f"VAE decode 1 image at {opts.px} px", opts, lambda: _decode(pipe, opts)),
+        part_row(f"VAE decode 1 image at {opts.px} px", opts, lambda: decode_latent(pipe, opts)),
     ]
     renders, images = _render_rows(pipe, refs, opts, "eager")
     rows += renders
@@ -134,7 +136,7 @@ def references(count: int, side_px: int) -> list[Any]:
     return [fit_reference(photo.crop(box), side_px) for box in boxes]
 
 
-def _part(name: str, opts: BenchOptions, work: Callable[[], Any]) -> Row:
+def part_row(name: str, opts: BenchOptions, work: Callable[[], Any]) -> Row:
     times, peak = timed(opts.device, opts.runs + 2, work)
     return Row(TIER, name, times[1:], peak)  # the first call warms kernels and the allocator
 
@@ -172,7 +174,7 @@ def _render_call(pipe: Any, refs: list[Any], settings: Any, keep: list[Any]) -> 
     return call
 
 
-def _encode(pipe: Any, refs: list[Any]) -> Any:
+def encode_refs(pipe: Any, refs: list[Any]) -> Any:
     """Encode references exactly as Flux2KleinPipeline's own step 4 does."""
     images = [
         pipe.image_processor.preprocess(r, height=r.height, width=r.width, resize_mode="crop")
@@ -183,7 +185,7 @@ def _encode(pipe: Any, refs: list[Any]) -> Any:
     )
 
 
-def _decode(pipe: Any, opts: BenchOptions) -> Any:
+def decode_latent(pipe: Any, opts: BenchOptions) -> Any:
     import torch
 
     channels, factor = pipe.vae.config.latent_channels, pipe.vae_scale_factor

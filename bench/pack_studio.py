@@ -96,14 +96,14 @@ def measure_studio(pipe: Any, opts: BenchOptions) -> tuple[list[Row], list[Any],
     lora = _train(pipe, dataclasses.replace(config, min_steps=1, max_steps=1), lambda *_: None)
     style = get_style(opts.style)
     full, images = _render(pipe, lora, style, opts, acceleration=None)
-    acceleration = _acceleration(pipe, opts)
+    acceleration = acceleration_for(pipe, opts)
     few, _ = _render(pipe, lora, style, opts, acceleration=acceleration)
     recipe, b = acceleration.recipe, opts.batch
     rows += [
         Row(TIER, f"image, {style.id} ({style.sampler.steps} steps, batch {b})", *full),
         Row(TIER, f"image, {opts.acceleration_recipe} ({recipe.steps} steps {recipe.scheduler},"
                   f" CFG {recipe.guidance_scale:g}, 2 adapters, batch {b})", *few),
-        Row(TIER, f"VAE decode 1 image at {px} px", *_decode(pipe, px, opts)),
+        Row(TIER, f"VAE decode 1 image at {px} px", *decode_timed(pipe, px, opts)),
     ]  # fmt: skip
     return rows, images, total_s - sum(steps)
 
@@ -153,7 +153,7 @@ def _train_variants(pipe: Any, config: Any, opts: BenchOptions) -> list[Row]:
     return rows
 
 
-def _acceleration(pipe: Any, opts: BenchOptions) -> Any:
+def acceleration_for(pipe: Any, opts: BenchOptions) -> Any:
     """Load the acceleration LoRA as a worker does: the real file, or a random stand-in."""
     from engine.studio.lora.acceleration import RECIPES, load_acceleration
     from engine.studio.tiny_lora import write_random_lora
@@ -218,7 +218,7 @@ def _render(
     return (times, peak[0]), images
 
 
-def _decode(pipe: Any, px: int, opts: BenchOptions) -> tuple[list[float], float | None]:
+def decode_timed(pipe: Any, px: int, opts: BenchOptions) -> tuple[list[float], float | None]:
     import torch
 
     factor = pipe.vae_scale_factor

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class BenchOptions:
     acceleration: str | None = None  # a real acceleration LoRA file; None: a random stand-in
     acceleration_recipe: str = "hyper-sd-8-cfg"  # engine.studio.lora.acceleration.RECIPES
     compile_train: bool = False  # also time a torch.compile'd training run (minutes on SDXL)
-    checkpointing: str = "auto"
+    checkpointing: Literal["auto", "on", "off"] = "auto"
     pack_selfies: int = 10
     pack_images: int = 40
     overgenerate: float = 1.5
