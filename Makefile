@@ -27,8 +27,8 @@ unit: $(STAMP) redis-binary
 # what `pybabel update` marked new or fuzzy; tests/test_catalog.py fails until that is done).
 catalog: $(STAMP)
 	$(BIN)/pybabel extract -k N_ -k t -k words -k ngettext:1,2 --no-location --omit-header \
-	  -o bot/locale/headshots.pot bot engine/quality
-	$(BIN)/pybabel update -i bot/locale/headshots.pot -d bot/locale -D headshots --no-location
+	  -o bot/text/locale/headshots.pot bot engine/quality
+	$(BIN)/pybabel update -i bot/text/locale/headshots.pot -d bot/text/locale -D headshots --no-location
 
 # Re-install whenever pyproject.toml changes; the stamp records the last good install.
 $(STAMP): pyproject.toml

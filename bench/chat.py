@@ -22,7 +22,7 @@ sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from PIL import ImageOps  # noqa: E402
 
-from bot import telegram_front  # noqa: E402
+from bot.fronts.telegram import front as telegram_front  # noqa: E402
 from bot.host import serve  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from tests import photos  # noqa: E402
@@ -93,8 +93,8 @@ async def main(people: int, rounds: int) -> None:
         latencies: list[float] = []
         for selfie in _selfies()[:rounds]:
             # Replies to one chat are paced to about one a second (Telegram's limit, see
-            # bot/pacing.py): without this pause rounds came every ~0.6 s and the later ones
-            # measured that pacing, not the bot and its gate.
+            # bot/fronts/telegram/pacing.py): without this pause rounds came every ~0.6 s and the
+            # later ones measured that pacing, not the bot and its gate.
             await asyncio.sleep(ROUND_PAUSE_S)
             latencies += await _round(tg, users, selfie)
         stop.set()

@@ -29,9 +29,9 @@ from collections.abc import Sequence
 
 from redis.asyncio import Redis
 
-from bot.events import ChatRef, Effect, Progress
-from bot.notifier import Notifier
-from bot.progress_text import progress_text
+from bot.chat.events import ChatRef, Effect, Progress
+from bot.delivery.notifier import Notifier
+from bot.text.progress import progress_text
 from core.settings import Settings
 from engine.jobs import Training, create_arq_pool, enqueue_pack, event_from_json, publish_event
 from engine.jobs.keys import record_key, stream_key

@@ -1,9 +1,10 @@
 """Hosts chat fronts in one process: shared resources, one notifier, effects routed by platform.
 
-A front is one platform's intake and sink (`bot.telegram_front`, `bot.discord_front`). One
-process has one notifier: its consumer group hands over each job's events, so a process serving
-two platforms routes each effect to the sink of the chat's platform. To add a platform, write a
-module with `open_front(settings, resources, stack) -> Front` and name it in `fronts_for`.
+A front is one platform's intake and sink (`bot.fronts.telegram.front`,
+`bot.fronts.discord.front`). One process has one notifier: its consumer group hands over each
+job's events, so a process serving two platforms routes each effect to the sink of the chat's
+platform. To add a platform, write a module with `open_front(settings, resources, stack) ->
+Front` and name it in `fronts_for`.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ import signal
 from collections.abc import Mapping, Sequence
 from contextlib import AsyncExitStack
 
-from bot.app import open_resources, style_titles
-from bot.events import ChatRef, Effect
-from bot.front import OpenFront
-from bot.notifier import Notifier
-from bot.sink import EffectSink
+from bot.chat.events import ChatRef, Effect
+from bot.chat.sink import EffectSink
+from bot.delivery.notifier import Notifier
+from bot.service.app import open_resources, style_titles
+from bot.service.front import OpenFront
 from core.errors import ConfigError
 from core.settings import Settings
 from engine.jobs import TerminalEvent
@@ -43,7 +44,8 @@ class RoutingSink:
 
 def fronts_for(settings: Settings, platforms: Sequence[str] | None = None) -> list[OpenFront]:
     """Return the fronts to open: those named, or every platform whose token is set."""
-    from bot import discord_front, telegram_front
+    from bot.fronts.discord import front as discord_front
+    from bot.fronts.telegram import front as telegram_front
 
     known: dict[str, tuple[OpenFront, bool]] = {
         "discord": (discord_front.open_front, settings.discord_token is not None),

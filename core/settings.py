@@ -157,7 +157,7 @@ class Settings(BaseSettings):
     language: str = Field(
         "",
         description=(
-            "Answer everyone in this language (a catalog in bot/locale, e.g. es); empty: each"
+            "Answer everyone in this language (a catalog in bot/text/locale, e.g. es); empty: each"
             " person's own language from their chat app, English where there is no catalog."
         ),
     )

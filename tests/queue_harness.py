@@ -19,10 +19,10 @@ from PIL import Image
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
-from bot import telegram_front
-from bot.events import ChatRef, Effect, Progress, Reply, SendAlbum, SendPhoto
+from bot.chat.events import ChatRef, Effect, Progress, Reply, SendAlbum, SendPhoto
+from bot.delivery.notifier import Notifier
+from bot.fronts.telegram import front as telegram_front
 from bot.host import serve
-from bot.notifier import Notifier
 from core.settings import Settings
 from engine.jobs import PackRequest, event_from_json
 from engine.jobs.keys import QUEUE_NAME, stream_key

@@ -11,13 +11,13 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from bot import messages as say
-from bot.i18n import LOCALE_DIR, languages, pick_language, speaking, t
+from bot.text import messages as say
+from bot.text.i18n import LOCALE_DIR, languages, pick_language, speaking, t
 
 ROOT = Path(__file__).resolve().parent.parent
 # Where texts for a person are written: the bot, and the gate, whose words the bot translates.
 SOURCES = (ROOT / "bot", ROOT / "engine" / "quality")
-# The markers bot.i18n and engine.quality.report define.
+# The markers bot.text.i18n and engine.quality.report define.
 KEYWORDS = {"_": None, "N_": None, "t": None, "words": None, "ngettext": (1, 2)}
 TRANSLATED = [language for language in languages() if language != "en"]
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from PIL import ImageOps
 
-from bot.console_adapter import parse_line
-from bot.console_runner import serve_console
-from bot.events import Button, Command, Photo, Press, Text, Unsupported
+from bot.chat.events import Button, Command, Photo, Press, Text, Unsupported
+from bot.fronts.console.adapter import parse_line
+from bot.fronts.console.runner import serve_console
 from tests import photos
 from tests.ops_harness import process_env
 from tests.queue_harness import queue_settings

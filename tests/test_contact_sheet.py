@@ -14,8 +14,8 @@ import pytest
 from PIL import Image
 from redis import Redis as SyncRedis
 
-from bot.contact_sheet import MORE_LIKE_COUNT, SheetAlbum, controls
-from bot.zip_parts import zip_parts
+from bot.chat.contact_sheet import MORE_LIKE_COUNT, SheetAlbum, controls
+from bot.service.zip_parts import zip_parts
 from core.settings import Settings
 from storage.keys import user_scope
 from tests.fake_telegram import FakeTelegram, Sent

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.conversation import (
+from bot.chat.conversation import (
     CancelPack,
     CheckedPhoto,
     CheckedPhotos,
@@ -17,10 +17,10 @@ from bot.conversation import (
     accepts_photos,
     decide,
 )
-from bot.events import Command, Press, Progress, Reply, Text, Unsupported
-from bot.menus import CoreConfig, StyleChoice
-from bot.messages import Policy
-from bot.session import Selfie, Session, Stage
+from bot.chat.events import Command, Press, Progress, Reply, Text, Unsupported
+from bot.chat.menus import CoreConfig, StyleChoice
+from bot.chat.session import Selfie, Session, Stage
+from bot.text.messages import Policy
 from engine.quality.report import FaceRecord, Verdict
 
 POLICY = Policy(
@@ -225,7 +225,7 @@ def test_session_roundtrips_through_json() -> None:
 
 
 def test_privacy_lists_everything_kept_and_for_how_long() -> None:
-    from bot.messages import privacy
+    from bot.text.messages import privacy
 
     text = privacy(POLICY)
     for kept in ("selfies", "face model", "headshots", "record", "progress history",

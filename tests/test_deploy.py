@@ -12,8 +12,8 @@ import pytest
 import yaml
 
 from bot.cli import build_parser
-from bot.env_example import render_env_example
 from core.settings import ENV_PREFIX, Settings
+from ops.env_example import render_env_example
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -122,7 +122,7 @@ def test_units_cover_the_bot_and_the_worker() -> None:
 def test_env_example_is_generated_from_settings() -> None:
     current = (DEPLOY / ".env.example").read_text()
     assert current == render_env_example(), (
-        "deploy/.env.example is stale: run `python -m bot.env_example > deploy/.env.example`"
+        "deploy/.env.example is stale: run `python -m ops.env_example > deploy/.env.example`"
     )
 
 
@@ -131,7 +131,7 @@ def test_env_example_names_every_setting_with_a_comment() -> None:
     for name in Settings.model_fields:
         variable = f"{ENV_PREFIX}{name.upper()}="
         found = [i for i, line in enumerate(lines) if line.lstrip("# ").startswith(variable)]
-        assert found, f"deploy/.env.example lacks {variable}: run `python -m bot.env_example`"
+        assert found, f"deploy/.env.example lacks {variable}: run `python -m ops.env_example`"
         index = found[0]
         assert lines[index - 1].startswith("# ") and len(lines[index - 1]) > 5, name
     _assert_settings_exist("\n".join(lines), ".env.example")

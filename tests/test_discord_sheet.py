@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from bot.contact_sheet import MORE_LIKE_COUNT
+from bot.chat.contact_sheet import MORE_LIKE_COUNT
 from core.settings import Settings
 from storage.keys import user_scope
 from tests.fake_discord import TOKEN, FakeDiscord, Sent

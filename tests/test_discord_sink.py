@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 import discord
 import pytest
 
-from bot.discord_front import point_at
-from bot.discord_sink import DiscordSink
-from bot.events import Button, ChatRef, Progress, Reply, SendAlbum, SendFiles
+from bot.chat.events import Button, ChatRef, Progress, Reply, SendAlbum, SendFiles
+from bot.fronts.discord.front import point_at
+from bot.fronts.discord.sink import DiscordSink
 from core.settings import Settings
 from storage.state_memory import MemoryStateStore
 from tests import photos

@@ -13,7 +13,7 @@ import pytest
 from PIL import ImageOps
 from redis import Redis as SyncRedis
 
-from bot import discord_front
+from bot.fronts.discord import front as discord_front
 from bot.host import serve
 from core.settings import Settings
 from engine.studio.tiny_flux2 import write_tiny_flux2_klein

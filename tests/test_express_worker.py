@@ -14,8 +14,8 @@ import pytest
 from PIL import Image
 from redis.asyncio import Redis
 
-from bot.events import SendAlbum, SendPhoto
-from bot.progress_text import FAILURE_REPLIES
+from bot.chat.events import SendAlbum, SendPhoto
+from bot.text.progress import FAILURE_REPLIES
 from core.settings import Settings
 from engine.jobs import (
     FailureCode,

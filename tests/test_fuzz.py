@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from bot.conversation import (
+from bot.chat.conversation import (
     CheckedPhoto,
     CheckedPhotos,
     CoreEvent,
@@ -18,10 +18,10 @@ from bot.conversation import (
     accepts_photos,
     decide,
 )
-from bot.events import Command, Press, Reply, Text, Unsupported
-from bot.menus import CoreConfig, StyleChoice
-from bot.messages import Policy
-from bot.session import Selfie, Session, Stage, TierChoice
+from bot.chat.events import Command, Press, Reply, Text, Unsupported
+from bot.chat.menus import CoreConfig, StyleChoice
+from bot.chat.session import Selfie, Session, Stage, TierChoice
+from bot.text.messages import Policy
 from core.errors import HeadshotsError
 from engine.jobs import Tier
 from engine.quality import DEFAULT_THRESHOLDS

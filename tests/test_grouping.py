@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.grouping import Grouping
-from bot.session import Selfie
+from bot.chat.grouping import Grouping
+from bot.chat.session import Selfie
 from engine.quality.report import FaceRecord, Verdict
 
 

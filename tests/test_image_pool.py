@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import signal
 
-from bot.image_pool import ImagePool
+from bot.images.pool import ImagePool
 from tests import photos
 
 

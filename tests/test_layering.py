@@ -39,7 +39,7 @@ ONLY_THROUGH: list[tuple[str, str, set[str]]] = [
     ("bot", "engine.quality", {"engine.quality.report"}),
     ("engine.worker", "engine.studio", {"engine.studio.protocol"}),
 ]
-POOL_CHILDREN = {"bot.image_child": {"engine.quality", "engine.retouch"}}
+POOL_CHILDREN = {"bot.images.child": {"engine.quality", "engine.retouch"}}
 
 
 def _module(path: Path) -> str:
@@ -132,8 +132,8 @@ def test_there_are_no_import_cycles() -> None:
 @pytest.mark.parametrize(
     ("importer", "target"),
     [
-        ("bot.service", "engine.worker.runner"),
-        ("bot.app", "engine.studio.lora.backend"),
+        ("bot.service.chat_service", "engine.worker.runner"),
+        ("bot.service.app", "engine.studio.lora.backend"),
         ("engine.worker.pack_job", "engine.studio.lora.backend"),
         ("storage.blobs", "engine.jobs.keys"),
         ("engine.jobs.queue", "ops.metrics"),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
-from bot.limits import Limits, count_pack, count_reroll, pack_refusal, reroll_refusal
+from bot.service.limits import Limits, count_pack, count_reroll, pack_refusal, reroll_refusal
 from engine.jobs import (
     PackAlreadyActiveError,
     PackRequest,
@@ -101,9 +101,9 @@ async def test_concurrent_orders_from_one_person_start_one_pack(
 async def test_the_daily_quota_survives_delete_and_names_nobody(
     redis_url: str, tmp_path: Path
 ) -> None:
-    from bot.erase import erase_person
-    from bot.limits import quota_key
-    from bot.pack_queue import ArqPackQueue
+    from bot.service.erase import erase_person
+    from bot.service.limits import quota_key
+    from bot.service.pack_queue import ArqPackQueue
     from storage.keys import user_scope
 
     settings = queue_settings(tmp_path, redis_url)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from bot.events import Progress, Reply, SendAlbum, SendPhoto
-from bot.progress_text import CANCELLED_REPLY, FAILURE_REPLIES, progress_text, split_albums
+from bot.chat.events import Progress, Reply, SendAlbum, SendPhoto
+from bot.text.progress import CANCELLED_REPLY, FAILURE_REPLIES, progress_text, split_albums
 from core.settings import Settings
 from engine.jobs import (
     Cancelled,

@@ -15,7 +15,7 @@ from PIL import ImageOps
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
-from bot import telegram_front
+from bot.fronts.telegram import front as telegram_front
 from bot.host import serve
 from core.settings import Settings
 from engine.jobs import create_arq_pool, enqueue_pack

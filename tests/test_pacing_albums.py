@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.albums import AlbumCollector
-from bot.events import ChatRef, Photo
-from bot.pacing import ChatPacer
+from bot.chat.events import ChatRef, Photo
+from bot.fronts.telegram.pacing import ChatPacer
+from bot.service.albums import AlbumCollector
 
 
 class _Clock:

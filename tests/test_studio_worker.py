@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 from redis.asyncio import Redis
 
-from bot.events import SendAlbum
+from bot.chat.events import SendAlbum
 from engine.jobs import PackRequest, create_arq_pool, enqueue_pack, event_from_json
 from engine.jobs.keys import stream_key
 from engine.jobs.records import open_state

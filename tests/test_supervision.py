@@ -13,14 +13,14 @@ from pathlib import Path
 from PIL import ImageOps
 from redis.asyncio import Redis
 
-from bot import messages
-from bot.i18n import t
-from bot.supervise import redis_answers
+from bot.text import messages
+from bot.text.i18n import t
 from core.settings import Settings
 from engine.jobs import create_arq_pool, enqueue_pack
 from engine.jobs.keys import WORKER_UNAVAILABLE
 from engine.jobs.records import open_state
 from engine.jobs.workers import mark_unavailable
+from ops.supervise import redis_answers
 from storage.blobs import open_blob_store
 from tests import photos
 from tests.fake_telegram import FakeTelegram, Sent

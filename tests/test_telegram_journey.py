@@ -16,8 +16,8 @@ from PIL import ImageOps
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
-from bot import messages
-from bot.i18n import t
+from bot.text import messages
+from bot.text.i18n import t
 from core.settings import Settings
 from engine.jobs.records import open_state
 from engine.jobs.retention import RetentionPolicy, sweep

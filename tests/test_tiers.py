@@ -6,11 +6,11 @@ from dataclasses import replace
 
 import pytest
 
-from bot.conversation import CancelPack, StartPack, Step, decide
-from bot.events import Command, Press, Reply
-from bot.menus import CoreConfig, StyleChoice
-from bot.messages import Policy
-from bot.session import Selfie, Session, Stage, TierChoice
+from bot.chat.conversation import CancelPack, StartPack, Step, decide
+from bot.chat.events import Command, Press, Reply
+from bot.chat.menus import CoreConfig, StyleChoice
+from bot.chat.session import Selfie, Session, Stage, TierChoice
+from bot.text.messages import Policy
 from engine.jobs import Tier
 from engine.quality.report import FaceRecord, Verdict
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from bot.messages import RESTARTED_NOTE
-from bot.progress_text import CANCELLED_REPLY, FAILURE_REPLIES
+from bot.text.messages import RESTARTED_NOTE
+from bot.text.progress import CANCELLED_REPLY, FAILURE_REPLIES
 from engine.jobs import (
     FailureCode,
     Training,

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from bot.events import SendAlbum
-from bot.progress_text import CANCELLED_REPLY, FAILURE_REPLIES
+from bot.chat.events import SendAlbum
+from bot.text.progress import CANCELLED_REPLY, FAILURE_REPLIES
 from core.settings import Settings
 from engine.jobs import (
     FailureCode,

@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the console chat until end of input."""
-    from bot.console_runner import serve_console
+    from bot.fronts.console.runner import serve_console
     from ops.logs import setup_logging_from
 
     settings = load_settings()

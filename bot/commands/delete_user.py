@@ -27,8 +27,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _erase(settings: Settings, platform: str, user_id: str) -> str:
-    from bot.erase import erase_person
-    from bot.pack_queue import ArqPackQueue
+    from bot.service.erase import erase_person
+    from bot.service.pack_queue import ArqPackQueue
     from engine.jobs import create_arq_pool
     from engine.jobs.records import open_state
     from storage.blobs import open_blob_store

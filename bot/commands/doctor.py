@@ -22,8 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print one line per check and a fix for each problem; exit 1 if anything is wrong."""
-    from bot.doctor import run_checks
     from core.settings import load_settings
+    from ops.doctor import run_checks
 
     try:
         settings = load_settings()

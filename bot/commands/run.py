@@ -27,9 +27,9 @@ def run(args: argparse.Namespace) -> int:
     """Run until Ctrl-C (or end of input in the console); stop every child cleanly."""
     from bot.commands import chat
     from bot.host import fronts_for, serve_until_signal
-    from bot.supervise import headshots_command, local_redis_if_needed
-    from bot.worker_supervisor import WorkerSupervisor
     from ops.logs import setup_logging_from
+    from ops.supervise import headshots_command, local_redis_if_needed
+    from ops.worker_supervisor import WorkerSupervisor
 
     settings = load_settings()
     fronts = fronts_for(settings)  # every platform with a token; none: the console chat

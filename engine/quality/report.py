@@ -24,7 +24,7 @@ class Words:
     """What the gate tells a person, as an English gettext message id and its parameters.
 
     The engine never words a message for the chat: the bot translates the id into the person's
-    language (bot.gate_text), the CLI prints `english()`. A tuple parameter is a list of names,
+    language (bot.text.gate), the CLI prints `english()`. A tuple parameter is a list of names,
     joined the way the language joins lists ("photo 1, photo 2 and photo 3"); a parameter may
     also be other words, translated on their own.
     """

@@ -1,0 +1,1 @@
+"""The pure conversation core: (session, event) -> (session, effects), no I/O."""

@@ -1,0 +1,1 @@
+"""The notifier: job streams -> chat, exactly once."""

@@ -1,0 +1,1 @@
+"""The console: a chat in the terminal, for trying the bot without a platform."""

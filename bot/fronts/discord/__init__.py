@@ -1,0 +1,1 @@
+"""Discord: the adapter, the sink and the front."""

@@ -1,0 +1,1 @@
+"""Telegram: the adapter, the sink, the front and its per-chat pacing."""
