@@ -20,8 +20,13 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Test files run on TEST_WORKERS processes (pytest-xdist), each file whole on one worker so its
+# module fixtures are built once; each worker starts its own redis-server. Two suit a 2-core
+# machine (four made timing-sensitive journeys flaky there); TEST_WORKERS=0 runs them in order.
+TEST_WORKERS ?= 2
+
 unit: $(STAMP) redis-binary
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 # After changing a text: refresh the template and merge it into every catalog (then translate
 # what `pybabel update` marked new or fuzzy; tests/test_catalog.py fails until that is done).

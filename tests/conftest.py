@@ -1,5 +1,8 @@
-"""Shared fixtures: real Redis and S3 servers and the face models, made once per session;
-a fake Bot API server per test."""
+"""Shared fixtures: real Redis and S3 servers and the face models, made once per session (per
+xdist worker: each has its own redis-server on its own port); a fake Bot API server per test.
+
+Also marks the long journeys (`-m "not journey"` is the quick run) and hands them out first, so
+`make test`'s parallel workers do not end waiting on one long file picked last."""
 
 from __future__ import annotations
 
@@ -19,6 +22,20 @@ from core.settings import Settings
 from engine.faces import FaceAnalyzer
 from tests.fake_telegram import FakeTelegram
 from tests.servers import redis_server, s3_server
+
+# Files whose tests drive a real bot and worker end to end (each 10-50 s on a 2-core machine).
+JOURNEY_FILES = frozenset(
+    {"test_scale_out.py", "test_supervision.py", "test_contact_sheet.py", "test_delivery_caps.py",
+     "test_discord_tiers.py", "test_telegram_identity.py"}
+)  # fmt: skip
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the journeys and move their files to the front (a stable sort, same on every worker)."""
+    for item in items:
+        if item.path.name.endswith("_journey.py") or item.path.name in JOURNEY_FILES:
+            item.add_marker(pytest.mark.journey)
+    items.sort(key=lambda item: item.get_closest_marker("journey") is None)
 
 
 @pytest.fixture(scope="session")

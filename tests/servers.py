@@ -9,7 +9,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 REDIS_MISSING = (
@@ -70,16 +70,28 @@ def running(command: list[str], port: int, what: str) -> Iterator[None]:
 
 
 @contextmanager
-def redis_server(workdir: Path) -> Iterator[str]:
-    """Start a throwaway redis-server with no persistence; yield its URL."""
+def redis_server(workdir: Path, tries: int = 3) -> Iterator[str]:
+    """Start a throwaway redis-server with no persistence; yield its URL.
+
+    Parallel test workers each start one: a port that was free can be taken by another worker
+    before redis binds it, so a start that fails is tried again on a new port.
+    """
     binary = shutil.which("redis-server")
     if binary is None:
         raise RuntimeError(REDIS_MISSING)
-    port = free_port()
-    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-               "--appendonly", "no", "--dir", str(workdir)]  # fmt: skip
-    with running(command, port, "redis-server"):
-        yield f"redis://127.0.0.1:{port}/0"
+    for attempt in range(tries):
+        port = free_port()
+        command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                   "--appendonly", "no", "--dir", str(workdir)]  # fmt: skip
+        with ExitStack() as stack:
+            try:
+                stack.enter_context(running(command, port, "redis-server"))
+            except RuntimeError:
+                if attempt == tries - 1:
+                    raise
+                continue
+            yield f"redis://127.0.0.1:{port}/0"
+            return
 
 
 @contextmanager

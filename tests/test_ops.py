@@ -50,6 +50,7 @@ def _selfies() -> list[bytes]:
     return [photos.to_bytes(face), photos.to_bytes(ImageOps.mirror(face))]
 
 
+@pytest.mark.journey
 async def test_healthz_and_metrics_move_during_a_journey(
     telegram: FakeTelegram, redis_url: str, tmp_path: Path
 ) -> None:
