@@ -18,7 +18,15 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from engine.jobs import keys
-from engine.jobs.events import JobEvent, event_from_json, event_to_json
+from engine.jobs.events import (
+    Cancelled,
+    Done,
+    Failed,
+    JobEvent,
+    event_from_json,
+    event_to_json,
+    is_terminal,
+)
 
 log = logging.getLogger(__name__)
 
@@ -27,16 +35,40 @@ WAKE_MAXLEN = 10
 _STREAM_PREFIX = keys.stream_key("")
 
 
-async def publish_event(redis: Redis, event: JobEvent, ttl_s: int) -> str:
-    """Append the event to the job's stream and set it as the latest state; return its id."""
+# Appends and sets the latest state in one step, unless the latest state is final and the new
+# event is not: a late writer (a `Queued` published after a job that failed at once, a position
+# update racing the job's end) must never make a finished job look alive again. A final event
+# after a final one still goes through: a re-run after a crash publishes its end again.
+_PUBLISH_LUA = """
+local FINAL = {KINDS}
+local latest = redis.call('GET', KEYS[2])
+if latest and ARGV[4] == '0' then
+  local ok, old = pcall(cjson.decode, latest)
+  if ok and type(old) == 'table' and FINAL[old['kind']] then return false end
+end
+local entry = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'e', ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
+return entry
+"""
+_FINAL_KINDS = (Done.kind, Failed.kind, Cancelled.kind)
+_PUBLISH_SCRIPT = _PUBLISH_LUA.replace(
+    "{KINDS}", "{" + ", ".join(f"{kind} = true" for kind in _FINAL_KINDS) + "}"
+)
+
+
+async def publish_event(redis: Redis, event: JobEvent, ttl_s: int) -> str | None:
+    """Append the event to the job's stream and set it as the latest state; return its id.
+
+    Return None, publishing nothing, for a non-final event about a job whose latest is final.
+    """
     body = event_to_json(event)
-    stream = keys.stream_key(event.job_id)
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.xadd(stream, {"e": body}, maxlen=STREAM_MAXLEN, approximate=True)
-        pipe.expire(stream, ttl_s)
-        pipe.set(keys.latest_key(event.job_id), body, ex=ttl_s)
-        entry_id, *_ = await pipe.execute()
-    return _text(entry_id)
+    stream, latest = keys.stream_key(event.job_id), keys.latest_key(event.job_id)
+    final = "1" if is_terminal(event) else "0"
+    entry_id = await redis.eval(  # type: ignore[misc]
+        _PUBLISH_SCRIPT, 2, stream, latest, body, str(ttl_s), str(STREAM_MAXLEN), final
+    )
+    return None if entry_id is None else _text(entry_id)
 
 
 async def open_stream(
