@@ -37,7 +37,7 @@ from engine.jobs import Training, create_arq_pool, enqueue_pack, event_from_json
 from engine.jobs.keys import record_key, stream_key
 from engine.jobs.records import open_state
 from engine.jobs.stream import open_stream
-from storage.blobs import open_blob_store
+from storage.blobs_open import open_blob_store
 from storage.state_redis import RedisStateStore
 from tests.queue_harness import stored_request, worker_process
 from tests.servers import redis_server

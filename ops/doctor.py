@@ -149,7 +149,7 @@ def check_storage(settings: Settings) -> list[Finding]:
 
 
 async def _storage_round_trip(settings: Settings) -> list[Finding]:
-    from storage.blobs import open_blob_store
+    from storage.blobs_open import open_blob_store
 
     key = f"doctor/probe-{uuid.uuid4().hex}"
     blobs = open_blob_store(settings)

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 from typing import Protocol
-from urllib.parse import urlparse
-
-from core.settings import Settings
 
 
 class BlobStore(Protocol):
@@ -31,24 +28,3 @@ class BlobStore(Protocol):
 
     async def close(self) -> None:
         """Release connections."""
-
-
-def open_blob_store(settings: Settings) -> BlobStore:
-    """Build the blob store that `settings.storage_url` names, encrypted if a key is set."""
-    store = _open_backend(settings)
-    if settings.blob_encryption_key is None:
-        return store
-    from storage.blobs_crypto import EncryptedBlobStore, parse_key
-
-    return EncryptedBlobStore(store, parse_key(settings.blob_encryption_key.get_secret_value()))
-
-
-def _open_backend(settings: Settings) -> BlobStore:
-    parsed = urlparse(settings.storage_url)
-    if parsed.scheme == "s3":
-        from storage.blobs_s3 import S3BlobStore
-
-        return S3BlobStore.from_settings(settings)
-    from storage.blobs_local import LocalBlobStore
-
-    return LocalBlobStore(settings.local_storage_root())

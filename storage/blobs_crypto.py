@@ -9,15 +9,12 @@ from __future__ import annotations
 import base64
 import binascii
 import os
-from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from core.errors import BlobTooLargeError, ConfigError, StorageError
-
-if TYPE_CHECKING:  # storage.blobs imports this module when it builds an encrypted store
-    from storage.blobs import BlobStore
+from storage.blobs import BlobStore
 
 MAGIC = b"HSE1"
 NONCE_BYTES = 12

@@ -13,9 +13,10 @@ import pytest
 
 from core.errors import BlobNotFoundError, BlobTooLargeError, ConfigError, InvalidKeyError
 from core.settings import Settings
-from storage.blobs import BlobStore, open_blob_store
+from storage.blobs import BlobStore
 from storage.blobs_crypto import BlobDecryptionError, EncryptedBlobStore, parse_key
 from storage.blobs_local import LocalBlobStore
+from storage.blobs_open import open_blob_store
 from storage.blobs_s3 import S3BlobStore
 
 KEY_A = bytes(range(32))

@@ -32,7 +32,7 @@ from engine.jobs.quality import NO_FACES, PackQuality
 from engine.jobs.records import load_record, open_state
 from engine.studio.likeness import SAME_PERSON_DISTANCE
 from engine.studio.tiny_flux2 import write_tiny_flux2_klein
-from storage.blobs import open_blob_store
+from storage.blobs_open import open_blob_store
 from storage.keys import user_scope
 from storage.state_redis import RedisStateStore
 from tests import photos

@@ -38,7 +38,7 @@ from engine.jobs.keys import QUEUE_NAME, record_key
 from engine.jobs.quality import GroupQuality, PackQuality
 from engine.jobs.queue import dumps, loads
 from engine.jobs.records import open_state
-from storage.blobs import open_blob_store
+from storage.blobs_open import open_blob_store
 from tests.queue_harness import queue_settings, stored_request, stream_kinds
 
 EVENTS = [

@@ -18,7 +18,7 @@ from engine.jobs import (
 )
 from engine.jobs.keys import QUEUE_NAME, STATE_NAMESPACE
 from engine.jobs.records import open_state
-from storage.blobs import open_blob_store
+from storage.blobs_open import open_blob_store
 from tests.queue_harness import queue_settings, stored_request
 
 

@@ -22,7 +22,7 @@ from engine.jobs import create_arq_pool, enqueue_pack
 from engine.jobs.keys import record_key
 from engine.jobs.records import open_state
 from ops.server import start_ops_server, stop_ops_server
-from storage.blobs import open_blob_store
+from storage.blobs_open import open_blob_store
 from storage.state_redis import RedisStateStore
 from tests import photos
 from tests.fake_telegram import TOKEN, FakeTelegram

@@ -17,7 +17,8 @@ from engine.jobs.keys import job_prefix
 from engine.jobs.queue import queued_job_ids
 from engine.jobs.records import load_record, open_state
 from engine.jobs.stream import latest_event
-from storage.blobs import BlobStore, open_blob_store
+from storage.blobs import BlobStore
+from storage.blobs_open import open_blob_store
 from storage.state_redis import RedisStateStore
 from tests.queue_harness import eventually, queue_settings, stored_request, studio_calls
 from tests.queue_harness import worker_process as worker

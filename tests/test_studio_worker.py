@@ -13,7 +13,7 @@ from bot.chat.events import SendAlbum
 from engine.jobs import PackRequest, create_arq_pool, enqueue_pack, event_from_json
 from engine.jobs.keys import stream_key
 from engine.jobs.records import open_state
-from storage.blobs import open_blob_store
+from storage.blobs_open import open_blob_store
 from storage.keys import user_scope
 from tests import photos
 from tests.queue_harness import (

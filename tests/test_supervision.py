@@ -21,7 +21,7 @@ from engine.jobs.keys import WORKER_UNAVAILABLE
 from engine.jobs.records import open_state
 from engine.jobs.workers import mark_unavailable
 from ops.supervise import redis_answers
-from storage.blobs import open_blob_store
+from storage.blobs_open import open_blob_store
 from tests import photos
 from tests.fake_telegram import FakeTelegram, Sent
 from tests.ops_harness import headshots, healthy, is_pack, off_loop, order_pack, process_env

@@ -12,7 +12,7 @@ import pytest
 
 from core.settings import Settings
 from engine.jobs.records import all_records, open_state
-from storage.blobs import open_blob_store
+from storage.blobs_open import open_blob_store
 from tests import photos
 from tests.fake_telegram import FakeTelegram, Sent
 from tests.queue_harness import running_bot, telegram_settings

@@ -21,7 +21,7 @@ from bot.text.i18n import t
 from core.settings import Settings
 from engine.jobs.records import open_state
 from engine.jobs.retention import RetentionPolicy, sweep
-from storage.blobs import open_blob_store
+from storage.blobs_open import open_blob_store
 from storage.keys import user_scope
 from tests import photos
 from tests.fake_telegram import FakeTelegram, Sent

@@ -21,7 +21,7 @@ from engine.jobs import (
 )
 from engine.jobs.keys import QUEUE_NAME, job_prefix, lease_key, record_key, stream_key
 from engine.jobs.records import open_state
-from storage.blobs import open_blob_store
+from storage.blobs_open import open_blob_store
 from tests.queue_harness import (
     RecordingSink,
     eventually,

@@ -28,7 +28,8 @@ from engine.jobs import (
 )
 from engine.jobs.keys import QUEUE_NAME, job_prefix, record_key, stream_key
 from engine.jobs.records import open_state
-from storage.blobs import BlobStore, open_blob_store
+from storage.blobs import BlobStore
+from storage.blobs_open import open_blob_store
 from storage.state_redis import RedisStateStore
 from tests.queue_harness import (
     ROOT,

@@ -11,7 +11,8 @@ from core.settings import Settings
 from engine.jobs import Training, create_arq_pool, enqueue_pack, event_from_json
 from engine.jobs.keys import stream_key
 from engine.jobs.records import open_state
-from storage.blobs import BlobStore, open_blob_store
+from storage.blobs import BlobStore
+from storage.blobs_open import open_blob_store
 from storage.state import StateStore
 from tests.queue_harness import (
     RecordingSink,

@@ -31,7 +31,7 @@ async def _erase(settings: Settings, platform: str, user_id: str) -> str:
     from bot.service.pack_queue import ArqPackQueue
     from engine.jobs import create_arq_pool
     from engine.jobs.records import open_state
-    from storage.blobs import open_blob_store
+    from storage.blobs_open import open_blob_store
     from storage.keys import user_scope
 
     state = open_state(settings.redis_url)

@@ -26,7 +26,7 @@ async def _sweep(settings: Settings) -> str:
 
     from engine.jobs.records import open_state
     from engine.jobs.retention import RetentionPolicy, sweep
-    from storage.blobs import open_blob_store
+    from storage.blobs_open import open_blob_store
 
     state = open_state(settings.redis_url)
     blobs = open_blob_store(settings)

@@ -28,7 +28,8 @@ from bot.text.messages import Policy
 from core.settings import Settings
 from engine.jobs import Tier, create_arq_pool
 from engine.jobs.records import open_state
-from storage.blobs import BlobStore, open_blob_store
+from storage.blobs import BlobStore
+from storage.blobs_open import open_blob_store
 from storage.state import StateStore
 
 log = logging.getLogger(__name__)

@@ -9,6 +9,7 @@ from typing import Any
 from core.errors import HeadshotsError
 from engine.faces import FaceAnalyzer
 from engine.quality.report import QualityError
+from engine.studio.judgement import Judgement
 from engine.studio.likeness import (
     ANALYSIS_PX,
     NEAR_COPY_DISTANCE,
@@ -20,7 +21,7 @@ from engine.studio.likeness import (
 )
 from engine.studio.preprocess import decode_selfie
 from engine.studio.quality import group_quality
-from engine.studio.selection import Judgement, SelectionRules, judge
+from engine.studio.selection import SelectionRules, judge
 
 OVERALL = "overall"
 NOTES = {

@@ -8,15 +8,12 @@ ranking and the near-copy floor made, so the figures can never disagree with wha
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from engine.jobs.quality import NO_FACES, OVERALL, GroupQuality, PackQuality
+from engine.studio.judgement import Judgement
 from engine.studio.protocol import GeneratedImage
-
-if TYPE_CHECKING:  # selection imports this module to summarise what it judged
-    from engine.studio.selection import Judgement
 
 
 def group_quality(name: str, verdicts: Sequence[Judgement | None], kept: int) -> GroupQuality:

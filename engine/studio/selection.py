@@ -18,10 +18,10 @@ from PIL import Image
 
 from engine.faces import RGB, FaceAnalyzer, FaceBox
 from engine.jobs.quality import NO_SELFIE_FACE
+from engine.studio.judgement import Judgement
 from engine.studio.likeness import (
     ANALYSIS_PX,
     Descriptor,
-    FaceSignature,
     Likeness,
     Person,
     likeness,
@@ -40,21 +40,6 @@ class SelectionRules:
     min_face_fraction: float = 0.12  # the face's box side over the image's short side
     noise_face_fraction: float = 0.05  # smaller detections are background, not a second face
     min_score: float = 0.75
-
-
-@dataclass(frozen=True)
-class Judgement:
-    """The selection's verdict on one image, with what it measured on the way."""
-
-    faces: int  # faces counted (background specks left out)
-    face: FaceSignature | None  # the largest counted face
-    likeness: Likeness | None
-    reason: str  # "" when kept; else no_face, faces, unclear_face, different_person, near_copy
-
-    @property
-    def kept(self) -> bool:
-        """Return True when the selection keeps the image."""
-        return not self.reason
 
 
 def select_best(

@@ -30,7 +30,7 @@ from engine.worker.pack_job import PackRun, WorkerResources
 from engine.worker.reroll_job import RerollRun
 from ops.logs import bind_job
 from ops.server import start_ops_server, stop_ops_server
-from storage.blobs import open_blob_store
+from storage.blobs_open import open_blob_store
 
 log = logging.getLogger(__name__)
 
