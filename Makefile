@@ -30,10 +30,16 @@ unit: $(STAMP) redis-binary
 
 # After changing a text: refresh the template and merge it into every catalog (then translate
 # what `pybabel update` marked new or fuzzy; tests/test_catalog.py fails until that is done).
+# The template has no locations (`--no-location`), so the catalogs merged from it have none
+# either (`pybabel update` has no such option); babel.cfg says what is extracted from where
+# (its style-pack extractor is bot/text/extract.py, imported from this checkout).
+# A new language: `$(BIN)/pybabel init -i bot/text/locale/headshots.pot -d bot/text/locale
+# -D headshots -l xx` (it writes the language's plural forms), then translate it.
 catalog: $(STAMP)
-	$(BIN)/pybabel extract -k N_ -k t -k words -k ngettext:1,2 --no-location --omit-header \
-	  -o bot/text/locale/headshots.pot bot engine/quality
-	$(BIN)/pybabel update -i bot/text/locale/headshots.pot -d bot/text/locale -D headshots --no-location
+	PYTHONPATH=$(CURDIR) $(BIN)/pybabel extract -F babel.cfg -k N_ -k t -k words \
+	  -k ngettext:1,2 --no-location --omit-header -o bot/text/locale/headshots.pot .
+	$(BIN)/pybabel update -i bot/text/locale/headshots.pot -d bot/text/locale -D headshots \
+	  --ignore-obsolete
 
 # Re-install whenever pyproject.toml changes; the stamp records the last good install.
 $(STAMP): pyproject.toml

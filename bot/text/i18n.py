@@ -39,6 +39,7 @@ class Voice:
 _voice: ContextVar[Voice] = ContextVar("voice", default=Voice())  # noqa: B039 (frozen, shared)
 
 
+@cache
 def languages() -> tuple[str, ...]:
     """Return the languages with a catalog, English (the message ids themselves) first."""
     found = sorted(p.parent.parent.name for p in LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
@@ -46,15 +47,28 @@ def languages() -> tuple[str, ...]:
 
 
 def pick_language(code: str | None, forced: str = "") -> str:
-    """Return the catalog for a platform's language code ("es", "es-419", "pt_BR"), else English.
+    """Return the catalog for a platform's language code ("de-AT", "pt-BR", "es_ES.UTF-8").
 
-    `forced` is the operator's setting and wins when it names a catalog.
+    `forced` is the operator's setting and wins when it names a catalog; English is the
+    fallback.
     """
     for wanted in (forced, code or ""):
-        base = wanted.replace("_", "-").split("-", 1)[0].lower()
-        if base in languages():
-            return base
+        found = catalog_for(wanted)
+        if found is not None:
+            return found
     return ENGLISH
+
+
+def catalog_for(code: str) -> str | None:
+    """Return the catalog a code names: its own ("pt-BR": pt_BR), else its language's ("pt")."""
+    wanted = code.split(".", 1)[0].replace("-", "_").lower()  # "es_ES.UTF-8" -> "es_es"
+    if not wanted:
+        return None
+    shipped = {language.lower(): language for language in languages()}
+    if wanted in shipped:
+        return shipped[wanted]
+    base = wanted.split("_", 1)[0]
+    return next((found for key, found in shipped.items() if key.split("_")[0] == base), None)
 
 
 @contextmanager

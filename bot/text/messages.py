@@ -83,7 +83,7 @@ COMMAND_HELP = {
     "new": N_("start a new set of selfies"),
     "delete": N_("erase everything I have of you"),
     "privacy": N_("what I store and for how long"),
-    "help": N_("this list"),
+    "help": N_("what each command does"),
 }
 
 
@@ -383,7 +383,7 @@ SHEET_ZIP_READY_KEPT = N_(
 )
 SHEET_ZIP_READY_ALL = N_(
     "You kept none, so here are all {count} headshots of these albums at full resolution, with"
-    " a profile kit (avatar, e-mail signature picture and LinkedIn banner) made from image 1."
+    " a profile kit (avatar, e-mail signature picture and LinkedIn banner) made from the first one."
 )
 SHEET_ZIP_PARTS = N_(
     "The ZIP is larger than this chat takes in one file, so it comes in {parts} parts."
