@@ -1,11 +1,12 @@
 """Time the whole quality gate (decode, checks, descriptor) per photo on one CPU core.
 
-Run: python bench/quality.py [--runs 30]
+Run: python bench/quality.py [--runs 30] [--against OLD_CHECKOUT]
 Prints median and p95 (wall clock and process CPU time) per photo for a 12-megapixel JPEG and a
 1280 px chat photo (both made by upscaling matplotlib's Grace Hopper portrait) and for the 512 px
 astronaut, whose small face makes the gate look for other people on tiles; the median CPU time
 of each stage (decode, faces: detection and tiles, mesh, descriptor, the rest: measures, hash,
-checks), and peak memory.
+checks), and peak memory. With --against, runs the same on an old checkout first and prints old,
+new and new/old (bench/against.py).
 """
 
 from __future__ import annotations
@@ -21,13 +22,20 @@ from pathlib import Path
 
 # The repository root replaces this folder on the path, so bench/queue.py cannot shadow `queue`.
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
+from bench import against  # noqa: E402
+
+sys.path[0] = str(against.code_root(Path(sys.path[0])))
 
 
 def main() -> None:
     """Pin to one core, build the photos, time the gate on each and print the figures."""
+    old = against.against()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=30)
     runs = parser.parse_args().runs
+    if old is not None:
+        against.compare(__file__, old)
+        return
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     import cv2
     from threadpoolctl import threadpool_limits
@@ -36,7 +44,7 @@ def main() -> None:
     from tests import photos
 
     cv2.setNumThreads(1)
-    threadpool_limits(limits=1)  # numpy's BLAS (the face descriptor), as in the image pool
+    threadpool_limits(limits=1)  # numpy's BLAS, as in the image pool
     portrait = photos.grace_hopper()
     cases = {
         "12 MP JPEG (3200x3750)": photos.to_bytes(portrait.resize((3200, 3750)), quality=90),
@@ -48,7 +56,7 @@ def main() -> None:
     }
     warm_up()
     baseline_mb = _peak_rss_mb()
-    tracemalloc.start()
+    figures: dict[str, float] = {}
     for name, data in cases.items():
         report = check_photo(data, "bench")
         assert report.verdict is Verdict.ACCEPTED, report.findings
@@ -60,11 +68,20 @@ def main() -> None:
         )
         stages = _stages(data, runs, statistics.median(cpu))
         print("  CPU per stage: " + ", ".join(f"{k} {v:.1f} ms" for k, v in stages.items()))
+        short = name.split(" (")[0]
+        figures |= {f"{short}: CPU median ms": statistics.median(cpu), f"{short}: CPU p95 ms":
+                    _p95(cpu), f"{short}: wall median ms": statistics.median(wall)}  # fmt: skip
+        figures |= {f"{short}: {stage} ms": value for stage, value in stages.items()}
+    # Traced on its own: tracemalloc slows every allocation, so it stays out of the timings.
+    tracemalloc.start()
+    check_photo(cases["12 MP JPEG (3200x3750)"], "bench")
     _, traced = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
     print(
         f"peak memory: {_peak_rss_mb():.0f} MB RSS (models loaded: {baseline_mb:.0f} MB), "
-        f"{traced / 1e6:.0f} MB peak of Python/numpy allocations during a check"
+        f"{traced / 1e6:.0f} MB peak of Python/numpy allocations during a 12 MP check"
     )
+    against.record(figures)
 
 
 def _time(data: bytes, runs: int) -> tuple[list[float], list[float]]:

@@ -1,4 +1,4 @@
-"""The numpy face descriptor network against dlib's own, on real photos and their variants."""
+"""Our face descriptor network (onnxruntime) against dlib's own, on real photos and variants."""
 
 from __future__ import annotations
 

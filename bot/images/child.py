@@ -33,8 +33,8 @@ def warm_up(log_file: str | None = None) -> None:
     # The terminal sends Ctrl-C to the whole process group; the bot stops the pool itself,
     # so a child must not die mid-task printing a KeyboardInterrupt traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # One BLAS thread (the face descriptor's matrix products): the pool runs a child per core,
-    # and two threads each would only fight over the cores.
+    # One BLAS thread (numpy's matrix products; the descriptor's onnxruntime session sets its
+    # own): the pool runs a child per core, and two threads each would only fight over the cores.
     threadpool_limits(limits=1)
     load_models()
 
