@@ -258,6 +258,27 @@ class Settings(BaseSettings):
         0, ge=0, le=65535, description="Port of /healthz and Prometheus /metrics; 0 is off."
     )
     ops_listen: str = Field("127.0.0.1", description="Bind address of /healthz and /metrics.")
+    public_url: str | None = Field(
+        None,
+        description="Public HTTPS address of the gallery server (e.g. https://bot.example.com);"
+        " unset means no gallery: no Open gallery button, no links.",
+    )
+    gallery_secret: SecretStr | None = Field(
+        None,
+        description="Server secret signing gallery links and sessions (`openssl rand -hex 32`);"
+        " required with HEADSHOTS_PUBLIC_URL, the same on every bot replica.",
+    )
+    gallery_listen: str = Field("0.0.0.0", description="Bind address of the gallery server.")
+    gallery_port: int = Field(8080, ge=1, le=65535, description="Port of the gallery server.")
+    gallery_auth_max_age_s: int = Field(
+        3600, ge=10, description="Oldest Telegram Mini App init data (auth_date) accepted."
+    )
+    gallery_link_ttl_s: int = Field(
+        86400, ge=60, description="How long a signed gallery link (Discord, console) opens."
+    )
+    gallery_session_ttl_s: int = Field(
+        3600, ge=60, description="How long an opened gallery page may fetch images and act."
+    )
     log_format: str = Field(
         "text", pattern=r"^(text|json)$", description="Log lines as text, or one JSON object each."
     )
@@ -300,6 +321,19 @@ class Settings(BaseSettings):
     def _selfie_range(self) -> Self:
         if self.min_selfies > self.max_selfies:
             raise ValueError("HEADSHOTS_MIN_SELFIES must not exceed HEADSHOTS_MAX_SELFIES")
+        return self
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_https(cls, value: str | None) -> str | None:
+        if value is not None and (urlparse(value).scheme != "https" or not urlparse(value).netloc):
+            raise ValueError("must be an https:// address (Telegram opens Mini Apps only so)")
+        return value.rstrip("/") if value else value
+
+    @model_validator(mode="after")
+    def _gallery_signed(self) -> Self:
+        if self.public_url and self.gallery_secret is None:
+            raise ValueError("HEADSHOTS_GALLERY_SECRET must be set with HEADSHOTS_PUBLIC_URL")
         return self
 
     def local_storage_root(self) -> Path:

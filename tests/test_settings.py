@@ -83,3 +83,13 @@ def test_settings_are_frozen() -> None:
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     with pytest.raises(ValueError, match="frozen"):
         settings.min_selfies = 1
+
+
+def test_the_gallery_needs_https_and_a_secret(tmp_path: Path) -> None:
+    base = {"_env_file": None, "storage_url": f"file://{tmp_path}"}
+    with pytest.raises(ConfigError, match="HEADSHOTS_PUBLIC_URL: must be an https"):
+        load_settings(**base, public_url="http://bot.example.com", gallery_secret="x" * 32)
+    with pytest.raises(ConfigError, match="HEADSHOTS_GALLERY_SECRET must be set"):
+        load_settings(**base, public_url="https://bot.example.com")
+    on = load_settings(**base, public_url="https://bot.example.com/", gallery_secret="x" * 32)
+    assert on.public_url == "https://bot.example.com"
