@@ -8,33 +8,37 @@ Each subcommand lives in its own module with `NAME`, `HELP`, `add_arguments(pars
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Sequence
 from types import ModuleType
 
 from setproctitle import setproctitle
 
-from core.errors import HeadshotsError
-
-COMMAND_MODULES = (
-    "bot.commands.run",
-    "bot.commands.chat",
-    "bot.commands.telegram",
-    "bot.commands.discord_bot",
-    "bot.commands.delete_user",
-    "bot.commands.sweep",
-    "bot.commands.version",
-    "bot.commands.settings",
-    "bot.commands.doctor",
-    "engine.retouch.cli",
-    "engine.quality.cli",
-    "engine.worker.cli",
-    "engine.evaluate.command",
-    "bot.commands.jobs",
-    "engine.studio.cli",
-    "engine.studio.tiny_cli",
+from bot.commands import (
+    chat,
+    delete_user,
+    discord_bot,
+    doctor,
+    jobs,
+    run,
+    settings,
+    sweep,
+    telegram,
+    version,
 )
+from core.errors import HeadshotsError
+from engine.evaluate import command as evaluate
+from engine.quality import cli as check
+from engine.retouch import cli as retouch
+from engine.studio import cli as generate
+from engine.studio import tiny_cli as tiny_model
+from engine.worker import cli as worker
+
+# In `headshots --help` order. Explicit imports, so the layering test sees every command.
+COMMANDS: tuple[ModuleType, ...] = (
+    run, chat, telegram, discord_bot, delete_user, sweep, version, settings, doctor,
+    retouch, check, worker, evaluate, jobs, generate, tiny_model,
+)  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="headshots", description="An AI headshot studio that lives in chat."
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in _command_modules():
+    for module in COMMANDS:
         sub = commands.add_parser(module.NAME, help=module.HELP, description=module.HELP)
         module.add_arguments(sub)
         sub.set_defaults(handler=module.run)
@@ -70,10 +74,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
-
-
-def _command_modules() -> list[ModuleType]:
-    return [importlib.import_module(name) for name in COMMAND_MODULES]
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -24,11 +25,27 @@ def _run(
     )  # fmt: skip
 
 
-def test_help_lists_commands() -> None:
+# Every command a person or an operator types, in `headshots --help` order (README, operations).
+COMMANDS = [
+    "run", "chat", "telegram", "discord", "delete-user", "sweep", "version", "settings", "doctor",
+    "retouch", "check", "worker", "evaluate", "jobs", "generate", "tiny-model",
+]  # fmt: skip
+
+
+def test_help_lists_every_command() -> None:
     result = _run("--help")
     assert result.returncode == 0
-    for command in ["version", "settings"]:
-        assert command in result.stdout
+    listed = re.findall(r"^    (\S+)", result.stdout, flags=re.M)  # a command, then its help
+    assert listed == COMMANDS
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_each_command_explains_itself(command: str) -> None:
+    result = _run(command, "--help")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"usage: headshots {command}")
+    description = result.stdout.split("\n\n")[1]
+    assert len(description.split()) >= 3, f"{command} --help has no description"
 
 
 def test_version() -> None:

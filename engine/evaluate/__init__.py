@@ -2,27 +2,47 @@
 
 `summarize_pack` is the one call a worker or a bench needs; `headshots evaluate` (engine.evaluate.
 cli) adds the table, report.png and report.json.
+
+Names are imported on first use, so `engine.evaluate.command` (and `headshots --help`, and the
+bot process that registers it) stays free of OpenCV and dlib until a pack is measured.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from engine.evaluate.measure import (
-    DEFAULT_PASSING,
-    Evaluation,
-    GroupSummary,
-    ImageResult,
-    NoSelfieFaceError,
-    PackImage,
-    PackSummary,
-    Passing,
-    evaluate,
-)
-from engine.faces import FaceAnalyzer
-from engine.studio.protocol import GeneratedImage
+if TYPE_CHECKING:
+    from engine.evaluate.measure import (
+        DEFAULT_PASSING,
+        Evaluation,
+        GroupSummary,
+        ImageResult,
+        NoSelfieFaceError,
+        PackImage,
+        PackSummary,
+        Passing,
+        evaluate,
+        pack_images,
+        summarize_pack,
+    )
+
+_HOMES = {
+    "DEFAULT_PASSING": "engine.evaluate.measure",
+    "Evaluation": "engine.evaluate.measure",
+    "GroupSummary": "engine.evaluate.measure",
+    "ImageResult": "engine.evaluate.measure",
+    "NoSelfieFaceError": "engine.evaluate.measure",
+    "PackImage": "engine.evaluate.measure",
+    "PackSummary": "engine.evaluate.measure",
+    "Passing": "engine.evaluate.measure",
+    "evaluate": "engine.evaluate.measure",
+    "pack_images": "engine.evaluate.measure",
+    "summarize_pack": "engine.evaluate.measure",
+}
 
 __all__ = [
+    "DEFAULT_PASSING",
     "Evaluation",
     "GroupSummary",
     "ImageResult",
@@ -36,19 +56,10 @@ __all__ = [
 ]
 
 
-def pack_images(images: Sequence[GeneratedImage]) -> list[PackImage]:
-    """Return the generated images as pack images named `style/seed`."""
-    return [PackImage(f"{i.style_id}/{i.seed}", i.style_id, i.png) for i in images]
-
-
-def summarize_pack(
-    faces: FaceAnalyzer,
-    selfies: Sequence[bytes],
-    images: Sequence[GeneratedImage],
-    passing: Passing = DEFAULT_PASSING,
-) -> PackSummary:
-    """Return the pack's figures and verdict (`to_json()` for a job record).
-
-    Raises NoSelfieFaceError when no selfie shows a face (the gate lets no such set through).
-    """
-    return evaluate(faces, selfies, pack_images(images), passing).summary
+def __getattr__(name: str) -> Any:
+    """Import a public name from its module on first use."""
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_HOMES[name]), name)
+    globals()[name] = value
+    return value

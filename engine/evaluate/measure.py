@@ -20,6 +20,7 @@ from engine.studio.likeness import (
     variety,
 )
 from engine.studio.preprocess import decode_selfie
+from engine.studio.protocol import GeneratedImage
 from engine.studio.quality import group_quality
 from engine.studio.selection import SelectionRules, judge
 
@@ -243,3 +244,21 @@ def _note(verdict: Judgement) -> str:
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
+
+
+def pack_images(images: Sequence[GeneratedImage]) -> list[PackImage]:
+    """Return the generated images as pack images named `style/seed`."""
+    return [PackImage(f"{i.style_id}/{i.seed}", i.style_id, i.png) for i in images]
+
+
+def summarize_pack(
+    faces: FaceAnalyzer,
+    selfies: Sequence[bytes],
+    images: Sequence[GeneratedImage],
+    passing: Passing = DEFAULT_PASSING,
+) -> PackSummary:
+    """Return the pack's figures and verdict (`to_json()` for a job record).
+
+    Raises NoSelfieFaceError when no selfie shows a face (the gate lets no such set through).
+    """
+    return evaluate(faces, selfies, pack_images(images), passing).summary
