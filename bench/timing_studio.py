@@ -49,6 +49,9 @@ def training_rows(run: TimingRun, pipe: Any) -> Trained:
 
     opts, px = run.opts, default_resolution(pipe)
     config = recipe(px, opts.train_steps, on_cuda=not opts.tiny)
+    if not opts.tiny:
+        run.log.add(Row(TIER, "auto gradient checkpointing, both tiers resident",
+                        text=_auto_checkpointing(pipe)))  # fmt: skip
     variants: list[tuple[str, Any, int]] = [
         (f"{STEP_ROW}, checkpointing off", config, 1),
         (f"{STEP_ROW}, checkpointing on",
@@ -87,6 +90,16 @@ def compiled_rows(run: TimingRun, pipe: Any, trained: Trained) -> None:
         return
     compile_unet = lambda: pipe.unet.compile(backend=run.compile_backend)  # noqa: E731
     _renders(run, pipe, trained, few_step=True, batch=4, mode="compiled", prepare=compile_unet)
+
+
+def _auto_checkpointing(pipe: Any) -> str:
+    """Say what the worker's auto mode picks here, from the memory it counts."""
+    from engine.studio.lora.trainable import memory_parts, should_checkpoint
+
+    parts = memory_parts(pipe)
+    usable = " + ".join(f"{part / 2**30:.1f}" for part in parts)
+    choice = "on" if should_checkpoint(*parts) else "off"
+    return f"{choice} (free + cached + own = {usable} GiB usable)"
 
 
 def _style() -> Any:

@@ -12,15 +12,17 @@ import torch
 from PIL import Image
 
 from engine.studio.express.render import (
+    Batch,
     ExpressCancelledError,
     ExpressRender,
     RefCandidate,
+    aspect_size,
     choose_references,
     fit_reference,
-    group_by_references,
     pipeline_call,
+    plan_batches,
+    reference_sets,
     render_express,
-    rotate_references,
 )
 from engine.studio.tiny import MARKER, is_tiny
 from engine.studio.tiny_flux2 import TINY_TEXT, write_tiny_flux2_klein
@@ -167,14 +169,30 @@ def test_choose_references_prefers_quality_then_variety() -> None:
     assert choose_references([], 3) == [] and choose_references([frontal], 0) == []
 
 
-def test_rotate_references_moves_a_window_across_the_pack() -> None:
-    assert rotate_references([4, 7, 9], 4, 2) == [[4, 7], [7, 9], [9, 4], [4, 7]]
-    assert rotate_references([4, 7], 2, 5) == [[4, 7], [7, 4]]
-    assert rotate_references([], 2, 2) == [[], []]
-    firsts = {refs[0] for refs in rotate_references([1, 2, 3, 4], 40, 2)}
-    assert firsts == {1, 2, 3, 4}  # no single selfie leads every image
+def test_reference_sets_differ_and_together_use_every_chosen_selfie() -> None:
+    assert reference_sets([4, 7, 9, 2, 5], 3) == [
+        [4, 7, 9], [4, 2, 5], [7, 9, 2], [4, 7, 5], [9, 2, 5],
+    ]  # fmt: skip
+    assert reference_sets([1, 2, 3, 4], 2) == [[1, 2], [3, 4]]
+    # No more selfies than references per image: one set, never a reordering of it.
+    assert reference_sets([4, 7, 9], 3) == [[4, 7, 9]]
+    assert reference_sets([4, 7], 3) == [[4, 7]]
+    assert reference_sets([], 2) == [[]] and reference_sets([3], 0) == [[]]
 
 
-def test_group_by_references_batches_images_that_share_references() -> None:
-    groups = group_by_references(rotate_references([4, 7, 9], 5, 2))
-    assert groups == [([4, 7], [0, 3]), ([7, 9], [1, 4]), ([9, 4], [2])]
+def test_a_style_renders_in_whole_batches_of_one_size_each_with_the_next_set() -> None:
+    aspects = ["4:5", "1:1", "4:5", "1:1", "4:5", "1:1", "4:5", "1:1"]
+    sets = [[0, 1], [2, 3], [4, 0]]
+    assert plan_batches(aspects, sets, batch=4, first_set=2) == [
+        Batch([4, 0], "4:5", [0, 2, 4, 6]),
+        Batch([0, 1], "1:1", [1, 3, 5, 7]),
+    ]
+    assert [b.images for b in plan_batches(aspects[:5], sets, batch=2)] == [
+        [0, 2], [4], [1, 3],
+    ]  # fmt: skip
+
+
+def test_a_four_by_five_shot_is_1024_by_1280() -> None:
+    assert aspect_size("4:5", 1024) == (1024, 1280)
+    assert aspect_size("1:1", 1024) == (1024, 1024)
+    assert aspect_size("4:5", 64) == (64, 80)

@@ -101,7 +101,7 @@ async def test_an_express_only_worker_delivers_an_express_pack(
     albums = sink.of(SendAlbum)
     assert [len(album.images) for album in albums] == [2, 2]
     with Image.open(io.BytesIO(albums[0].images[0])) as first:
-        assert first.size == (64, 64)  # the tiny klein's render size
+        assert first.size == (64, 80)  # the tiny klein's side; medical's first shot is 4:5
         assert "in the reference photos" in first.info["parameters"]
     stored = await blobs.list_keys(job_prefix(request.user_scope, job_id))
     # The identity is the chosen reference crops, stored by name: no LoRA was trained.

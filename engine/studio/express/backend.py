@@ -22,10 +22,11 @@ from engine.studio.express.render import (
     ExpressCancelledError,
     ExpressRender,
     RefCandidate,
+    aspect_size,
     choose_references,
-    group_by_references,
+    plan_batches,
+    reference_sets,
     render_express,
-    rotate_references,
 )
 from engine.studio.loading import load_pipeline
 from engine.studio.postprocess import to_monochrome
@@ -56,6 +57,7 @@ class ExpressOptions:
 
     render: ExpressRender = field(default_factory=ExpressRender)
     references: int = 3  # the most references per image; a style may ask for fewer
+    pool: int = 8  # the most selfies kept as references; the pack rotates sets of them
     crop_px: int = 512
     selection: SelectionRules = field(default_factory=SelectionRules)
     select_faces: bool = True  # off only for the tiny model, whose images are noise
@@ -77,9 +79,14 @@ class ExpressStudio:
         return [_tagged_png(crop, source) for source, crop in framed]
 
     def personalize(self, crops: Sequence[bytes], ctx: StageContext) -> Identity:
-        """Choose the reference crops: the best by the gate's score, varied in pose and light."""
+        """Choose the reference crops: the best by the gate's score, varied in pose and light.
+
+        Up to `pool` of them, best first, more than one image takes: `generate` gives the pack's
+        batches different sets of them.
+        """
         candidates = [_candidate(crop, ctx.traits) for crop in crops]
-        chosen = choose_references(candidates, max(self.options.references, 1))
+        pool = max(self.options.pool, self.options.references, 1)
+        chosen = choose_references(candidates, pool)
         ctx.on_progress(1, 1)
         files = tuple(IdentityFile(f"ref-{n:02d}.png", crops[i]) for n, i in enumerate(chosen))
         return Identity(REFERENCES_KIND, files)
@@ -95,13 +102,15 @@ class ExpressStudio:
         styles = [get_style(style_id) for style_id in order.style_ids]
         total = len(styles) * order.images_per_style
         images: list[GeneratedImage] = []
+        batches = 0  # the reference sets rotate on across styles
         try:
             for style in styles:
 
                 def report(in_style: int, before: int = len(images)) -> None:
                     ctx.on_progress(before + in_style, total)
 
-                images += self._style(style, refs, order, ctx, report)
+                rendered, batches = self._style(style, refs, order, ctx, report, first_set=batches)
+                images += rendered
         except ExpressCancelledError as exc:
             raise StageCancelledError(str(exc)) from exc
         return images
@@ -131,37 +140,42 @@ class ExpressStudio:
         order: RenderOrder,
         ctx: StageContext,
         report: Callable[[int], None],
-    ) -> list[GeneratedImage]:
-        count = order.images_per_style
-        per_image = min(style.express.references, len(refs))
+        *,
+        first_set: int,
+    ) -> tuple[list[GeneratedImage], int]:
+        """Render one style in whole batches of one size; return its images and batches done."""
+        per_image = min(style.express.references, self.options.references, len(refs))
         person = f"the {ctx.subject} in the reference photos"
-        shots = style.shots(person, count, ctx.seed, order.near_seed, express=True)
+        shots = style.shots(person, order.images_per_style, ctx.seed, order.near_seed, express=True)
         settings = replace(
             self.options.render,
             steps=style.express.steps if self._real else self.options.render.steps,
             guidance=style.express.guidance_scale,
         )
-        rendered: list[GeneratedImage] = []
-        for ref_ids, members in group_by_references(_reference_plan(order, len(refs), per_image)):
-            group = [shots[i] for i in members]
+        sets = _reference_sets(order, len(refs), per_image)
+        plan = plan_batches([s.aspect for s in shots], sets, settings.batch, first_set)
+        done: dict[int, GeneratedImage] = {}
+        for batch in plan:
+            group = [shots[i] for i in batch.images]
+            width, height = aspect_size(batch.aspect, self.options.render.width_px)
 
-            def progress(group_done: int, _: int, before: int = len(rendered)) -> None:
+            def progress(group_done: int, _: int, before: int = len(done)) -> None:
                 report(before + group_done)
 
             pictures = render_express(
                 self.pipe,
-                [refs[i] for i in ref_ids],
+                [refs[i] for i in batch.references],
                 [shot.prompt for shot in group],
                 [shot.seed for shot in group],
-                settings,
+                replace(settings, width_px=width, height_px=height),
                 on_progress=progress,
                 should_stop=ctx.should_stop,
             )
-            rendered += [
-                GeneratedImage(style.id, shot.seed, _png(_styled(picture, style), shot.prompt))
-                for shot, picture in zip(group, pictures, strict=True)
-            ]
-        return rendered
+            for index, shot, picture in zip(batch.images, group, pictures, strict=True):
+                done[index] = GeneratedImage(
+                    style.id, shot.seed, _png(_styled(picture, style), shot.prompt)
+                )
+        return [done[i] for i in sorted(done)], first_set + len(plan)
 
     @property
     def _real(self) -> bool:
@@ -185,13 +199,11 @@ def load_express_studio(settings: Settings) -> ExpressStudio:
     return ExpressStudio(pipe, FaceAnalyzer(), options)
 
 
-def _reference_plan(order: RenderOrder, refs: int, per_image: int) -> list[list[int]]:
-    """Return each image's reference indices; a chosen image (index 0) is in every one."""
-    count = order.images_per_style
+def _reference_sets(order: RenderOrder, refs: int, per_image: int) -> list[list[int]]:
+    """Return the reference sets the style's batches rotate; a chosen image (index 0) is in all."""
     if order.reference is None:
-        return rotate_references(list(range(refs)), count, per_image)
-    others = rotate_references(list(range(1, refs)), count, per_image - 1)
-    return [[0, *rest] for rest in others]
+        return reference_sets(list(range(refs)), per_image)
+    return [[0, *rest] for rest in reference_sets(list(range(1, refs)), per_image - 1)]
 
 
 def _candidate(crop: bytes, traits: Sequence[SelfieTraits]) -> RefCandidate:

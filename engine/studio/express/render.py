@@ -2,8 +2,8 @@
 
 FLUX.2 [klein] takes reference images through `image=[...]`: each is VAE-encoded and its latent
 tokens are appended to the image tokens of every picture in the batch, so one pipeline call shares
-one reference set. Rotation across a pack therefore happens between calls: images are grouped by
-the references they get and each group is rendered in batches.
+one reference set, and one size. Rotation across a pack therefore happens between calls: each
+style's shots are split by aspect ratio into whole batches, and each batch gets the next set.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from PIL import Image
+
+from engine.studio.styles import ASPECTS
 
 OnProgress = Callable[[int, int], None]
 ShouldStop = Callable[[], bool]
@@ -70,22 +72,60 @@ def choose_references(candidates: Sequence[RefCandidate], k: int) -> list[int]:
     return chosen
 
 
-def rotate_references(chosen: Sequence[int], image_count: int, per_image: int) -> list[list[int]]:
-    """Give each image `per_image` of the chosen references, a window that moves one per image."""
-    if not chosen or per_image <= 0:
-        return [[] for _ in range(image_count)]
+def reference_sets(chosen: Sequence[int], per_image: int) -> list[list[int]]:
+    """Return distinct sets of `per_image` chosen references that together use every one.
+
+    Windows of `per_image` step across the chosen list (best first), each kept in that order, so
+    no set is a reordering of another and a person with more good selfies than references per
+    image gets all of them into the pack. With no more selfies than that, the one set is all.
+    """
     size = min(per_image, len(chosen))
-    return [
-        [chosen[(start + j) % len(chosen)] for j in range(size)] for start in range(image_count)
+    if size <= 0:
+        return [[]]
+    sets: list[list[int]] = []
+    start = 0
+    while True:
+        window = [chosen[i] for i in sorted((start + j) % len(chosen) for j in range(size))]
+        if window in sets:
+            return sets
+        sets.append(window)
+        start = (start + size) % len(chosen)
+
+
+def aspect_size(aspect: str, side_px: int) -> tuple[int, int]:
+    """Return (width, height) of an aspect ratio `side_px` wide: 4:5 at 1024 is 1024x1280."""
+    wide, tall = ASPECTS[aspect]
+    return side_px, max(_REF_MULTIPLE_PX, round(side_px * tall / wide / 16) * 16)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One pipeline call: images of one aspect ratio that share one reference set."""
+
+    references: list[int]
+    aspect: str
+    images: list[int]  # indices into the style's shots
+
+
+def plan_batches(
+    aspects: Sequence[str], sets: Sequence[list[int]], batch: int, first_set: int = 0
+) -> list[Batch]:
+    """Split a style's shots into whole batches of one aspect ratio, each with the next set.
+
+    Sets rotate by batch, not by image, so a style renders in full batches; `first_set` carries
+    the rotation on from the styles before.
+    """
+    by_aspect: dict[str, list[int]] = {}
+    for index, aspect in enumerate(aspects):
+        by_aspect.setdefault(aspect, []).append(index)
+    size = max(batch, 1)
+    chunks = [
+        (a, ids[i : i + size]) for a, ids in by_aspect.items() for i in range(0, len(ids), size)
     ]
-
-
-def group_by_references(assignments: Sequence[Sequence[int]]) -> list[tuple[list[int], list[int]]]:
-    """Group image indices that share a reference set, in first-seen order: one group per call."""
-    groups: dict[tuple[int, ...], list[int]] = {}
-    for image, refs in enumerate(assignments):
-        groups.setdefault(tuple(refs), []).append(image)
-    return [(list(refs), images) for refs, images in groups.items()]
+    return [
+        Batch(list(sets[(first_set + n) % len(sets)]), aspect, images)
+        for n, (aspect, images) in enumerate(chunks)
+    ]
 
 
 def render_express(

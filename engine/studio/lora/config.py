@@ -28,7 +28,7 @@ class TrainConfig:
     prior_preservation: bool = False
     prior_loss_weight: float = 1.0
     class_images: int = 8
-    gradient_checkpointing: Literal["auto", "on", "off"] = "auto"  # auto: GPUs under 40 GiB
+    gradient_checkpointing: Literal["auto", "on", "off"] = "auto"  # auto: under 40 GiB usable
     optimizer: Literal["adamw", "adamw8bit"] = "adamw"
     instance_token: str = "ohwx"
     # Speed knobs (HEADSHOTS_TRAIN_*): encode the photos and the caption once per run rather

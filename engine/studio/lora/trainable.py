@@ -18,7 +18,7 @@ TRAIN_ADAPTER = "dreambooth-train"
 LORA_FILE = "pytorch_lora_weights.safetensors"
 UNET_TARGETS = ("to_q", "to_k", "to_v", "to_out.0")
 TEXT_TARGETS = ("q_proj", "k_proj", "v_proj", "out_proj")
-CHECKPOINT_BELOW_BYTES = 40 * 2**30
+CHECKPOINT_BELOW_BYTES = 40 * 2**30  # auto mode checkpoints when training can use less
 
 
 @contextmanager
@@ -31,6 +31,7 @@ def training_adapter(pipe: Any, config: TrainConfig) -> Iterator[list[torch.nn.P
     from peft import LoraConfig
 
     models = _trained_models(pipe, config)
+    checkpoint = _checkpointing(config, pipe)
     torch.manual_seed(config.seed)  # peft initialises lora_A from the global generator
     try:
         for model, targets in models:
@@ -43,7 +44,7 @@ def training_adapter(pipe: Any, config: TrainConfig) -> Iterator[list[torch.nn.P
             )
             with beside_resident():
                 model.add_adapter(lora, adapter_name=TRAIN_ADAPTER)
-            _prepare(model, config)
+            _prepare(model, checkpoint)
         yield [p for model, _ in models for p in model.parameters() if p.requires_grad]
     finally:
         for model, _ in models:
@@ -60,24 +61,52 @@ def _trained_models(pipe: Any, config: TrainConfig) -> list[tuple[Any, tuple[str
     return models
 
 
-def _prepare(model: Any, config: TrainConfig) -> None:
+def _prepare(model: Any, checkpoint: bool) -> None:
     for param in model.parameters():
         if param.requires_grad:
             param.data = param.data.float()  # the LoRA trains in fp32 under autocast
-    if _checkpointing(config, next(model.parameters()).device) and hasattr(
-        model, "enable_gradient_checkpointing"
-    ):
+    if checkpoint and hasattr(model, "enable_gradient_checkpointing"):
         model.enable_gradient_checkpointing()
     model.train()
 
 
-def _checkpointing(config: TrainConfig, device: torch.device) -> bool:
+def _checkpointing(config: TrainConfig, pipe: Any) -> bool:
     """Trade compute for memory only on CUDA, and in auto mode only where memory is short."""
+    device = pipe.unet.device
     if device.type != "cuda" or config.gradient_checkpointing == "off":
         return False
     if config.gradient_checkpointing == "on":
         return True
-    return bool(torch.cuda.get_device_properties(device).total_memory < CHECKPOINT_BELOW_BYTES)
+    return should_checkpoint(*memory_parts(pipe))
+
+
+def memory_parts(pipe: Any) -> tuple[int, int, int]:
+    """Return the CUDA device's free bytes, our allocator's unused bytes and the pipeline's own."""
+    device = pipe.unet.device
+    free, _ = torch.cuda.mem_get_info(device)
+    cached = torch.cuda.memory_reserved(device) - torch.cuda.memory_allocated(device)
+    return free, cached, pipeline_bytes(pipe, device)
+
+
+def should_checkpoint(free_bytes: int, cached_bytes: int, own_bytes: int) -> bool:
+    """Tell whether training would be short of memory without gradient checkpointing.
+
+    What training can use is the device's free memory, what this process's allocator holds
+    unused, and the studio's own weights: not the card's total, since a co-resident express
+    pipeline (about 16 GiB of FLUX.2 klein on the same card) already holds its share.
+    """
+    return free_bytes + cached_bytes + own_bytes < CHECKPOINT_BELOW_BYTES
+
+
+def pipeline_bytes(pipe: Any, device: torch.device) -> int:
+    """Return the bytes of the pipeline's weights and buffers that sit on `device`."""
+    total = 0
+    for name in ("unet", "vae", "text_encoder", "text_encoder_2"):
+        module = getattr(pipe, name, None)
+        if module is not None:
+            tensors = [*module.parameters(), *module.buffers()]
+            total += sum(t.numel() * t.element_size() for t in tensors if t.device == device)
+    return total
 
 
 def _restore(model: Any) -> None:
