@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
@@ -85,10 +85,12 @@ def generate_pack(
     on_progress: OnProgress,
     should_stop: ShouldStop,
     near_seed: int | None = None,
+    on_images: Callable[[list[GeneratedImage]], None] | None = None,
 ) -> list[GeneratedImage]:
     """Render `images_per_style` images of each style with the LoRA; progress per image.
 
     With `near_seed`, the images are variations of the delivered image with that seed.
+    `on_images` gets each rendered batch (a BackgroundJudge measures it meanwhile).
     """
     total = len(styles) * images_per_style
     done: dict[tuple[int, int], GeneratedImage] = {}
@@ -104,10 +106,13 @@ def generate_pack(
                 rendered = render_shots(
                     pipe, style, [shot for _, shot in batch], render, should_stop
                 )
+                made = []
                 for (index, shot), image in zip(batch, rendered, strict=True):
-                    png = encode_png(image, shot)
-                    done[position, index] = GeneratedImage(shot.style_id, shot.seed, png)
+                    made.append(GeneratedImage(shot.style_id, shot.seed, encode_png(image, shot)))
+                    done[position, index] = made[-1]
                     on_progress(len(done), total)
+                if on_images is not None:
+                    on_images(made)
     return [done[key] for key in sorted(done)]
 
 

@@ -22,6 +22,7 @@ from engine.studio.judgement import Judgement
 from engine.studio.likeness import (
     ANALYSIS_PX,
     Descriptor,
+    FaceSignature,
     Likeness,
     Person,
     likeness,
@@ -58,23 +59,54 @@ def select_best(
     return list(chosen.images)
 
 
+@dataclass(frozen=True)
+class Measure:
+    """What judging needs of one image, measured without the person (the slow, CPU part).
+
+    Kept apart from the verdict so it can be measured while the GPU renders the next batch
+    (engine/studio/judging.py); the verdict against the person is cheap arithmetic.
+    """
+
+    counted: tuple[FaceBox, ...]  # the faces that count, largest first
+    face: FaceSignature | None  # the largest counted face's signature
+    shape: tuple[int, int]  # height and width of the image measured
+
+
 def judge_candidate(
     faces: FaceAnalyzer, candidate: GeneratedImage, person: Person, rules: SelectionRules
 ) -> Judgement:
     """Return the selection's verdict on one rendered image, measured at the analysis size."""
+    return verdict(measure_candidate(faces, candidate, rules), person, rules)
+
+
+def measure_candidate(
+    faces: FaceAnalyzer, candidate: GeneratedImage, rules: SelectionRules
+) -> Measure:
+    """Return the measure of one rendered image at the analysis size."""
     with Image.open(io.BytesIO(candidate.png)) as image:
         rgb = analysis_copy(np.asarray(image.convert("RGB"), dtype=np.uint8))
-    return judge(faces, rgb, person, rules)
+    return measure(faces, rgb, rules)
 
 
 def judge(faces: FaceAnalyzer, rgb: RGB, person: Person, rules: SelectionRules) -> Judgement:
     """Return whether the selection keeps `rgb`, measuring its largest face against `person`."""
-    counted = counted_faces(faces.detect(rgb), rgb, rules)
-    if not counted:
+    return verdict(measure(faces, rgb, rules), person, rules)
+
+
+def measure(faces: FaceAnalyzer, rgb: RGB, rules: SelectionRules) -> Measure:
+    """Return the faces that count in `rgb` and the largest one's signature."""
+    counted = tuple(counted_faces(faces.detect(rgb), rgb, rules))
+    face = signature(faces, rgb, counted[0]) if counted else None
+    return Measure(counted, face, (rgb.shape[0], rgb.shape[1]))
+
+
+def verdict(measured: Measure, person: Person, rules: SelectionRules) -> Judgement:
+    """Return the selection's verdict on a measured image against `person`."""
+    if measured.face is None:
         return Judgement(0, None, None, "no_face")
-    face = signature(faces, rgb, counted[0])
-    alike = likeness(face, person)
-    return Judgement(len(counted), face, alike, _reason(counted, rgb, alike, rules))
+    alike = likeness(measured.face, person)
+    reason = _reason(list(measured.counted), measured.shape, alike, rules)
+    return Judgement(len(measured.counted), measured.face, alike, reason)
 
 
 def counted_faces(boxes: Sequence[FaceBox], rgb: RGB, rules: SelectionRules) -> list[FaceBox]:
@@ -85,12 +117,17 @@ def counted_faces(boxes: Sequence[FaceBox], rgb: RGB, rules: SelectionRules) -> 
 
 def one_clear_face(boxes: Sequence[FaceBox], rgb: RGB, rules: SelectionRules) -> FaceBox | None:
     """Return the only face that matters, or None for no face, a weak face or two faces."""
-    counted = counted_faces(boxes, rgb, rules)
+    return _clear_face(counted_faces(boxes, rgb, rules), (rgb.shape[0], rgb.shape[1]), rules)
+
+
+def _clear_face(
+    counted: Sequence[FaceBox], shape: tuple[int, int], rules: SelectionRules
+) -> FaceBox | None:
     if len(counted) != 1:
         return None
     face = counted[0]
-    big_enough = face.side >= rules.min_face_fraction * min(rgb.shape[:2])
-    inside = face.outside_fraction(rgb.shape[1], rgb.shape[0]) < 0.2
+    big_enough = face.side >= rules.min_face_fraction * min(shape)
+    inside = face.outside_fraction(shape[1], shape[0]) < 0.2
     return face if big_enough and inside and face.score >= rules.min_score else None
 
 
@@ -108,10 +145,12 @@ def analysis_copy(rgb: RGB) -> RGB:
     return np.asarray(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
 
 
-def _reason(counted: list[FaceBox], rgb: RGB, alike: Likeness, rules: SelectionRules) -> str:
+def _reason(
+    counted: list[FaceBox], shape: tuple[int, int], alike: Likeness, rules: SelectionRules
+) -> str:
     if len(counted) > 1:
         return "faces"
-    if one_clear_face(counted, rgb, rules) is None:
+    if _clear_face(counted, shape, rules) is None:
         return "unclear_face"
     if alike.to_centroid > rules.max_distance:
         return "different_person"
@@ -134,17 +173,22 @@ def select_pack(
     keep_per_style: int,
     rules: SelectionRules,
     rank_faces: bool,
+    measures: Sequence[Measure] | None = None,
+    person: Person | None = None,
 ) -> Selection:
     """Every backend's `select`: judge each candidate, keep the most alike, measure the pack.
 
     With `rank_faces` off (a tiny model, whose images are noise) the first candidates of each
     style are kept unranked, but they are still judged, so the record says "no faces found".
+    `measures` (one per candidate) and `person` are what a BackgroundJudge measured already.
     """
-    person = person_from_selfies(faces, selfies)
+    person = person_from_selfies(faces, selfies) if person is None else person
     if not person.faces:
         kept = [] if rank_faces else first_per_style(candidates, keep_per_style)
         return Selection(tuple(kept), unmeasured(candidates, kept, NO_SELFIE_FACE))
-    verdicts = [judge_candidate(faces, c, person, rules) for c in candidates]
+    if measures is None:
+        measures = [measure_candidate(faces, c, rules) for c in candidates]
+    verdicts = [verdict(m, person, rules) for m in measures]
     if rank_faces:
         kept = _most_alike(candidates, verdicts, keep_per_style)
     else:

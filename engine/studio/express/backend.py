@@ -28,6 +28,7 @@ from engine.studio.express.render import (
     reference_sets,
     render_express,
 )
+from engine.studio.judging import BackgroundJudge
 from engine.studio.loading import load_pipeline
 from engine.studio.postprocess import to_monochrome
 from engine.studio.preprocess import training_crops_with_sources
@@ -72,10 +73,12 @@ class ExpressStudio:
         self.pipe = pipe
         self.faces = faces
         self.options = options
+        self.judge = BackgroundJudge(faces, options.selection)  # measures while the GPU renders
 
     def preprocess(self, selfies: Sequence[bytes], subject: str) -> list[bytes]:
         """Return face-aligned square crops, each naming the selfie it came from."""
         framed = training_crops_with_sources(self.faces, selfies, size=self.options.crop_px)
+        self.judge.learn_person(selfies)
         return [_tagged_png(crop, source) for source, crop in framed]
 
     def personalize(self, crops: Sequence[bytes], ctx: StageContext) -> Identity:
@@ -112,6 +115,7 @@ class ExpressStudio:
                 rendered, batches = self._style(style, refs, order, ctx, report, first_set=batches)
                 images += rendered
         except ExpressCancelledError as exc:
+            self.judge.forget()
             raise StageCancelledError(str(exc)) from exc
         return images
 
@@ -124,13 +128,16 @@ class ExpressStudio:
     ) -> Selection:
         """Keep images with one clear face of the person, never a pasted selfie, best first."""
         options = self.options
+        measures, person = self.judge.collect(candidates, selfies)
         return select_pack(
             self.faces, candidates, selfies=selfies, keep_per_style=keep_per_style,
-            rules=options.selection, rank_faces=options.select_faces,
+            rules=options.selection, rank_faces=options.select_faces, measures=measures,
+            person=person,
         )  # fmt: skip
 
     def close(self) -> None:
-        """Release the face models."""
+        """Stop the judge, then release the face models."""
+        self.judge.close()
         self.faces.close()
 
     def _style(
@@ -171,10 +178,12 @@ class ExpressStudio:
                 on_progress=progress,
                 should_stop=ctx.should_stop,
             )
-            for index, shot, picture in zip(batch.images, group, pictures, strict=True):
-                done[index] = GeneratedImage(
-                    style.id, shot.seed, _png(_styled(picture, style), shot.prompt)
-                )
+            made = [
+                GeneratedImage(style.id, shot.seed, _png(_styled(picture, style), shot.prompt))
+                for shot, picture in zip(group, pictures, strict=True)
+            ]
+            self.judge.submit(made)  # judged while the next batch renders
+            done.update(zip(batch.images, made, strict=True))
         return [done[i] for i in sorted(done)], first_set + len(plan)
 
     @property

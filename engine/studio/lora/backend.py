@@ -18,6 +18,7 @@ from core.settings import Settings
 from engine.faces import FaceAnalyzer
 from engine.jobs.contract import SUBJECTS
 from engine.studio.generation import RenderSettings, generate_pack
+from engine.studio.judging import BackgroundJudge
 from engine.studio.loading import default_resolution, load_pipeline, set_attention
 from engine.studio.lora.acceleration import Acceleration, load_acceleration
 from engine.studio.lora.training import TrainConfig, train_lora
@@ -72,12 +73,14 @@ class LoraStudio:
         self.faces = faces
         self.options = options
         self._segmenter = segmenter
+        self.judge = BackgroundJudge(faces, options.selection)  # measures while the GPU renders
 
     def preprocess(self, selfies: Sequence[bytes], subject: str) -> list[bytes]:
         """Return face-aligned, head-and-shoulders training crops (PNG) at the training size."""
         crops = training_crops(
             self.faces, selfies, size=self.options.resolution, segmenter=self._segmenter
         )
+        self.judge.learn_person(selfies)  # measured while the LoRA trains
         return [to_png(crop) for crop in crops]
 
     def personalize(self, crops: Sequence[bytes], ctx: StageContext) -> Identity:
@@ -116,6 +119,7 @@ class LoraStudio:
             on_progress=ctx.on_progress,
             should_stop=ctx.should_stop,
             near_seed=order.near_seed,
+            on_images=self.judge.submit,
         )
 
     def select(
@@ -127,13 +131,16 @@ class LoraStudio:
     ) -> Selection:
         """Keep the candidates with one clear face, most alike first, per style."""
         options = self.options
+        measures, person = self.judge.collect(candidates, selfies)
         return select_pack(
             self.faces, candidates, selfies=selfies, keep_per_style=keep_per_style,
-            rules=options.selection, rank_faces=options.select_faces,
+            rules=options.selection, rank_faces=options.select_faces, measures=measures,
+            person=person,
         )  # fmt: skip
 
     def close(self) -> None:
-        """Release the face models."""
+        """Stop the judge, then release the face models."""
+        self.judge.close()
         self.faces.close()
         if self._segmenter is not None:
             self._segmenter.close()
