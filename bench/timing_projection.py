@@ -72,7 +72,7 @@ def _studio(log: RowLog, label: str) -> None:
 
 def _best(log: RowLog, tier: str, start: str, contains: str = "") -> Row | None:
     """Return the matching row with the fastest steady median (first calls left out)."""
-    rows = [r for r in log.find(tier, start) if contains in r.name and "(first call)" not in r.name]
+    rows = [r for r in log.find(tier, start) if contains in r.name and "(first call" not in r.name]
     return min(rows, key=Row.median, default=None)
 
 
