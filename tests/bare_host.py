@@ -16,7 +16,7 @@ import sys
 # this project's CPU face stack, its settings and its services.
 ABSENT = (
     "mediapipe", "dlib", "cv2", "pydantic_settings", "pydantic", "skimage", "matplotlib",
-    "face_recognition_models", "imagehash", "pillow_heif", "arq", "redis",
+    "face_recognition_models", "imagehash", "pillow_heif", "onnxruntime", "arq", "redis",
 )  # fmt: skip
 
 
