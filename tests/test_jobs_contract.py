@@ -217,7 +217,10 @@ async def test_eta_comes_from_measured_stage_durations(redis_url: str) -> None:
         total = sum(typical.values())
         assert eta.queue_eta_s(typical, 1) == total
         assert eta.queue_eta_s(typical, 3) == 2.5 * total
-        half_trained = eta.stage_eta_s(typical, "personalize", 5, 10, spent_s=8.0)
-        assert half_trained == 8.0 + typical["generate"] + typical["select"]
+        clock = eta.PackClock(await eta.typical(redis), images=10)
+        half_trained = clock.left_s("personalize", 5, 10, spent_s=8.0)
+        # The unmeasured stages run at this pack's pace: 16 s projected where 900 s was guessed.
+        later = (typical["generate"] + typical["select"]) * 16.0 / eta.DEFAULT_S["personalize"]
+        assert half_trained == pytest.approx(8.0 + later)
     finally:
         await redis.aclose()

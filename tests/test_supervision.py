@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import signal
 import subprocess
@@ -163,7 +164,10 @@ async def test_a_waiting_person_hears_when_no_worker_runs_and_the_note_goes_when
         with worker_process(settings, tmp_path):
             await eventually(lambda: _delivered(sink), "the pack once a worker is back")
     texts = sink.progress_texts()
-    assert texts.count(texts[0]) == 1  # each state said once, not repeated
+    # The queue line comes before the notes and, when the notifier sees the worker before the
+    # worker takes the pack (a race a loaded machine wins), once more as the note goes.
+    assert texts.count(texts[0]) <= 2, texts
+    assert all(a != b for a, b in itertools.pairwise(texts)), texts  # never said twice in a row
     noted = [text for text in texts if t(messages.NO_WORKER_NOTE) in text]
     assert len(noted) == 1
     after = texts[texts.index(noted[0]) + 2 :]  # the unavailable note, then the corrections

@@ -65,16 +65,17 @@ def failure_reply(code: str) -> str:
         return t(FAILURE_REPLIES[FailureCode.ERROR])
 
 
-def eta_text(eta_s: float | None) -> str:
-    """Return a rounded, honest time left."""
+def eta_text(eta_s: float | None, first_estimate: bool = False) -> str:
+    """Return a rounded, honest time left; a guess made before any pack was timed says so."""
     if eta_s is None:
         return ""
     if eta_s < 60:
-        return t(N_("less than a minute left"))
-    minutes = round(eta_s / 60)
-    if minutes < 90:
-        return t(N_("about {minutes} min left"), minutes=minutes)
-    return t(N_("about {hours} h left"), hours=f"{eta_s / 3600:.1f}")
+        left = t(N_("less than a minute left"))
+    elif (minutes := round(eta_s / 60)) < 90:
+        left = t(N_("about {minutes} min left"), minutes=minutes)
+    else:
+        left = t(N_("about {hours} h left"), hours=f"{eta_s / 3600:.1f}")
+    return t(N_("{left} (a first estimate)"), left=left) if first_estimate else left
 
 
 def about_text(seconds: float) -> str:
@@ -94,15 +95,15 @@ QUEUED_BEHIND = N_("⏳ In the queue: position {position} ({ahead} ahead of you)
 def progress_text(event: JobEvent) -> str:
     """Return the progress message for a non-final event."""
     match event:
-        case Queued(position=position, eta_s=eta_s):
+        case Queued(position=position):
             ahead = position - 1
             where = QUEUED_NEXT if ahead <= 0 else QUEUED_BEHIND
-            return _with_eta(t(where, position=position, ahead=ahead), eta_s)
-        case Preparing(eta_s=eta_s):
-            return _with_eta(t(N_("🔍 Preparing your photos")), eta_s)
-        case Training(tier=Tier.EXPRESS, eta_s=eta_s):
-            return _with_eta(t(N_("🔍 Choosing your best selfies as references")), eta_s)
-        case Training(step=step, total=total, eta_s=eta_s, restarted=restarted):
+            return _with_eta(t(where, position=position, ahead=ahead), event)
+        case Preparing():
+            return _with_eta(t(N_("🔍 Preparing your photos")), event)
+        case Training(tier=Tier.EXPRESS):
+            return _with_eta(t(N_("🔍 Choosing your best selfies as references")), event)
+        case Training(step=step, total=total, restarted=restarted):
             percent = round(100 * step / total) if total else 0
             line = t(
                 N_("🧠 Learning your face: {percent}% (step {step}/{total})"),
@@ -110,12 +111,12 @@ def progress_text(event: JobEvent) -> str:
                 step=step,
                 total=total,
             )
-            return _restarted(_with_eta(line, eta_s), restarted)
-        case Generating(done=done, total=total, eta_s=eta_s, restarted=restarted):
+            return _restarted(_with_eta(line, event), restarted)
+        case Generating(done=done, total=total, restarted=restarted):
             line = t(N_("🎨 Creating your headshots: {done}/{total}"), done=done, total=total)
-            return _restarted(_with_eta(line, eta_s), restarted)
-        case Selecting(eta_s=eta_s):
-            return _with_eta(t(N_("🏅 Picking the best shots")), eta_s)
+            return _restarted(_with_eta(line, event), restarted)
+        case Selecting():
+            return _with_eta(t(N_("🏅 Picking the best shots")), event)
         case Delivering():
             return t(N_("📦 Packing your headshots"))
     return t(N_("Working on your pack ({kind})"), kind=event.kind)
@@ -139,8 +140,8 @@ def _restarted(text: str, restarted: bool) -> str:
     return f"{text}\n{t(messages.RESTARTED_NOTE)}" if restarted else text
 
 
-def _with_eta(line: str, eta_s: float | None) -> str:
-    left = eta_text(eta_s)
+def _with_eta(line: str, event: Queued | Preparing | Training | Generating | Selecting) -> str:
+    left = eta_text(event.eta_s, event.first_estimate)
     return f"{line}\n{left}" if left else line
 
 

@@ -27,6 +27,7 @@ class Queued(JobEvent):
     kind: ClassVar[str] = "queued"
     position: int
     eta_s: float | None = None
+    first_estimate: bool = False  # no pack of the tier finished on this host yet
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,6 +36,7 @@ class Preparing(JobEvent):
 
     kind: ClassVar[str] = "preparing"
     eta_s: float | None = None
+    first_estimate: bool = False  # no pack of the tier finished on this host yet
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,6 +47,7 @@ class Training(JobEvent):
     step: int
     total: int
     eta_s: float | None = None
+    first_estimate: bool = False  # no pack of the tier finished on this host yet
     tier: str = "studio"  # a contract.Tier; the express tier trains nothing
     restarted: bool = False  # a later try after a crash or restart: the count began again
 
@@ -57,6 +60,7 @@ class Generating(JobEvent):
     done: int
     total: int
     eta_s: float | None = None
+    first_estimate: bool = False  # no pack of the tier finished on this host yet
     restarted: bool = False  # a later try after a crash or restart: the count began again
 
 
@@ -66,6 +70,7 @@ class Selecting(JobEvent):
 
     kind: ClassVar[str] = "selecting"
     eta_s: float | None = None
+    first_estimate: bool = False  # no pack of the tier finished on this host yet
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -77,7 +77,7 @@ def arq_in_progress_key(job_id: str) -> str:
 
 
 def eta_key(tier: str, stage: str) -> str:
-    """Return the list of the recent measured durations (seconds) of a tier's stage."""
+    """Return the recent measured durations (seconds) of a tier's stage, or of one image."""
     return f"{PREFIX}eta:{tier}:{stage}"
 
 

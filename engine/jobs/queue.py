@@ -131,8 +131,11 @@ async def _submit(arq: ArqRedis, request: PackRequest, ttl_s: int) -> int:
         _defer_by=_priority_s(request),
     )  # fmt: skip
     position = await queue_position(arq, job_id)
-    eta_s = eta.queue_eta_s(await eta.typical_s(arq, request.tier), position)
-    await publish_event(arq, Queued(job_id=job_id, position=position, eta_s=eta_s), ttl_s)
+    typical = await eta.typical(arq, request.tier)
+    eta_s = eta.queue_eta_s(typical.stage_s, position)
+    event = Queued(job_id=job_id, position=position, eta_s=eta_s,
+                   first_estimate=typical.first_estimate)  # fmt: skip
+    await publish_event(arq, event, ttl_s)
     return position
 
 

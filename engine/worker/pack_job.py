@@ -83,7 +83,9 @@ class PackRun:
         self._try = job_try
         self._blobs = JobBlobs(res.blobs, job_prefix(request.user_scope, self._job_id))
         self._stop = threading.Event()
-        self._typical = dict(eta.DEFAULTS_S[request.tier])
+        images = len(request.style_ids) * _candidates_per_style(request.pack_size)
+        guess = eta.Typical(request.tier, dict(eta.DEFAULTS_S[request.tier]))
+        self._clock = eta.PackClock(guess, images)
 
     async def run(self) -> dict[str, Any]:
         """Run the stages that are not stored yet; return a small JSON summary."""
@@ -111,7 +113,7 @@ class PackRun:
         if self._req.tier not in self._res.studios:
             return await self._fail(FailureCode.TIER_OFF, f"no {self._req.tier} backend loaded")
         await records.mark_running(self._res.state, self._job_id, self._res.settings.job_ttl_s)
-        self._typical = await eta.typical_s(self._redis, self._req.tier)
+        self._clock.typical = await eta.typical(self._redis, self._req.tier)
         watcher = asyncio.create_task(self._watch())
         try:
             async with asyncio.timeout(self._res.settings.pack_timeout_s):
@@ -157,7 +159,9 @@ class PackRun:
         stored = await self._blobs.manifest("crops.json")
         if stored is not None:
             return await self._blobs.load(stored["keys"])
-        self._events.emit(Preparing(job_id=self._job_id, eta_s=sum(self._typical.values())))
+        first = self._clock.first_estimate
+        self._events.emit(Preparing(job_id=self._job_id, eta_s=self._clock.total_s(),
+                                    first_estimate=first))  # fmt: skip
         subject, studio = self._req.subject, self._studio
         crops = await self._timed("preprocess", lambda: studio.preprocess(selfies, subject))
         keys = [await self._blobs.put(f"crops/{i:03d}.png", crop) for i, crop in enumerate(crops)]
@@ -172,11 +176,11 @@ class PackRun:
 
         def event(step: int, total: int) -> JobEvent:
             spent_s = time.monotonic() - started
-            left = eta.stage_eta_s(self._typical, "personalize", step, total, spent_s)
+            left = self._clock.left_s("personalize", step, total, spent_s)
             tier, restarted = str(self._req.tier), self._try > 1
             return Training(
                 job_id=self._job_id, step=step, total=total, eta_s=left, tier=tier,
-                restarted=restarted,
+                restarted=restarted, first_estimate=self._clock.first_estimate,
             )  # fmt: skip
 
         ctx = self._context(self._events.step_callback(event))
@@ -192,14 +196,19 @@ class PackRun:
 
         def event(done: int, total: int) -> JobEvent:
             spent_s = time.monotonic() - started
-            left = eta.stage_eta_s(self._typical, "generate", done, total, spent_s)
+            left = self._clock.left_s("generate", done, total, spent_s)
             return Generating(
-                job_id=self._job_id, done=done, total=total, eta_s=left, restarted=self._try > 1
-            )
+                job_id=self._job_id, done=done, total=total, eta_s=left, restarted=self._try > 1,
+                first_estimate=self._clock.first_estimate,
+            )  # fmt: skip
 
         ctx = self._context(self._events.step_callback(event))
         order = await self._order()
+        self._clock.images = len(order.style_ids) * order.images_per_style
         images = await self._timed("generate", lambda: studio.generate(identity, order, ctx))
+        if images and self.measures_eta:  # what the next pack of another size is told
+            per_image_s = self._clock.seconds("generate") / len(images)
+            await eta.record_s(self._redis, eta.PER_IMAGE, per_image_s, self._req.tier)
         items = await self._blobs.put_images("candidates", images)
         await self._blobs.seal("candidates.json", {"items": items})
         return images
@@ -213,7 +222,8 @@ class PackRun:
     ) -> tuple[tuple[StyleResult, ...], PackQuality | None]:
         stored = await self._blobs.manifest("selected.json")
         if stored is None:
-            self._events.emit(Selecting(job_id=self._job_id, eta_s=self._typical["select"]))
+            left, first = self._clock.left_s("select"), self._clock.first_estimate
+            self._events.emit(Selecting(job_id=self._job_id, eta_s=left, first_estimate=first))
             keep, studio = self._req.pack_size, self._studio
             chosen = await self._timed(
                 "select",
@@ -294,6 +304,7 @@ class PackRun:
         if self._stop.is_set():
             raise StageCancelledError(stage)
         elapsed_s = time.monotonic() - started
+        self._clock.finished(stage, elapsed_s)
         if self.measures_eta:
             await eta.record_s(self._redis, stage, elapsed_s, self._req.tier)
         ops.STAGE_SECONDS.labels(stage).observe(elapsed_s)

@@ -192,9 +192,11 @@ async def _announce_positions(ctx: dict[str, Any]) -> None:
     """Tell every waiting job its new place in the queue after one finished."""
     redis: Redis = ctx["redis"]
     settings: Settings = ctx["settings"]
-    typical = await eta.typical_s(redis)
+    typical = await eta.typical(redis)
     for rank, job_id in enumerate(await queued_job_ids(redis)):
         if await redis.exists(arq_in_progress_key(job_id)):
             continue
-        event = Queued(job_id=job_id, position=rank + 1, eta_s=eta.queue_eta_s(typical, rank + 1))
+        eta_s = eta.queue_eta_s(typical.stage_s, rank + 1)
+        event = Queued(job_id=job_id, position=rank + 1, eta_s=eta_s,
+                       first_estimate=typical.first_estimate)  # fmt: skip
         await publish_event(redis, event, settings.job_ttl_s)
