@@ -157,8 +157,9 @@ class Settings(BaseSettings):
     language: str = Field(
         "",
         description=(
-            "Answer everyone in this language (a catalog in bot/text/locale, e.g. es); empty: each"
-            " person's own language from their chat app, English where there is no catalog."
+            "Answer in this language (a catalog in bot/text/locale: de, es, fr, pt_BR) unless the"
+            " person picks another with /language; empty: each person's own language from their"
+            " chat app, English where there is no catalog."
         ),
     )
     evaluate_min_same_person: float = Field(

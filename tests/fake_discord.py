@@ -77,6 +77,8 @@ class FakeDiscord:
         self.sent: list[Sent] = []
         self.interactions: dict[str, Interaction] = {}
         self.synced: list[str] = []  # the command-sync paths: global, or a guild's
+        self.synced_commands: list[list[dict[str, Any]]] = []  # each sync's command payloads
+        self.locales: dict[int, str] = {}  # a person's Discord language; "en-US" when unset
         self.expired_token_calls = 0
         self.webhook_calls: list[tuple[str, str, dict[str, Any]]] = []  # (method, token, body)
         self.closed_dms: set[int] = set()  # channels whose person refuses DMs from the bot
@@ -141,10 +143,11 @@ class FakeDiscord:
         self._push("MESSAGE_CREATE", message)
         return int(message["id"])
 
-    def slash(self, user_id: int, sub: str, guild_id: int | None = None) -> str:
-        """The person runs `/headshots <sub>` in their DM (or a server); return its id."""
+    def slash(self, user_id: int, sub: str, guild_id: int | None = None, **options: str) -> str:
+        """The person runs `/headshots <sub> [option:value]` in their DM (or a server)."""
+        given = [{"name": name, "type": 3, "value": value} for name, value in options.items()]
         data = {"id": "900", "name": "headshots", "type": 1,
-                "options": [{"name": sub, "type": 1, "options": []}]}  # fmt: skip
+                "options": [{"name": sub, "type": 1, "options": given}]}  # fmt: skip
         return self._interaction(user_id, 2, data, guild_id=guild_id)
 
     def press(self, user_id: int, data: str) -> str:
@@ -163,11 +166,11 @@ class FakeDiscord:
         """Return the texts of every message created or edited, in order."""
         return [s.text for s in self.sent]
 
-    async def wait_for(self, predicate: Any, timeout_s: float = 30.0) -> Sent:
-        """Wait until a created or edited message satisfies `predicate`; return it."""
+    async def wait_for(self, predicate: Any, timeout_s: float = 30.0, since: int = 0) -> Sent:
+        """Wait until a message created or edited after the first `since` satisfies `predicate`."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            for sent in list(self.sent):
+            for sent in self.sent[since:]:
                 if predicate(sent):
                     return sent
             await asyncio.sleep(0.02)
@@ -240,6 +243,7 @@ class FakeDiscord:
         if parts[0] == "applications" and method == "PUT":
             commands = await request.json()
             self.synced.append(path)
+            self.synced_commands.append(commands)
             return json_response([{**c, "id": str(next(self._ids)), "application_id": str(APP_ID),
                            "version": "1"} for c in commands])  # fmt: skip
         if path == "users/@me/channels":
@@ -333,6 +337,7 @@ class FakeDiscord:
         interaction_id, token = str(next(self._ids)), f"itoken{next(self._ids)}"
         self.interactions[interaction_id] = Interaction(int(interaction_id), token)
         payload = interaction_payload(interaction_id, token, kind, data, user_id)
+        payload["locale"] = self.locales.get(user_id, "en-US")
         if guild_id is not None:  # a server's text channel: a member, not a user
             payload.update(in_guild(guild_id, payload.pop("user")))
         if message is not None:

@@ -50,9 +50,9 @@ class FakeTelegram:
         # proxy that mangles replies or an API field the client does not know would make.
         self.unreadable: Counter[str] = Counter()
         self.calls: Counter[str] = Counter()
-        self.language_codes: dict[
-            int, str
-        ] = {}  # the app language of a user, sent as Telegram does
+        self.language_codes: dict[int, str] = {}  # a user's app language, sent as Telegram does
+        # The command menus the bot set, by language code ("" for everyone else's).
+        self.command_menus: dict[str, list[dict[str, str]]] = {}
         self._ids = itertools.count(1000)
         self._update_ids = itertools.count(1)
         self._new_update = asyncio.Event()
@@ -192,7 +192,8 @@ class FakeTelegram:
     async def _m_deletewebhook(self, _params: dict[str, Any]) -> Any:
         return True
 
-    async def _m_setmycommands(self, _params: dict[str, Any]) -> Any:
+    async def _m_setmycommands(self, params: dict[str, Any]) -> Any:
+        self.command_menus[str(params.get("language_code") or "")] = list(params["commands"])
         return True
 
     async def _m_answercallbackquery(self, _params: dict[str, Any]) -> Any:
@@ -256,6 +257,11 @@ class FakeTelegram:
             "sendMediaGroup", params, text=caption, photos=len(media) - documents,
             documents=documents,
         )  # fmt: skip
+        uploads = params.get(UPLOAD_NAMES, {})
+        for item in media:  # the documents' files, by the names the person sees
+            attached = item["media"].removeprefix("attach://")
+            if item.get("type") == "document" and attached in uploads:
+                self.sent[-1].files[uploads[attached]] = params[attached]
         return [first]
 
     # ----- helpers ------------------------------------------------------------------------

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from PIL import ImageOps
 
-from bot.chat.events import Button, Command, Photo, Press, Text, Unsupported
-from bot.fronts.console.adapter import parse_line
+from bot.chat.events import Button, Command, Photo, Press, Progress, Reply, Text, Unsupported
+from bot.fronts.console.adapter import ConsoleSink, console_chat, parse_line
 from bot.fronts.console.runner import serve_console
 from tests import photos
 from tests.ops_harness import process_env
@@ -38,6 +38,25 @@ def test_parse_line(tmp_path: Path) -> None:
     assert len(groups) == 1
     assert None not in groups
     assert parse_line(str(one), buttons, 3) == [Unsupported("too_large", 4)]
+
+
+async def test_every_sheets_buttons_stay_pressable_by_the_numbers_shown(tmp_path: Path) -> None:
+    out = io.StringIO()
+    sink = ConsoleSink(out, tmp_path)
+    chat = console_chat()
+    for album, (first, second) in enumerate([(1, 2), (3, 4)], start=1):
+        row = (Button(f"⭐ {first}", f"keep:j:{first}"), Button(f"⭐ {second}", f"keep:j:{second}"))
+        await sink.apply(chat, [Progress(f"j:sheet:{album}", f"images {first}-{second}", (row,))])
+    assert "[1] ⭐ 1  [2] ⭐ 2" in out.getvalue() and "[3] ⭐ 3  [4] ⭐ 4" in out.getvalue()
+    assert parse_line("2", sink.buttons, 1000) == [Press("keep:j:2")]  # the first sheet's
+    kept = ((Button("✅ 1", "keep:j:1"), Button("⭐ 2", "keep:j:2")),)
+    await sink.apply(chat, [Progress("j:sheet:1", "images 1-2", kept)])  # an edit keeps numbers
+    assert "[updated] images 1-2\n     [1] ✅ 1  [2] ⭐ 2" in out.getvalue()
+    await sink.apply(chat, [Reply("Continue?", ((Button("Continue", "continue"),),))])
+    assert "[5] Continue" in out.getvalue()
+    assert [parse_line(n, sink.buttons, 1000) for n in "145"] == [
+        [Press("keep:j:1")], [Press("keep:j:4")], [Press("continue")],
+    ]  # fmt: skip
 
 
 async def test_console_journey_to_verdicts(tmp_path: Path, redis_url: str) -> None:

@@ -14,9 +14,12 @@ import pytest
 from PIL import Image
 from redis import Redis as SyncRedis
 
-from bot.chat.contact_sheet import MORE_LIKE_COUNT, SheetAlbum, controls
+from bot.chat.contact_sheet import MORE_LIKE_COUNT, SheetAlbum, controls, image_at, sheet_albums
 from bot.service.zip_parts import zip_parts
+from bot.text import files as names
+from bot.text.i18n import speaking
 from core.settings import Settings
+from engine.jobs import Done, StyleResult
 from storage.keys import user_scope
 from tests.fake_telegram import FakeTelegram, Sent
 from tests.queue_harness import (
@@ -86,6 +89,29 @@ def test_a_zip_over_the_limit_comes_in_parts_that_each_fit_and_open() -> None:
     assert names == [name for name, _ in files]
     [(single, _)] = zip_parts(files[:2], limit_bytes=100_000)
     assert single == "headshots.zip"
+    with speaking("de"):
+        assert [name for name, _ in zip_parts(files, 100_000)][:1] == ["portraets-teil-1-von-4.zip"]
+
+
+def test_a_rerolls_albums_number_on_from_where_its_pack_got_to() -> None:
+    result = StyleResult("corporate-grey", tuple(f"k{n}" for n in range(12)))
+    done = Done(job_id="pack-x", results=(result,))
+    albums = sheet_albums(done, first=17)
+    assert [list(a.numbers) for a in albums] == [list(range(17, 23)), list(range(23, 29))]
+    assert image_at(done, 23, first=17) == (albums[1], "k6")
+    assert image_at(done, 1, first=17) is None  # the pack's own image 1 is not the re-roll's
+    assert image_at(done, 29, first=17) is None
+
+
+def test_file_names_are_in_the_persons_language_and_plain_ascii() -> None:
+    assert names.headshot(7, "Office window light") == "headshot-07-office-window-light.png"
+    with speaking("fr"):
+        assert (
+            names.headshot(7, "Éditorial noir et blanc")
+            == "portrait-07-editorial-noir-et-blanc.png"
+        )
+        assert names.kit_piece("banner", "png") == "profil-banniere.png"
+        assert names.zip_name() == "portraits.zip"
 
 
 # ----- journeys ---------------------------------------------------------------------------------
@@ -126,6 +152,8 @@ async def test_keep_two_more_like_one_then_done_and_delete_leaves_nothing(
     assert new_photos == MORE_LIKE_COUNT
     assert originals.method == "sendMediaGroup"
     assert _job_of(more) != job
+    # The re-roll's images go on from the pack's 4: one number names one image of the pack.
+    assert "images 5-8" in more.text and "⭐ 5" in _labels(more)
     # The re-roll has its own progress line, and no second files offer (Done covers it).
     assert f"Your {MORE_LIKE_COUNT} new images are ready! ✅" in telegram.texts(USER)
     assert sum("full-resolution files" in t for t in telegram.texts(USER)) == 1
@@ -135,6 +163,7 @@ async def test_keep_two_more_like_one_then_done_and_delete_leaves_nothing(
         names = archive.namelist()
         pictures = {n: archive.read(n) for n in names}
     assert len(names) == 2 + len(KIT) and names[2:] == KIT
+    assert [n[:12] for n in names[:2]] == ["headshot-01-", "headshot-03-"]  # the sheet's numbers
     # The stand-in's first style renders image n as 32x32 (0, 30*(n-1), 200): 1 and 3 kept.
     assert [_colour(pictures[n]) for n in names[:2]] == [(32, 32, 0, 0, 200), (32, 32, 0, 60, 200)]
     assert _colour(pictures["profile-avatar.jpg"])[:2] == (800, 800)

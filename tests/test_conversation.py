@@ -20,8 +20,10 @@ from bot.chat.conversation import (
 from bot.chat.events import Command, Press, Progress, Reply, Text, Unsupported
 from bot.chat.menus import CoreConfig, StyleChoice
 from bot.chat.session import Selfie, Session, Stage
+from bot.text.i18n import speaking
 from bot.text.messages import Policy
 from engine.quality.report import FaceRecord, Verdict
+from engine.studio.styles import list_styles
 
 POLICY = Policy(
     min_selfies=3, max_selfies=5, recommended_selfies=4, results_days=7,
@@ -260,3 +262,59 @@ def test_the_gates_grouping_replaces_the_set_and_its_notes_are_shown() -> None:
     assert step.session.selfies == person and step.session.set_aside == (stranger,)
     assert note in _texts(step)[0] and "2 good photos so far" in _texts(step)[0]
     assert Session.from_dict(step.session.to_dict()) == step.session
+
+
+# ----- the person's language ---------------------------------------------------------------
+
+
+def test_language_offers_every_catalog_each_named_in_itself() -> None:
+    step = _run(None, Command("language"))
+    assert step.session is None  # nothing stored before consent
+    assert _buttons(step) == [f"language:{code}" for code in ("en", "de", "es", "fr", "pt_BR")]
+    labels = [b.label for e in step.effects if isinstance(e, Reply) for r in e.buttons for b in r]
+    assert labels == ["✓ English", "Deutsch", "Español", "Français", "Português (Brasil)"]
+
+
+def test_a_language_picked_before_consent_rides_on_the_consent_button() -> None:
+    step = _run(None, Command("language"), Press("language:fr"))
+    assert step.session is None
+    assert _texts(step)[0].startswith("Salut !")
+    assert _buttons(step) == ["consent:fr"]
+    consented = _run(None, Press("consent:fr"))
+    assert consented.session is not None and consented.session.chosen_language == "fr"
+    assert _texts(consented) == ["Comment les images doivent-elles te décrire ?"]
+
+
+def test_a_language_picked_later_is_kept_and_answers_at_once() -> None:
+    session = Session(stage=Stage.CAPTURE, subject="woman")
+    step = _run(session, Press("language:pt_BR"))
+    assert step.session is not None and step.session.chosen_language == "pt_BR"
+    assert _texts(step)[0] == "Combinado, a partir de agora escrevo em português."
+    assert "Agora me mande" in _texts(step)[1]  # where they are, in the new language
+    typed = _run(session, Command("language", "de"))  # "/language de": no buttons needed
+    assert typed.session is not None and typed.session.chosen_language == "de"
+
+
+def test_an_unknown_or_forged_language_shows_the_choice() -> None:
+    session = Session(stage=Stage.CAPTURE, subject="woman")
+    for event in (Command("language", "klingon"), Press("language:xx")):
+        step = _run(session, event)
+        assert step.session == session
+        assert _buttons(step)[0] == "language:en"
+    assert _buttons(_run(None, Press("consent:xx"))) == [
+        "subject:man",
+        "subject:woman",
+        "subject:person",
+    ]
+
+
+def test_style_menu_shows_each_styles_description_in_the_persons_language() -> None:
+    city = next(style for style in list_styles() if style.id == "outdoor-city")
+    config = CoreConfig(POLICY, (StyleChoice(city.id, city.title, city.description),))
+    session = Session(stage=Stage.CAPTURE, subject="woman", selfies=tuple(map(_selfie, (1, 2, 3))))
+    with speaking("de"):
+        step = decide(session, Command("done"), config)
+    menu = step.effects[0]
+    assert isinstance(menu, Progress)
+    assert "• Draußen in der Stadt: Straßenporträt in einer modernen Stadt" in menu.text
+    assert menu.buttons[0][0].label == "Draußen in der Stadt"

@@ -134,7 +134,8 @@ async def test_done_with_nothing_kept_sends_all_in_zip_parts_within_discords_lim
         assert len(data) <= limit
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             names += archive.namelist()
-    assert names == [f"0{n}-corporate-grey.png" for n in range(1, 5)] + KIT
+    # Named by the sheet's numbers and the style's title, as the person saw them.
+    assert names == [f"headshot-0{n}-corporate-grey-studio.png" for n in range(1, 5)] + KIT
 
 
 def _zips(dc: FakeDiscord) -> list[bytes]:

@@ -2,7 +2,8 @@
 
 Albums carry no buttons on Telegram, so after each album one message names its images by
 number: ⭐ keep, 🔁 more like this, 🎲 re-roll the style, 📦 Done. Images are numbered across the
-job in delivery order; a button's data names the job and the number, never a blob key, and the
+job in delivery order, and a re-roll's go on from where its pack's numbers got to (so "⭐ 5" is
+one image of the pack); a button's data names the job and the number, never a blob key, and the
 bot looks both up server-side against the presser's own scope (bot/service/sheet_desk.py).
 Pure: no I/O.
 """
@@ -16,7 +17,7 @@ from bot.chat.events import Button, Progress
 from bot.text import messages as say
 from bot.text.i18n import t
 from bot.text.progress import split_albums
-from engine.jobs import Done
+from engine.jobs import Done, PackRequest
 from engine.jobs.keys import sheet_message
 
 SHEET_VERBS = frozenset({"keep", "more", "again", "zip"})
@@ -57,11 +58,20 @@ class SheetAlbum:
         """Return the numbers of its images."""
         return range(self.first, self.first + len(self.keys))
 
+    def images(self) -> list[tuple[int, str]]:
+        """Return (number, blob key) of each of its images."""
+        return list(zip(self.numbers, self.keys, strict=True))
 
-def sheet_albums(done: Done) -> list[SheetAlbum]:
+
+def first_number(request: PackRequest) -> int:
+    """Return the number of a job's first image: 1 for a pack, its pack's next for a re-roll."""
+    return request.reroll.first_number if request.reroll is not None else 1
+
+
+def sheet_albums(done: Done, first: int = 1) -> list[SheetAlbum]:
     """Return the job's albums as the notifier delivers them (see bot/delivery/endings.py)."""
     albums: list[SheetAlbum] = []
-    number = 1
+    number = first
     for result in done.results:
         for keys in split_albums(result.keys):
             albums.append(SheetAlbum(len(albums) + 1, result.style_id, number, keys))
@@ -69,9 +79,9 @@ def sheet_albums(done: Done) -> list[SheetAlbum]:
     return albums
 
 
-def image_at(done: Done, number: int) -> tuple[SheetAlbum, str] | None:
+def image_at(done: Done, number: int, first: int = 1) -> tuple[SheetAlbum, str] | None:
     """Return the album and blob key of image `number`, or None if the job has no such image."""
-    for album in sheet_albums(done):
+    for album in sheet_albums(done, first):
         if number in album.numbers:
             return album, album.keys[number - album.first]
     return None
@@ -81,7 +91,7 @@ def controls(
     job_id: str, album: SheetAlbum, kept: Collection[int], titles: Mapping[str, str]
 ) -> Progress:
     """Return the album's control message; a Progress, so a keep edits it in place."""
-    title = style_title(album.style_id, titles)
+    title = say.style_title(album.style_id, titles)
     numbers = list(album.numbers)
     keep = [_button(say.SHEET_KEPT_LABEL if n in kept else say.SHEET_KEEP_LABEL, "keep", job_id, n)
             for n in numbers]  # fmt: skip
@@ -95,11 +105,6 @@ def controls(
     )
     return Progress(key=sheet_message(job_id, album.index), text=text,
                     buttons=(*_rows(keep), *_rows(more), last))  # fmt: skip
-
-
-def style_title(style_id: str, titles: Mapping[str, str]) -> str:
-    """Return the style's title for the person."""
-    return titles.get(style_id) or style_id.replace("-", " ").capitalize()
 
 
 def _button(label: str, verb: str, job_id: str, number: int) -> Button:

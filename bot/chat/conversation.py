@@ -17,6 +17,7 @@ from bot.chat.menus import (
     button,
     confirmation,
     default_tier,
+    language_menu,
     size_question,
     style_menu,
     subject_question,
@@ -25,7 +26,7 @@ from bot.chat.menus import (
 )
 from bot.chat.session import Selfie, Session, Stage, TierChoice
 from bot.text import messages as say
-from bot.text.i18n import t
+from bot.text.i18n import catalog_for, current, speaking, t
 from engine.quality.report import Verdict
 
 
@@ -112,6 +113,8 @@ def accepts_photos(session: Session | None, config: CoreConfig) -> bool:
 
 def decide(session: Session | None, event: CoreEvent, config: CoreConfig) -> Step:
     """Return what to do about `event` in `session`."""
+    if isinstance(event, Press) and event.data.startswith("language:"):
+        return _language_chosen(session, event.data.partition(":")[2], config)
     if isinstance(event, Command):
         return _command(session, event, config)
     if session is None:
@@ -129,13 +132,44 @@ def decide(session: Session | None, event: CoreEvent, config: CoreConfig) -> Ste
 
 
 def _before_consent(event: CoreEvent, config: CoreConfig) -> Step:
-    if isinstance(event, Press) and event.data == "consent":
-        return Step(Session(), (subject_question(),))
+    if isinstance(event, Press) and event.data.partition(":")[0] == "consent":
+        return _consented(event.data.partition(":")[2])
     if isinstance(event, Press) and event.data.partition(":")[0] in SHEET_VERBS:
         return Step(None, (Reply(t(say.SHEET_GONE)),))  # a contact sheet from before a /delete
     if isinstance(event, Unsupported) and event.kind == "photo_before_consent":
         return Step(None, (Reply(t(say.CONSENT_FIRST)),))
     return Step(None, (welcome(config),))
+
+
+def _consented(language: str) -> Step:
+    """Start the conversation, in the language picked before consent if there was one."""
+    chosen = catalog_for(language) if language else None
+    if chosen is None:
+        return Step(Session(), (subject_question(),))
+    with speaking(chosen, current().command_prefix):
+        return Step(Session(chosen_language=chosen), (subject_question(),))
+
+
+# ----- the person's language ---------------------------------------------------------------
+
+
+def _language_command(session: Session | None, args: str, config: CoreConfig) -> Step:
+    """Switch at once to a language named after the command ("/language de"), else ask."""
+    if catalog_for(args) is None:
+        return Step(session, (language_menu(),))
+    return _language_chosen(session, args, config)
+
+
+def _language_chosen(session: Session | None, value: str, config: CoreConfig) -> Step:
+    """Speak `value` from now on: kept in the session, or carried by the consent button."""
+    chosen = catalog_for(value)
+    if chosen is None:  # forged or from a catalog since removed
+        return Step(session, (language_menu(),))
+    with speaking(chosen, current().command_prefix):
+        if session is None:  # nothing is stored before consent
+            return Step(None, (welcome(config, chosen),))
+        moved = session.with_(chosen_language=chosen)
+        return Step(moved, (Reply(t(say.LANGUAGE_CHOSEN)), _prompt_for(moved, config)))
 
 
 # ----- commands ----------------------------------------------------------------------------
@@ -147,6 +181,8 @@ def _command(session: Session | None, command: Command, config: CoreConfig) -> S
         return Step(session, (Reply(say.help_text(config.commands)),))
     if name == "privacy":
         return Step(session, (Reply(say.privacy(config.policy)),))
+    if name == "language":
+        return _language_command(session, command.args, config)
     if session is None:
         return Step(None, (welcome(config),))
     handlers = {

@@ -98,6 +98,7 @@ class SendAlbum:
 
     images: tuple[bytes, ...]
     caption: str = ""
+    names: tuple[str, ...] = ()  # file names, where the platform shows them (one per image)
 
 
 @dataclass(frozen=True)

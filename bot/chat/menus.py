@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from bot.chat.events import Button, Progress, Reply
 from bot.chat.session import Session, TierChoice
 from bot.text import messages as say
-from bot.text.i18n import COMMAND_NAMES, N_, t
+from bot.text.i18n import COMMAND_NAMES, N_, _, current, language_name, languages, t
 from bot.text.progress import about_text
 from engine.jobs import Tier, eta
 
@@ -18,10 +18,11 @@ STYLE_MENU_KEY = "styles"
 
 @dataclass(frozen=True)
 class StyleChoice:
-    """A style pack as the person sees it."""
+    """A style pack as the person sees it: its words are English message ids, translated here."""
 
     id: str
     title: str
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -58,9 +59,25 @@ def button(data: str, **params: object) -> Button:
     return Button(t(say.BUTTONS[data], **params), data)
 
 
-def welcome(config: CoreConfig) -> Reply:
-    """Return the /start message with the consent button."""
-    return Reply(say.welcome(config.policy), ((button("consent"),),))
+def welcome(config: CoreConfig, language: str = "") -> Reply:
+    """Return the /start message with the consent button.
+
+    Before consent nothing is stored, so a language picked then rides on the button.
+    """
+    consent = button("consent")
+    if language:
+        consent = Button(consent.label, f"consent:{language}")
+    return Reply(say.welcome(config.policy), ((consent,),))
+
+
+def language_menu() -> Reply:
+    """Ask which language to write in; each is named in itself, the current one checked."""
+    spoken = current().language
+    rows = [
+        (Button(f"{'✓ ' if code == spoken else ''}{language_name(code)}", f"language:{code}"),)
+        for code in languages()
+    ]
+    return Reply(t(say.ASK_LANGUAGE), tuple(rows))
 
 
 def subject_question() -> Reply:
@@ -71,13 +88,15 @@ def subject_question() -> Reply:
 
 def style_menu(session: Session, config: CoreConfig) -> Progress:
     """Return the multi-select style keyboard, edited in place as the person picks."""
-    rows = []
+    rows, lines = [], []
     for style in config.styles:
         mark = "✓ " if style.id in session.styles else ""
-        rows.append((Button(f"{mark}{style.title}", f"style:{style.id}"),))
+        rows.append((Button(f"{mark}{_(style.title)}", f"style:{style.id}"),))
+        if style.description:
+            lines.append(t(say.STYLE_LINE, title=_(style.title), description=_(style.description)))
     rows.append((button("styles:done", count=len(session.styles)),))
-    text = t(say.PICK_STYLES, limit=config.max_styles)
-    return Progress(STYLE_MENU_KEY, text, tuple(rows))
+    text = "\n\n".join([t(say.PICK_STYLES, limit=config.max_styles), "\n".join(lines)])
+    return Progress(STYLE_MENU_KEY, text.strip(), tuple(rows))
 
 
 def size_question(config: CoreConfig) -> Reply:
@@ -138,7 +157,7 @@ def confirmation(session: Session, config: CoreConfig) -> Reply:
         template,
         selfies=len(session.selfies),
         subject=t(say.SUBJECTS.get(session.subject, session.subject)).lower(),
-        styles=", ".join(titles.get(s, s) for s in session.styles),
+        styles=", ".join(say.style_title(s, titles) for s in session.styles),
         per_style=session.pack_size,
         total=total,
         how=t(TIER_LINES[session.tier], **_tier_times(config)),

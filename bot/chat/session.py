@@ -73,6 +73,7 @@ class Session:
     request_id: str = ""  # set when the confirmation is shown; makes a double tap enqueue once
     job_id: str = ""
     language: str = "en"  # the catalog the person is answered in (bot.text.i18n.pick_language)
+    chosen_language: str = ""  # picked with /language: wins over the platform's language code
     pending: str = ""  # a destructive command waiting for "yes": "cancel" or "delete"
     updated_at: float = 0.0  # unix time of the last save; the retention sweep reads it
 

@@ -6,6 +6,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from bot.chat.contact_sheet import controls, sheet_albums
 from bot.chat.events import Button, Effect, Progress, Reply, SendAlbum, SendPhoto
+from bot.text import files as names
+from bot.text import messages
 from bot.text import progress as say
 from bot.text.i18n import t
 from engine.jobs import Cancelled, Failed, TerminalEvent, Tier
@@ -23,12 +25,14 @@ def ending_parts(
     tier: Tier = Tier.STUDIO,
     *,
     reroll: bool = False,
+    first: int = 1,
 ) -> list[Part]:
     """Return the parts that tell the person how the job ended, in sending order.
 
     An express pack says so in its headline and captions: with an upgrade, the studio pack of
     the same styles follows it in the same chat. A re-roll's images come with their own
-    controls but no files offer: Done sends them at full resolution.
+    controls but no files offer: Done sends them at full resolution. Its images are numbered
+    from `first`, where its pack's numbers got to.
     """
     if isinstance(event, Failed):
         return [
@@ -45,23 +49,25 @@ def ending_parts(
         # The offer comes first so that the newest buttons are the last album's controls (a
         # console chat presses the newest; in chat apps each album keeps them beneath it).
         parts = [_fixed([Progress(key=job_id, text=t(say.READY_BY_TIER[tier])), offer])]
-    albums = sheet_albums(event)
+    albums = sheet_albums(event, first)
     for album in albums:
         of_style = [a for a in albums if a.style_id == album.style_id]
         number = of_style.index(album) + 1
         text = say.caption(album.style_id, len(album.keys), number, len(of_style), titles)
-        parts.append(_album(blobs, album.keys, say.tier_caption(tier, text)))
+        title = messages.style_title(album.style_id, titles)
+        named = tuple(names.headshot(n, title) for n in album.numbers)
+        parts.append(_album(blobs, album.keys, say.tier_caption(tier, text), named))
         # Albums carry no buttons: the per-image controls follow each one (bot/chat/contact_sheet).
         parts.append(_fixed([controls(job_id, album, (), titles)]))
     return parts
 
 
-def _album(blobs: BlobStore, keys: Sequence[str], caption: str) -> Part:
+def _album(blobs: BlobStore, keys: Sequence[str], caption: str, named: tuple[str, ...]) -> Part:
     async def load() -> list[Effect]:
         images = tuple([await blobs.get(key) for key in keys])
         if len(images) == 1:
-            return [SendPhoto(images[0], caption=caption, file_name="headshot.png")]
-        return [SendAlbum(images, caption=caption)]
+            return [SendPhoto(images[0], caption=caption, file_name=named[0])]
+        return [SendAlbum(images, caption=caption, names=named)]
 
     return load
 

@@ -19,6 +19,7 @@ from typing import Any, cast
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from bot.chat.contact_sheet import first_number
 from bot.chat.events import ChatRef, Progress
 from bot.chat.sink import EffectSink, MaybeSentError
 from bot.delivery.endings import Part, ending_parts
@@ -185,7 +186,10 @@ class Notifier:
             with self._voice_of(request):
                 terminal_event = cast(TerminalEvent, terminal)
                 reroll = request.reroll is not None
-                await self._finish(job_id, chat, terminal_event, request.tier, reroll=reroll)
+                await self._finish(
+                    job_id, chat, terminal_event, request.tier, reroll=reroll,
+                    first=first_number(request),
+                )  # fmt: skip
         except Exception:
             # Not acknowledged: the entry stays pending and the reader hands it out again later.
             log.exception("delivering the end of %s failed; will retry", job_id)
@@ -274,8 +278,11 @@ class Notifier:
         tier: Tier = Tier.STUDIO,
         *,
         reroll: bool = False,
+        first: int = 1,
     ) -> None:
-        ending = ending_parts(job_id, event, self._blobs, self._titles, tier, reroll=reroll)
+        ending = ending_parts(
+            job_id, event, self._blobs, self._titles, tier, reroll=reroll, first=first
+        )
         sent = [await self._once(job_id, i, chat, part) for i, part in enumerate(ending)]
         if isinstance(event, Done) and any(sent):  # counted by the replica that sent it
             ops.PACKS_DELIVERED.inc()

@@ -82,7 +82,7 @@ def core_config(settings: Settings) -> CoreConfig:
         max_upload_bytes=settings.max_upload_bytes,
         packs_per_day=settings.packs_per_day,
     )
-    styles = tuple(StyleChoice(style.id, style.title) for style in list_styles())
+    styles = tuple(StyleChoice(s.id, s.title, s.description) for s in list_styles())
     return CoreConfig(
         policy=policy, styles=styles, max_styles=settings.max_styles, tiers=offered_tiers(settings)
     )

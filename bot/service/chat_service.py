@@ -19,7 +19,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from bot.chat.contact_sheet import SheetPress
+from bot.chat.contact_sheet import SheetPress, first_number, sheet_albums
 from bot.chat.conversation import (
     Action,
     CancelPack,
@@ -46,8 +46,9 @@ from bot.service.erase import erase_person
 from bot.service.limits import Limits, count_pack, pack_refusal
 from bot.service.pack_queue import PackQueue
 from bot.service.sheet_desk import SheetDesk, SheetOptions, SheetStores
+from bot.text import files as names
 from bot.text import messages as say
-from bot.text.i18n import SLASH, pick_language, speaking, t
+from bot.text.i18n import SLASH, catalog_for, pick_language, speaking, t
 from bot.text.progress import about_text, failure_reply, progress_text
 from engine.jobs import (
     Cancelled,
@@ -69,7 +70,6 @@ from storage.state import StateStore
 
 log = logging.getLogger(__name__)
 
-ALBUM_MAX = 10  # files per message on Telegram and Discord
 ESTIMATED_STAGES = frozenset({Stage.PACK_SIZE, Stage.TIER, Stage.CONFIRM})  # they show pack times
 
 
@@ -134,8 +134,8 @@ class ChatService:
         self._background: set[asyncio.Task[None]] = set()
         svc = services
         stores = SheetStores(svc.state, svc.blobs, svc.images, svc.redis, svc.queue)
-        titles = {style.id: style.title for style in config.styles}
-        self._sheet = SheetDesk(stores, self._limits, titles, options.sheet)
+        self._titles = {style.id: style.title for style in config.styles}
+        self._sheet = SheetDesk(stores, self._limits, self._titles, options.sheet)
 
     @property
     def command_prefix(self) -> str:
@@ -193,16 +193,28 @@ class ChatService:
         scope = user_scope(chat.platform, chat.user_id)
         async with self._locks[scope]:
             session = await self._load(scope)
-            remembered = session.language if session is not None else ""
-            spoken = pick_language(language or remembered, self._voice.language)
+            spoken = self._language_of(session, language)
             with speaking(spoken, self._voice.prefix):
                 if isinstance(event, Sequence):  # photos: checked against the set as it is now
                     event = await self._photo_event(scope, session, event)
                 step = decide(session, event, await self._config_for(session))
-                if step.session is not None:
-                    step = replace(step, session=step.session.with_(language=spoken))
+                if step.session is not None:  # a /language pick is spoken from this answer on
+                    now = step.session.chosen_language or spoken
+                    step = replace(step, session=step.session.with_(language=now))
                 effects = await self._commit(chat, scope, step)
         await self._svc.sink.apply(chat, effects)
+
+    def _language_of(self, session: Session | None, code: str) -> str:
+        """Return the language to answer in.
+
+        The person's /language pick wins; then the operator's setting, the platform's code with
+        this event, and the language they were last answered in.
+        """
+        chosen = session.chosen_language if session is not None else ""
+        if chosen and catalog_for(chosen) is not None:
+            return chosen
+        remembered = session.language if session is not None else ""
+        return pick_language(code or remembered, self._voice.language)
 
     async def _config_for(self, session: Session | None) -> CoreConfig:
         """Return the core's config with the workers' measured pack times where they are shown."""
@@ -362,16 +374,16 @@ class ChatService:
     async def _full_resolution(self, scope: str, job_id: str) -> list[Effect]:
         record = await load_record(self._svc.state, job_id)
         if record is None or record.request.user_scope != scope:
-            return [Reply(say.FILES_GONE)]  # another person's job reads as an erased one
+            return [Reply(t(say.FILES_GONE))]  # another person's job reads as an erased one
         done = await latest_event(self._svc.redis, job_id)
         if not isinstance(done, Done):
             return [Reply(t(say.FILES_GONE))]
         effects: list[Effect] = []
-        for result in done.results:
-            files = [(f"{result.style_id}-{n:02d}.png", await self._svc.blobs.get(key))
-                     for n, key in enumerate(result.keys, start=1)]  # fmt: skip
-            for start in range(0, len(files), ALBUM_MAX):
-                effects.append(SendFiles(tuple(files[start : start + ALBUM_MAX])))
+        for album in sheet_albums(done, first_number(record.request)):  # as the sheets number them
+            title = say.style_title(album.style_id, self._titles)
+            files = [(names.headshot(n, title), await self._svc.blobs.get(key))
+                     for n, key in album.images()]  # fmt: skip
+            effects.append(SendFiles(tuple(files)))
         return effects
 
     async def _live_status(self, job_id: str) -> str:
@@ -405,7 +417,7 @@ class ChatService:
             return
         template = say.RETOUCH_CAPTION if pack_coming else say.RETOUCH_ONLY_CAPTION
         caption = t(template, label=best.label)
-        await self._svc.sink.apply(chat, (SendPhoto(image, caption),))
+        await self._svc.sink.apply(chat, (SendPhoto(image, caption, names.retouch()),))
 
     async def _delete_everything(self, scope: str) -> str:
         svc = self._svc

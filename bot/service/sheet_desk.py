@@ -16,11 +16,12 @@ from redis.asyncio import Redis
 
 from bot.chat.contact_sheet import (
     MORE_LIKE_COUNT,
+    SheetAlbum,
     SheetPress,
     controls,
+    first_number,
     image_at,
     sheet_albums,
-    style_title,
 )
 from bot.chat.events import ChatRef, Effect, Reply, SendFiles
 from bot.chat.session import Session, Stage
@@ -28,11 +29,12 @@ from bot.images.pool import ImagePool
 from bot.service.limits import Limits, count_reroll, reroll_refusal
 from bot.service.pack_queue import PackQueue
 from bot.service.zip_parts import zip_parts
+from bot.text import files as names
 from bot.text import messages as say
 from bot.text.i18n import t
 from engine.jobs import Done, JobRecord, PackAlreadyActiveError, load_record
 from engine.jobs.contract import Reroll
-from engine.jobs.keys import kept_key
+from engine.jobs.keys import kept_key, numbering_key
 from engine.jobs.stream import latest_event
 from storage.blobs import BlobStore
 from storage.state import JsonDict, StateStore
@@ -72,6 +74,20 @@ class Delivered:
         """Return the pack whose identity artifact its images came from."""
         reroll = self.record.request.reroll
         return reroll.identity_job_id if reroll is not None else self.record.job_id
+
+    @property
+    def albums(self) -> list[SheetAlbum]:
+        """Return its albums, numbered as their sheets show them."""
+        return sheet_albums(self.done, first_number(self.record.request))
+
+    def image(self, number: int) -> tuple[SheetAlbum, str] | None:
+        """Return the album and blob key of its image `number`, None if it has no such image."""
+        return image_at(self.done, number, first_number(self.record.request))
+
+    @property
+    def after(self) -> int:
+        """Return the number after its last image."""
+        return first_number(self.record.request) + sum(len(r.keys) for r in self.done.results)
 
 
 @dataclass(frozen=True)
@@ -132,7 +148,7 @@ class SheetDesk:
     # ----- keep ---------------------------------------------------------------------------------
 
     async def _keep(self, scope: str, job: Delivered, number: int) -> list[Effect]:
-        found = image_at(job.done, number)
+        found = job.image(number)
         if found is None:
             return [Reply(t(say.SHEET_GONE))]
         entry = f"{job.record.job_id}:{number}"
@@ -149,7 +165,7 @@ class SheetDesk:
 
     def _more(self, job: Delivered, number: int) -> _RerollOrder | None:
         """Return the order for variations of image `number`, None if the job has none."""
-        found = image_at(job.done, number)
+        found = job.image(number)
         if found is None:
             return None
         album, key = found
@@ -159,11 +175,11 @@ class SheetDesk:
 
     def _again(self, job: Delivered, album_number: int) -> _RerollOrder | None:
         """Return the order for a fresh set of an album's style, None if there is no such album."""
-        albums = sheet_albums(job.done)
+        albums = job.albums
         if not 1 <= album_number <= len(albums):
             return None
         style_id, count = albums[album_number - 1].style_id, job.record.request.pack_size
-        title = style_title(style_id, self._titles)
+        title = say.style_title(style_id, self._titles)
         started = t(say.SHEET_REROLL_STARTED, title=title, count=count)
         reroll = Reroll(job.identity_job_id, job.record.job_id)
         return _RerollOrder(style_id, count, reroll, started)
@@ -176,11 +192,14 @@ class SheetDesk:
         refusal = await reroll_refusal(self._s.state, scope, self._limits)
         if refusal is not None:
             return SheetOutcome([Reply(refusal)])
+        first = await self._reserve_numbers(scope, job, order.count)
         request = replace(
             job.record.request,
             platform=chat.platform, chat_id=chat.chat_id, user_id=chat.user_id,
             style_ids=(order.style_id,), pack_size=order.count,
-            seed=random.getrandbits(31), request_id=uuid.uuid4().hex[:16], reroll=order.reroll,
+            seed=random.getrandbits(31), request_id=uuid.uuid4().hex[:16],
+            reroll=replace(order.reroll, first_number=first),
+            language=session.language,  # they may have switched since the pack
         )  # fmt: skip
         try:
             job_id = await self._s.queue.enqueue_request(request)
@@ -190,18 +209,36 @@ class SheetDesk:
         running = session.with_(stage=Stage.RUNNING, job_id=job_id)  # /status, /cancel reach it
         return SheetOutcome([Reply(order.started)], running)
 
+    async def _reserve_numbers(self, scope: str, job: Delivered, count: int) -> int:
+        """Return the first sheet number of a re-roll of `count` images, reserving them all.
+
+        A pack's re-rolls, whichever sheet they came from, number on from its last image; a
+        re-roll that was refused or delivered fewer images leaves a gap, never a repeat.
+        """
+        pack = job.identity_job_id
+
+        def reserve(doc: JsonDict | None) -> JsonDict:
+            numbers = dict((doc or {}).get("next", {}))
+            numbers[pack] = max(int(numbers.get(pack, 1)), job.after) + count
+            return {"next": numbers}
+
+        ttl_s = self._options.kept_ttl_s
+        doc = await self._s.state.update(numbering_key(scope), reserve, ttl_s=ttl_s) or {}
+        return int(doc["next"][pack]) - count
+
     # ----- Done: the ZIP ------------------------------------------------------------------------
 
     async def _zip(self, chat: ChatRef, scope: str, job: Delivered) -> list[Effect]:
         chosen = await self._kept_images(scope)
         text = say.SHEET_ZIP_READY_KEPT
         if not chosen:
-            chosen = [(a.style_id, k) for a in sheet_albums(job.done) for k in a.keys]
+            chosen = [(a.style_id, n, key) for a in job.albums for n, key in a.images()]
             text = say.SHEET_ZIP_READY_ALL
-        files = [(f"{n:02d}-{style}.png", await self._s.blobs.get(key))
-                 for n, (style, key) in enumerate(chosen, start=1)]  # fmt: skip
+        titled = [(say.style_title(style, self._titles), n, key) for style, n, key in chosen]
+        files = [(names.headshot(n, title), await self._s.blobs.get(key))
+                 for title, n, key in titled]  # fmt: skip
         kit = await self._s.images.profile_kit(files[0][1], self._options.brand_colour)
-        files += [(f"profile-{name}.{_extension(data)}", data) for name, data in kit.items()]
+        files += [(names.kit_piece(name, _extension(data)), data) for name, data in kit.items()]
         limit = self._options.upload_bytes.get(chat.platform, DEFAULT_UPLOAD_BYTES)
         parts = zip_parts(files, limit)
         effects: list[Effect] = [Reply(t(text, count=len(chosen)))]
@@ -209,16 +246,16 @@ class SheetDesk:
             effects.append(Reply(t(say.SHEET_ZIP_PARTS, parts=len(parts))))
         return effects + [SendFiles((part,)) for part in parts]
 
-    async def _kept_images(self, scope: str) -> list[tuple[str, str]]:
-        """Return (style id, blob key) of the kept images still there, in the order kept."""
+    async def _kept_images(self, scope: str) -> list[tuple[str, int, str]]:
+        """Return (style id, number, blob key) of the kept images still there, in the order kept."""
         doc = await self._s.state.get(kept_key(scope)) or {}
-        images: list[tuple[str, str]] = []
+        images: list[tuple[str, int, str]] = []
         for entry in doc.get("kept", []):
             job_id, _, raw = str(entry).partition(":")
             job = await self._delivered(scope, job_id)
-            found = image_at(job.done, int(raw)) if job is not None and raw.isdigit() else None
+            found = job.image(int(raw)) if job is not None and raw.isdigit() else None
             if found is not None and await self._s.blobs.exists(found[1]):
-                images.append((found[0].style_id, found[1]))
+                images.append((found[0].style_id, int(raw), found[1]))
         return images
 
 

@@ -6,23 +6,22 @@ import io
 import zipfile
 from collections.abc import Sequence
 
+from bot.text import files as names
+
 ENTRY_OVERHEAD = 128  # local header, central directory entry and slack, besides the name twice
 END_RECORD = 22
 
 
-def zip_parts(
-    files: Sequence[tuple[str, bytes]], limit_bytes: int, stem: str = "headshots"
-) -> list[tuple[str, bytes]]:
+def zip_parts(files: Sequence[tuple[str, bytes]], limit_bytes: int) -> list[tuple[str, bytes]]:
     """Return (file name, ZIP bytes) parts, each a whole ZIP of some files within `limit_bytes`.
 
     Each part opens on its own (no split-archive format the person's phone may not read). A
     single file larger than the limit still gets a part of its own: it cannot be cut smaller.
+    The parts are named in the person's language (bot/text/files.py).
     """
     groups = _groups(files, limit_bytes)
-    if len(groups) == 1:
-        return [(f"{stem}.zip", _zip(groups[0]))]
     total = len(groups)
-    return [(f"{stem}-part{n}-of-{total}.zip", _zip(g)) for n, g in enumerate(groups, start=1)]
+    return [(names.zip_name(n, total), _zip(g)) for n, g in enumerate(groups, start=1)]
 
 
 def _groups(files: Sequence[tuple[str, bytes]], limit_bytes: int) -> list[list[tuple[str, bytes]]]:

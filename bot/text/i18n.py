@@ -19,6 +19,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -96,6 +97,11 @@ def _(message: str) -> str:
     return _catalog(_voice.get().language).gettext(message)
 
 
+def translate(message: str, language: str) -> str:
+    """Return `message` in `language` (itself where the catalog has no translation)."""
+    return _catalog(language).gettext(message)
+
+
 def ngettext(singular: str, plural: str, count: int) -> str:
     """Return the singular or plural form for `count` in the current language."""
     return _catalog(_voice.get().language).ngettext(singular, plural, count)
@@ -111,12 +117,21 @@ def command(name: str) -> str:
     return f"{_voice.get().command_prefix}{name}"
 
 
-COMMAND_NAMES = ("start", "done", "status", "cancel", "new", "delete", "privacy", "help")
+COMMAND_NAMES = (
+    "start", "done", "status", "cancel", "new", "delete", "language", "privacy", "help",
+)  # fmt: skip
 
 
 def command_names() -> dict[str, str]:
     """Return the `{cmd_<name>}` placeholders every text may use."""
     return {f"cmd_{name}": command(name) for name in COMMAND_NAMES}
+
+
+@cache
+def language_name(language: str) -> str:
+    """Return a catalog's language named in itself ("Deutsch", "Português (Brasil)")."""
+    name = Locale.parse(language).get_display_name(language) or language
+    return name[:1].upper() + name[1:]
 
 
 @cache

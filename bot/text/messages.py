@@ -7,9 +7,10 @@ translate as they compose. `{cmd_<name>}` placeholders name commands the way the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bot.text.i18n import N_, command, ngettext, t
+from bot.text.i18n import N_, _, command, ngettext, t
 from engine.quality.report import Verdict
 
 
@@ -82,6 +83,7 @@ COMMAND_HELP = {
     "cancel": N_("stop the pack being made"),
     "new": N_("start a new set of selfies"),
     "delete": N_("erase everything I have of you"),
+    "language": N_("choose the language I write in"),
     "privacy": N_("what I store and for how long"),
     "help": N_("what each command does"),
 }
@@ -102,6 +104,10 @@ UNKNOWN_COMMAND = N_("I don't know {name}.")
 
 
 ASK_SUBJECT = N_("How should the pictures describe you?")
+
+ASK_LANGUAGE = N_("Which language should I write in?")
+# Each catalog says it in its own language ("Alles klar, ab jetzt schreibe ich auf Deutsch.").
+LANGUAGE_CHOSEN = N_("Okay, I'll write in English from now on.")
 
 CONSENT_FIRST = N_(
     "Before I can take photos, please read the notice and tap “I agree” ({cmd_start})."
@@ -211,6 +217,18 @@ def not_enough_yet(missing: int) -> str:
 
 
 PICK_STYLES = N_("Pick up to {limit} styles for your pack, then tap Done.")
+
+STYLE_LINE = N_("• {title}: {description}")
+
+
+def style_title(style_id: str, titles: Mapping[str, str]) -> str:
+    """Return a style's title in the person's language (its id, made readable, if unknown).
+
+    Titles and descriptions come from the style packs; `make catalog` extracts them.
+    """
+    title = titles.get(style_id)
+    return _(title) if title else style_id.replace("-", " ").replace("_", " ").capitalize()
+
 
 PICK_AT_LEAST_ONE_STYLE = N_("Pick at least one style first.")
 

@@ -124,7 +124,7 @@ def progress_text(event: JobEvent) -> str:
 
 def caption(style_id: str, count: int, part: int, parts: int, titles: Mapping[str, str]) -> str:
     """Return the caption of one album of a style."""
-    title = titles.get(style_id) or style_id.replace("-", " ").replace("_", " ").capitalize()
+    title = messages.style_title(style_id, titles)
     text = ngettext("{title}: {count} headshot", "{title}: {count} headshots", count)
     line = text.format(title=title, count=count)
     return f"{line} ({part}/{parts})" if parts > 1 else line

@@ -92,6 +92,9 @@ class Reroll:
     identity_job_id: str  # the pack whose stored identity artifact renders the new images
     source_job_id: str  # the delivered job (the pack or a re-roll) whose images were shown
     image_key: str = ""  # "more like this": the chosen image's blob key; empty: the whole style
+    # The contact-sheet number of its first image: a re-roll continues its pack's numbering, so
+    # "⭐ 5" names one image of the pack, whichever album shows it.
+    first_number: int = 1
 
     @classmethod
     def from_json(cls, raw: dict[str, Any] | None) -> Reroll | None:
@@ -99,7 +102,7 @@ class Reroll:
         if not raw:
             return None
         return cls(str(raw["identity_job_id"]), str(raw["source_job_id"]),
-                   str(raw.get("image_key", "")))  # fmt: skip
+                   str(raw.get("image_key", "")), int(raw.get("first_number", 1)))  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -167,6 +167,11 @@ def kept_key(user_scope: str) -> str:
     return person_prefix(user_scope) + "kept"
 
 
+def numbering_key(user_scope: str) -> str:
+    """Return the state key of the next contact-sheet number of each of the person's packs."""
+    return person_prefix(user_scope) + "numbering"
+
+
 # ----- blob keys --------------------------------------------------------------------------------
 
 

@@ -29,6 +29,7 @@ from bot.chat.events import (
     Text,
     Unsupported,
 )
+from bot.text.i18n import N_, t
 
 IMAGE_SUFFIXES = {
     ".jpg",
@@ -46,14 +47,19 @@ ALBUM_MAX = 10
 
 
 class ConsoleSink:
-    """Prints effects; remembers the last buttons so a number presses one."""
+    """Prints effects; numbers every button it shows, so a number presses one.
+
+    A chat keeps every message's buttons under it (each album's contact sheet, not only the
+    newest), so here each button keeps its number: new ones get the next numbers, and an edited
+    message's buttons keep theirs.
+    """
 
     def __init__(self, out: TextIO, save_dir: Path) -> None:
         self._out = out
         self._save_dir = save_dir
-        self.buttons: list[Button] = []
+        self.buttons: list[Button] = []  # button n is buttons[n - 1]
         self._saved = 0
-        self._progress_keys: set[str] = set()  # messages shown once: later ones are edits
+        self._numbered: dict[str, range] = {}  # a shown Progress's key -> its buttons' slots
 
     async def apply(self, chat: ChatRef, effects: Sequence[Effect]) -> None:
         """Print each effect."""
@@ -63,35 +69,47 @@ class ConsoleSink:
 
     def _print(self, effect: Effect) -> None:
         if isinstance(effect, Reply | Progress):
-            prefix = "[updated] " if self._is_edit(effect) else ""
-            self._out.write(f"\nbot> {prefix}{effect.text}\n")
-            self._show_buttons(effect.buttons)
+            edit = isinstance(effect, Progress) and effect.key in self._numbered
+            self._out.write(f"\nbot> {'[updated] ' if edit else ''}{effect.text}\n")
+            self._show_buttons(effect)
         elif isinstance(effect, SendFiles):
             paths = ", ".join(str(self._save(data, name)) for name, data in effect.files)
             self._out.write(f"\nbot> [files] {effect.caption} -> {paths}\n")
         elif isinstance(effect, SendPhoto):
-            self._out.write(f"\nbot> [photo] {effect.caption} -> {self._save(effect.image)}\n")
+            saved = self._save(effect.image, effect.file_name)
+            self._out.write(f"\nbot> [photo] {effect.caption} -> {saved}\n")
         else:
-            paths = ", ".join(str(self._save(image)) for image in effect.images)
+            named: tuple[str | None, ...] = effect.names or (None,) * len(effect.images)
+            paths = ", ".join(
+                str(self._save(image, name))
+                for image, name in zip(effect.images, named, strict=True)
+            )
             self._out.write(f"\nbot> [album] {effect.caption} -> {paths}\n")
 
-    def _is_edit(self, effect: Reply | Progress) -> bool:
-        if isinstance(effect, Reply):
-            return False
-        seen = effect.key in self._progress_keys
-        self._progress_keys.add(effect.key)
-        return seen
+    def _show_buttons(self, effect: Reply | Progress) -> None:
+        shown = [button for row in effect.buttons for button in row]
+        slots = self._slots(effect, len(shown))
+        for slot, button in zip(slots, shown, strict=True):
+            self.buttons[slot] = button
+        if shown:
+            labels = [f"[{slot + 1}] {b.label}" for slot, b in zip(slots, shown, strict=True)]
+            self._out.write("     " + "  ".join(labels) + "\n")
 
-    def _show_buttons(self, rows: tuple[tuple[Button, ...], ...]) -> None:
-        if not rows:
-            return
-        self.buttons = [button for row in rows for button in row]
-        labels = [f"[{n}] {b.label}" for n, b in enumerate(self.buttons, start=1)]
-        self._out.write("     " + "  ".join(labels) + "\n")
+    def _slots(self, effect: Reply | Progress, count: int) -> range:
+        """Return where the effect's buttons go: an edited message's own slots, else new ones."""
+        key = effect.key if isinstance(effect, Progress) else None
+        known = self._numbered.get(key) if key is not None else None
+        if known is None or len(known) != count:
+            known = range(len(self.buttons), len(self.buttons) + count)
+            self.buttons.extend([Button("", "")] * count)
+        if key is not None:
+            self._numbered[key] = known
+        return known
 
-    def _save(self, image: bytes, name: str = "headshot.jpg") -> Path:
+    def _save(self, image: bytes, name: str | None = None) -> Path:
         self._save_dir.mkdir(parents=True, exist_ok=True)
         self._saved += 1
+        name = name or f"{self._saved}.jpg"
         path = self._save_dir / f"{time.strftime('%Y%m%d-%H%M%S')}-{self._saved:03d}-{name}"
         path.write_bytes(image)
         return path
@@ -159,14 +177,15 @@ def console_chat() -> ChatRef:
     return ChatRef("console", "local", "local")
 
 
-BANNER = (
-    "Headshots console. Type /start to begin, a number to press a button, file or folder paths "
-    "to send photos, /help for commands, Ctrl-D to quit."
+BANNER = N_(
+    "Headshots console. Type /start to begin, a number to press a button, file or folder paths"
+    " to send photos, /help for commands, Ctrl-D to quit."
 )
+LOGS_AT = N_("(Logs go to {path}.)")
 
 
 def print_banner(out: TextIO = sys.stdout, log_file: Path | None = None) -> None:
     """Print how to use the console, and where the logs go (once: they stay off the chat)."""
-    out.write(BANNER + "\n")
+    out.write(t(BANNER) + "\n")
     if log_file is not None:
-        out.write(f"(Logs go to {log_file}.)\n")
+        out.write(t(LOGS_AT, path=log_file) + "\n")

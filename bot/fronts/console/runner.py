@@ -17,6 +17,7 @@ from bot.fronts.console.adapter import (
     read_lines,
 )
 from bot.service.app import chat_service, open_resources, style_titles
+from bot.text.i18n import pick_language, speaking
 from core.settings import Settings
 
 
@@ -40,10 +41,11 @@ async def serve_console(
             on_finished=service.pack_finished, platforms=frozenset({"console"}),
         )  # fmt: skip
         notify = asyncio.create_task(notifier.run(stop))
-        print_banner(stdout, log_file)
+        language = os.environ.get("LANG", "")  # the terminal's: "es_ES.UTF-8" answers in Spanish
+        with speaking(pick_language(language, settings.language)):
+            print_banner(stdout, log_file)
         lines = await read_lines(stdin)
         chat = console_chat()
-        language = os.environ.get("LANG", "")  # the terminal's: "es_ES.UTF-8" answers in Spanish
         try:
             while (line := await lines.get()) is not None:
                 for event in parse_line(line, sink.buttons, settings.max_upload_bytes):

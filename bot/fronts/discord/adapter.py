@@ -20,25 +20,19 @@ import discord
 from discord import app_commands
 
 from bot.chat.events import Button, ChatRef, Command, Event, Photo, Press, Text, Unsupported
+from bot.fronts.discord.commands import GROUP, commands_group
+from bot.fronts.discord.translator import CatalogTranslator
 from bot.service.chat_service import ChatService
+from bot.text.i18n import N_, pick_language, speaking, t
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
 PREFIX = "hs:"
-COMMAND_PREFIX = "/headshots "  # the commands are subcommands of one /headshots command
-COMMANDS = {
-    "start": "Start or continue your headshot set",
-    "status": "Where your set or pack stands",
-    "new": "Start a new set of selfies",
-    "cancel": "Stop the pack being made",
-    "delete": "Erase your photos and results",
-    "privacy": "What is kept, and for how long",
-    "help": "How this works",
-}
+COMMAND_PREFIX = f"/{GROUP} "  # the commands are subcommands of one /headshots command
 MAX_ROWS, MAX_PER_ROW = 5, 5  # Discord's limits on buttons in one message
-IN_DMS = "I answered in our DMs."
-DMS_CLOSED = (
+IN_DMS = N_("I answered in our DMs.")
+DMS_CLOSED = N_(
     "I can't send you a direct message: allow DMs from this server's members, then try again."
 )
 
@@ -96,7 +90,7 @@ class HeadshotsClient(discord.Client):
         intents.dm_messages = True
         super().__init__(intents=intents)
         self.tree = app_commands.CommandTree(self)
-        self.tree.add_command(_commands_group(self))
+        self.tree.add_command(commands_group(self.run_command))
         self._settings = settings
         self._service: ChatService | None = None
         self.accepting = True
@@ -106,8 +100,9 @@ class HeadshotsClient(discord.Client):
         self._service = service
 
     async def setup_hook(self) -> None:
-        """Register the buttons and sync the slash commands."""
+        """Register the buttons and sync the slash commands, described in every language."""
         self.add_dynamic_items(PressButton)
+        await self.tree.set_translator(CatalogTranslator())
         guild_id = self._settings.discord_guild_id
         if guild_id is None:
             await self.tree.sync()
@@ -136,7 +131,9 @@ class HeadshotsClient(discord.Client):
         chat = ChatRef("discord", str(interaction.channel_id), str(interaction.user.id))
         await self._handle(chat, Press(data), str(interaction.locale))
 
-    async def run_command(self, interaction: discord.Interaction[Any], name: str) -> None:
+    async def run_command(
+        self, interaction: discord.Interaction[Any], name: str, args: str = ""
+    ) -> None:
         """Acknowledge a slash command at once, answer it in the person's DM, tidy up."""
         received = time.monotonic()
         if not self._ready_for_events():
@@ -144,15 +141,15 @@ class HeadshotsClient(discord.Client):
         await interaction.response.defer(ephemeral=True, thinking=True)
         channel = interaction.channel  # a server channel or a group DM: answer in the person's DM
         in_dm = channel is not None and channel.type == discord.ChannelType.private
-        note: str | None = None if in_dm else IN_DMS
+        note: str | None = None if in_dm else self._note(IN_DMS, interaction)
         try:
             channel_id = (
                 interaction.channel_id if in_dm else (await interaction.user.create_dm()).id
             )
             chat = ChatRef("discord", str(channel_id), str(interaction.user.id))
-            await self._handle(chat, Command(name), str(interaction.locale))
+            await self._handle(chat, Command(name, args), str(interaction.locale))
         except discord.Forbidden:  # the person does not accept DMs from this server's members
-            note = DMS_CLOSED
+            note = self._note(DMS_CLOSED, interaction)
         if time.monotonic() - received < self._settings.discord_interaction_token_s * 0.9:
             await _tidy(interaction, note)  # else the token has (nearly) expired: leave it be
 
@@ -160,6 +157,11 @@ class HeadshotsClient(discord.Client):
         """Hand the event on; `language` is the interaction's locale (DMs carry none)."""
         assert self._service is not None
         await self._service.handle(chat, event, language)
+
+    def _note(self, text: str, interaction: discord.Interaction[Any]) -> str:
+        """Return a note on the interaction itself, in its locale (no session is at hand)."""
+        with speaking(pick_language(str(interaction.locale), self._settings.language)):
+            return t(text)
 
     def _ready_for_events(self) -> bool:
         return self.accepting and self._service is not None
@@ -203,19 +205,3 @@ async def _attachment(attachment: discord.Attachment, max_bytes: int, group: str
         log.warning("could not fetch attachment %s: %s", attachment.id, exc)
         return Unsupported("download_failed")
     return Photo(data, str(attachment.id), attachment.filename, group)
-
-
-def _commands_group(client: HeadshotsClient) -> app_commands.Group:
-    group = app_commands.Group(name="headshots", description="AI headshots from your selfies")
-    for name, description in COMMANDS.items():
-        group.add_command(_command(client, name, description))
-    return group
-
-
-def _command(
-    client: HeadshotsClient, name: str, description: str
-) -> app_commands.Command[Any, Any, None]:
-    async def callback(interaction: discord.Interaction[Any]) -> None:
-        await client.run_command(interaction, name)
-
-    return app_commands.Command(name=name, description=description, callback=callback)

@@ -11,7 +11,8 @@ import discord
 import yarl
 from discord.gateway import DiscordWebSocket
 
-from bot.fronts.discord.adapter import COMMAND_PREFIX, COMMANDS, HeadshotsClient
+from bot.fronts.discord.adapter import COMMAND_PREFIX, HeadshotsClient
+from bot.fronts.discord.commands import COMMANDS
 from bot.fronts.discord.sink import DiscordSink
 from bot.service.app import Resources, chat_service
 from bot.service.front import Front
@@ -35,7 +36,7 @@ async def open_front(settings: Settings, resources: Resources, stack: AsyncExitS
     await stack.enter_async_context(client)
     sink = DiscordSink(client, resources.state, settings.discord_max_file_bytes)
     service = chat_service(
-        settings, resources, sink, command_prefix=COMMAND_PREFIX, commands=tuple(COMMANDS)
+        settings, resources, sink, command_prefix=COMMAND_PREFIX, commands=COMMANDS
     )
     client.serve(service)
     await client.login(settings.discord_token.get_secret_value())

@@ -46,9 +46,9 @@ class DiscordSink:
         if isinstance(effect, Reply):
             await self._text(channel, effect.text, button_view(effect.buttons))
         elif isinstance(effect, SendPhoto):
-            await self._files(channel, [("headshot-1.jpg", effect.image)], effect.caption)
+            await self._files(channel, [(effect.file_name, effect.image)], effect.caption)
         elif isinstance(effect, SendAlbum):
-            named = [(f"headshot-{i + 1}.jpg", image) for i, image in enumerate(effect.images)]
+            named = list(zip(_names(effect), effect.images, strict=True))
             await self._in_chunks(channel, named, effect.caption)
         elif isinstance(effect, SendFiles):
             await self._in_chunks(channel, list(effect.files), effect.caption)
@@ -120,6 +120,13 @@ class DiscordSink:
         await self._state.put(
             key, {"message_id": message_id, "signature": signature}, ttl_s=PROGRESS_TTL_S
         )
+
+
+def _names(album: SendAlbum) -> tuple[str, ...]:
+    """Return the album's file names: its own, or numbered ones where it came without."""
+    if len(album.names) == len(album.images):
+        return album.names
+    return tuple(f"{i}.jpg" for i in range(1, len(album.images) + 1))
 
 
 async def _retrying(call: Callable[[], Awaitable[T]]) -> T:

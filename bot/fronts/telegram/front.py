@@ -7,10 +7,12 @@ import logging
 from contextlib import AsyncExitStack
 
 from bot.fronts.telegram.adapter import build_application, register
+from bot.fronts.telegram.menu import publish_menus
 from bot.fronts.telegram.pacing import ChatPacer
 from bot.fronts.telegram.sink import TelegramSink
 from bot.service.app import Resources, chat_service
 from bot.service.front import Front
+from bot.text.i18n import COMMAND_NAMES
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -25,6 +27,7 @@ async def open_front(settings: Settings, resources: Resources, stack: AsyncExitS
     sink = TelegramSink(application.bot, resources.state, ChatPacer(interval_s=1.0, burst=3))
     service = chat_service(settings, resources, sink)
     register(application, service, settings.max_upload_bytes)
+    await publish_menus(application.bot, COMMAND_NAMES)
     await application.start()
     stack.push_async_callback(application.stop)
     await _start_updates(application, settings)
