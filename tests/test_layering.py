@@ -43,8 +43,9 @@ BOT_GROUPS: dict[str, set[str]] = {
     "bot.fronts.console": {"bot.text", "bot.chat", "bot.service", "bot.delivery"},
     "bot.fronts.telegram": {"bot.text", "bot.chat", "bot.service"},
     "bot.fronts.discord": {"bot.text", "bot.chat", "bot.service"},
+    "bot.fronts.gallery": {"bot.text", "bot.chat", "bot.service"},
     "bot.host": {"bot.chat", "bot.service", "bot.delivery", "bot.fronts.telegram",
-                 "bot.fronts.discord"},
+                 "bot.fronts.discord", "bot.fronts.gallery"},
     "bot.commands": {"bot.service", "bot.host", "bot.fronts.console"},
 }  # fmt: skip
 for _group, _below in BOT_GROUPS.items():
