@@ -4,7 +4,9 @@ Runs the real Telegram front end (python-telegram-bot, the chat service, the qua
 process pool, a real redis-server) against the fake Bot API server of the tests. Each person has
 consented and is capturing; then all of them send a selfie in the same instant, for several
 rounds two seconds apart. Prints p50/p95/max of update-to-verdict latency.
-Usage: python bench/chat.py [--people N] [--rounds N]
+Usage: python bench/chat.py [--people N] [--rounds N] [--against OLD_CHECKOUT]
+With --against, runs the same on an old checkout first and prints old, new and new/old
+(bench/against.py).
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from pathlib import Path
 
 # The repository root replaces this folder on the path, so bench/queue.py cannot shadow `queue`.
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
+from bench import against  # noqa: E402
+
+sys.path[0] = str(against.code_root(Path(sys.path[0])))
 
 from PIL import ImageOps  # noqa: E402
 
@@ -110,11 +115,17 @@ def _report(latencies: list[float], people: int, rounds: int, workers: int) -> N
           f"{workers} gate processes")  # fmt: skip
     print(f"update -> verdict sent: p50 {statistics.median(ms):.0f} ms, p95 {p95:.0f} ms, "
           f"max {ms[-1]:.0f} ms")  # fmt: skip
+    against.record({"verdict p50 ms": statistics.median(ms), "verdict p95 ms": p95,
+                    "verdict max ms": ms[-1]})  # fmt: skip
 
 
 if __name__ == "__main__":
+    old = against.against()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    asyncio.run(main(args.people, args.rounds))
+    if old is not None:
+        against.compare(__file__, old)
+    else:
+        asyncio.run(main(args.people, args.rounds))
