@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck unit redis-binary clean catalog
+.PHONY: run test lint typecheck unit redis-binary browser clean catalog
 
 run: $(STAMP) redis-binary
 	$(BIN)/headshots run
@@ -25,7 +25,7 @@ typecheck: $(STAMP)
 # machine (four made timing-sensitive journeys flaky there); TEST_WORKERS=0 runs them in order.
 TEST_WORKERS ?= 2
 
-unit: $(STAMP) redis-binary
+unit: $(STAMP) redis-binary browser
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 # After changing a text: refresh the template and merge it into every catalog (then translate
@@ -60,6 +60,17 @@ redis-binary:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; \
 	  else \
 	    echo "redis-server is missing: install it (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis)"; \
+	    exit 1; \
+	  fi; }
+
+# The gallery's browser tests drive Debian's chromium through Playwright (no browser download).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing chromium from Debian's packages"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-color-emoji; \
+	  else \
+	    echo "chromium is missing: install it (Debian/Ubuntu: sudo apt-get install chromium)"; \
 	    exit 1; \
 	  fi; }
 

@@ -18,6 +18,8 @@ from contextlib import AsyncExitStack
 from bot.chat.events import ChatRef, Effect
 from bot.chat.sink import EffectSink
 from bot.delivery.notifier import Notifier
+from bot.fronts.gallery.links import GalleryLinks
+from bot.fronts.gallery.server import gallery_for, start_gallery
 from bot.service.app import open_resources, style_titles
 from bot.service.front import OpenFront
 from core.errors import ConfigError
@@ -72,9 +74,11 @@ async def serve(settings: Settings, openers: Sequence[OpenFront], stop: asyncio.
             settings, resources.state, resources.blobs, sink, titles=style_titles(),
             on_finished=finished, platforms=frozenset(services),
             command_prefixes={name: service.command_prefix for name, service in services.items()},
+            gallery=GalleryLinks.from_settings(settings),
         )  # fmt: skip
         notify = asyncio.create_task(notifier.run(stop))
         ops = await start_ops_server(settings, resources.arq, "bot")
+        gallery = await start_gallery(settings, gallery_for(settings, resources, services))
         stopped: asyncio.Future[None] = asyncio.ensure_future(_until(stop))
         try:
             ends = {stopped, *(front.running for front in fronts)}
@@ -87,6 +91,7 @@ async def serve(settings: Settings, openers: Sequence[OpenFront], stop: asyncio.
                 await front.service.drain()
             await notify
             await stop_ops_server(ops)
+            await stop_ops_server(gallery)
             await stopped
 
 

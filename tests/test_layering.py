@@ -40,10 +40,13 @@ BOT_GROUPS: dict[str, set[str]] = {
     "bot.images": {"bot.text", "bot.chat"},
     "bot.service": {"bot.text", "bot.chat", "bot.images"},
     "bot.delivery": {"bot.text", "bot.chat"},
-    "bot.fronts.console": {"bot.text", "bot.chat", "bot.service", "bot.delivery"},
+    # The console runner hosts its own process (chat, notifier and the gallery's server).
+    "bot.fronts.console": {"bot.text", "bot.chat", "bot.service", "bot.delivery",
+                           "bot.fronts.gallery"},
     "bot.fronts.telegram": {"bot.text", "bot.chat", "bot.service"},
     "bot.fronts.discord": {"bot.text", "bot.chat", "bot.service"},
-    "bot.fronts.gallery": {"bot.text", "bot.chat", "bot.service"},
+    # The gallery makes its thumbnails in the image pool (bot.images.child.thumbnail).
+    "bot.fronts.gallery": {"bot.text", "bot.chat", "bot.images", "bot.service"},
     "bot.host": {"bot.chat", "bot.service", "bot.delivery", "bot.fronts.telegram",
                  "bot.fronts.discord", "bot.fronts.gallery"},
     "bot.commands": {"bot.service", "bot.host", "bot.fronts.console"},

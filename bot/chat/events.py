@@ -69,10 +69,11 @@ Event = Text | Command | Photo | Unsupported | Press
 
 @dataclass(frozen=True)
 class Button:
-    """One inline button; `data` comes back as a Press."""
+    """One inline button; `data` comes back as a Press, or `url` opens a page instead."""
 
     label: str
-    data: str
+    data: str = ""
+    url: str = ""  # the gallery: a Mini App on Telegram, a link button elsewhere
 
 
 @dataclass(frozen=True)

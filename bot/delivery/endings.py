@@ -9,6 +9,7 @@ from bot.chat.events import Button, Effect, Progress, Reply, SendAlbum, SendPhot
 from bot.text import files as names
 from bot.text import messages
 from bot.text import progress as say
+from bot.text.gallery import GALLERY_BUTTON
 from bot.text.i18n import t
 from engine.jobs import Cancelled, Failed, TerminalEvent, Tier
 from storage.blobs import BlobStore
@@ -26,13 +27,15 @@ def ending_parts(
     *,
     reroll: bool = False,
     first: int = 1,
+    gallery: str = "",
 ) -> list[Part]:
     """Return the parts that tell the person how the job ended, in sending order.
 
     An express pack says so in its headline and captions: with an upgrade, the studio pack of
     the same styles follows it in the same chat. A re-roll's images come with their own
     controls but no files offer: Done sends them at full resolution. Its images are numbered
-    from `first`, where its pack's numbers got to.
+    from `first`, where its pack's numbers got to. `gallery` is the address of the pack's
+    gallery page, offered with the files when there is one.
     """
     if isinstance(event, Failed):
         return [
@@ -45,7 +48,10 @@ def ending_parts(
         count = sum(len(result.keys) for result in event.results)
         parts = [_fixed([Progress(key=job_id, text=t(say.REROLL_READY, count=count))])]
     else:
-        offer = Reply(t(say.FILES_OFFER), ((Button(t(say.FILES_BUTTON), f"files:{job_id}"),),))
+        rows = [(Button(t(say.FILES_BUTTON), f"files:{job_id}"),)]
+        if gallery:
+            rows.append((Button(t(GALLERY_BUTTON), url=gallery),))
+        offer = Reply(t(say.FILES_OFFER), tuple(rows))
         # The offer comes first so that the newest buttons are the last album's controls (a
         # console chat presses the newest; in chat apps each album keeps them beneath it).
         parts = [_fixed([Progress(key=job_id, text=t(say.READY_BY_TIER[tier])), offer])]

@@ -46,6 +46,8 @@ WORKER_NOTES = {
 }
 
 FinishedHook = Callable[[ChatRef, TerminalEvent], Awaitable[None]]
+GalleryLink = Callable[[PackRequest], str]
+"""Returns the address of a pack's gallery (bot.fronts.gallery.links), from its request."""
 SENDING_LEASE_S = 300  # a replica that died mid-upload frees the part after this
 DELIVERED_TTL_S = 30 * 24 * 3600
 RETRY_S = 1.0
@@ -82,6 +84,7 @@ class Notifier:
         platforms: frozenset[str] | None = None,
         command_prefixes: Mapping[str, str] | None = None,
         worker_check_s: float = WORKER_CHECK_S,
+        gallery: GalleryLink | None = None,
     ) -> None:
         self._redis, self._state, self._blobs, self._sink = redis, state, blobs, sink
         self._prefixes = dict(command_prefixes or {})  # how each platform's commands are typed
@@ -95,6 +98,7 @@ class Notifier:
         self._block_s = block_s
         self._titles = dict(titles or {})
         self._on_finished = on_finished
+        self._gallery = gallery  # None: no public address, so no gallery button
         self._pending: dict[str, _Edit] = {}  # job id -> the newest progress not shown yet
         self._next_edit_at: dict[ChatRef, float] = {}
         self._owns_redis = False
@@ -111,6 +115,7 @@ class Notifier:
         on_finished: FinishedHook | None = None,
         platforms: frozenset[str] | None = None,
         command_prefixes: Mapping[str, str] | None = None,
+        gallery: GalleryLink | None = None,
     ) -> Notifier:
         """Build a notifier with its own Redis connection, closed when `run` ends."""
         notifier = cls(
@@ -125,6 +130,7 @@ class Notifier:
             on_finished=on_finished,
             platforms=platforms,
             command_prefixes=command_prefixes,
+            gallery=gallery,
         )
         notifier._owns_redis = True
         return notifier
@@ -186,9 +192,10 @@ class Notifier:
             with self._voice_of(request):
                 terminal_event = cast(TerminalEvent, terminal)
                 reroll = request.reroll is not None
+                gallery = self._gallery(request) if self._gallery and not reroll else ""
                 await self._finish(
                     job_id, chat, terminal_event, request.tier, reroll=reroll,
-                    first=first_number(request),
+                    first=first_number(request), gallery=gallery,
                 )  # fmt: skip
         except Exception:
             # Not acknowledged: the entry stays pending and the reader hands it out again later.
@@ -279,9 +286,17 @@ class Notifier:
         *,
         reroll: bool = False,
         first: int = 1,
+        gallery: str = "",
     ) -> None:
         ending = ending_parts(
-            job_id, event, self._blobs, self._titles, tier, reroll=reroll, first=first
+            job_id,
+            event,
+            self._blobs,
+            self._titles,
+            tier,
+            reroll=reroll,
+            first=first,
+            gallery=gallery,
         )
         sent = [await self._once(job_id, i, chat, part) for i, part in enumerate(ending)]
         if isinstance(event, Done) and any(sent):  # counted by the replica that sent it

@@ -92,3 +92,17 @@ def profile_kit(headshot: bytes, brand_colour: str) -> dict[str, bytes]:
     from engine.retouch.profile import profile_kit as make_kit
 
     return make_kit(headshot, name="", title="", brand_colour=brand_colour)
+
+
+def thumbnail(image: bytes, side_px: int) -> bytes:
+    """Return a JPEG of the image no larger than `side_px` on its longer side (the gallery's)."""
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(image)) as opened:
+        small = opened.convert("RGB")
+        small.thumbnail((side_px, side_px))
+        out = io.BytesIO()
+        small.save(out, format="JPEG", quality=82)
+    return out.getvalue()

@@ -70,6 +70,10 @@ class ImagePool:
         kit = await self._run(image_child.profile_kit, headshot, brand_colour)
         return {str(name): bytes(data) for name, data in kit.items()}
 
+    async def thumbnail(self, image: bytes, side_px: int) -> bytes:
+        """Return a small JPEG of a delivered image, for the gallery's grid."""
+        return bytes(await self._run(image_child.thumbnail, image, side_px))
+
     async def check(
         self,
         data: bytes,

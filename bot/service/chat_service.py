@@ -35,7 +35,17 @@ from bot.chat.conversation import (
     accepts_photos,
     decide,
 )
-from bot.chat.events import ChatRef, Effect, Event, Photo, Reply, SendFiles, SendPhoto, Unsupported
+from bot.chat.events import (
+    ChatRef,
+    Effect,
+    Event,
+    Photo,
+    Press,
+    Reply,
+    SendFiles,
+    SendPhoto,
+    Unsupported,
+)
 from bot.chat.grouping import Grouping
 from bot.chat.menus import CoreConfig
 from bot.chat.session import Selfie, Session, Stage, TierChoice
@@ -158,6 +168,24 @@ class ChatService:
             else:
                 await self._guarded(chat, self._run(chat, event, language))
 
+    async def press(self, chat: ChatRef, data: str, language: str = "") -> list[Effect]:
+        """Answer a button press made outside the chat (the gallery) as the chat's own would be.
+
+        The effects go to the chat as usual (a keep edits the album's controls there) and are
+        returned, so the gallery can show what was said.
+        """
+        with speaking(pick_language(language, self._voice.language), self._voice.prefix):
+            if not self._limits.allows(chat.platform, chat.user_id):
+                effects: list[Effect] = [Reply(t(say.PRIVATE_BOT))]
+            else:
+                effects = await self._step(chat, Press(data), language)
+        await self._svc.sink.apply(chat, effects)
+        return effects
+
+    async def zip_files(self, chat: ChatRef, job_id: str) -> list[tuple[str, bytes]] | None:
+        """Return the files the contact sheet's Done would zip for the person's job."""
+        return await self._sheet.zip_files(user_scope(chat.platform, chat.user_id), job_id)
+
     async def photo_refusal(self, chat: ChatRef) -> Unsupported | None:
         """Return why a photo from this person would not be used now, before it is downloaded.
 
@@ -190,6 +218,11 @@ class ChatService:
     async def _run(
         self, chat: ChatRef, event: CoreEvent | Sequence[Photo], language: str = ""
     ) -> None:
+        await self._svc.sink.apply(chat, await self._step(chat, event, language))
+
+    async def _step(
+        self, chat: ChatRef, event: CoreEvent | Sequence[Photo], language: str = ""
+    ) -> list[Effect]:
         scope = user_scope(chat.platform, chat.user_id)
         async with self._locks[scope]:
             session = await self._load(scope)
@@ -201,8 +234,7 @@ class ChatService:
                 if step.session is not None:  # a /language pick is spoken from this answer on
                     now = step.session.chosen_language or spoken
                     step = replace(step, session=step.session.with_(language=now))
-                effects = await self._commit(chat, scope, step)
-        await self._svc.sink.apply(chat, effects)
+                return await self._commit(chat, scope, step)
 
     def _language_of(self, session: Session | None, code: str) -> str:
         """Return the language to answer in.

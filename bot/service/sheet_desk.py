@@ -228,7 +228,25 @@ class SheetDesk:
 
     # ----- Done: the ZIP ------------------------------------------------------------------------
 
+    async def zip_files(self, scope: str, job_id: str) -> list[tuple[str, bytes]] | None:
+        """Return what Done zips for the person's job (the gallery's download), None if gone."""
+        job = await self._delivered(scope, job_id)
+        return None if job is None else (await self._zip_files(scope, job))[0]
+
     async def _zip(self, chat: ChatRef, scope: str, job: Delivered) -> list[Effect]:
+        files, chosen, text = await self._zip_files(scope, job)
+        limit = self._options.upload_bytes.get(chat.platform, DEFAULT_UPLOAD_BYTES)
+        parts = zip_parts(files, limit)
+        effects: list[Effect] = [Reply(t(text, count=chosen))]
+        if len(parts) > 1:
+            effects.append(Reply(t(say.SHEET_ZIP_PARTS, parts=len(parts))))
+        return effects + [SendFiles((part,)) for part in parts]
+
+    async def _zip_files(
+        self, scope: str, job: Delivered
+    ) -> tuple[list[tuple[str, bytes]], int, str]:
+        """Return the files (the kept images, else the job's, then the profile kit), their
+        count and what to say about them."""
         chosen = await self._kept_images(scope)
         text = say.SHEET_ZIP_READY_KEPT
         if not chosen:
@@ -239,12 +257,7 @@ class SheetDesk:
                  for title, n, key in titled]  # fmt: skip
         kit = await self._s.images.profile_kit(files[0][1], self._options.brand_colour)
         files += [(names.kit_piece(name, _extension(data)), data) for name, data in kit.items()]
-        limit = self._options.upload_bytes.get(chat.platform, DEFAULT_UPLOAD_BYTES)
-        parts = zip_parts(files, limit)
-        effects: list[Effect] = [Reply(t(text, count=len(chosen)))]
-        if len(parts) > 1:
-            effects.append(Reply(t(say.SHEET_ZIP_PARTS, parts=len(parts))))
-        return effects + [SendFiles((part,)) for part in parts]
+        return files, len(chosen), text
 
     async def _kept_images(self, scope: str) -> list[tuple[str, int, str]]:
         """Return (style id, number, blob key) of the kept images still there, in the order kept."""

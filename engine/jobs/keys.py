@@ -190,6 +190,11 @@ def job_prefix(user_scope: str, job_id: str) -> str:
     return f"{user_scope}/jobs/{job_id}/"
 
 
+def thumb_key(user_scope: str, job_id: str, number: int) -> str:
+    """Return the blob key of the gallery's thumbnail of image `number` (erased with the job)."""
+    return f"{job_prefix(user_scope, job_id)}thumbs/{number}.jpg"
+
+
 def split_person_key(key: str) -> tuple[str, str]:
     """Return (scope, kind) of a person-scoped state key, e.g. ("telegram-ab12", "session")."""
     scope, _, kind = key.partition(":")

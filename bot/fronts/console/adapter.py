@@ -87,13 +87,15 @@ class ConsoleSink:
             self._out.write(f"\nbot> [album] {effect.caption} -> {paths}\n")
 
     def _show_buttons(self, effect: Reply | Progress) -> None:
-        shown = [button for row in effect.buttons for button in row]
+        shown = [button for row in effect.buttons for button in row if not button.url]
         slots = self._slots(effect, len(shown))
         for slot, button in zip(slots, shown, strict=True):
             self.buttons[slot] = button
         if shown:
             labels = [f"[{slot + 1}] {b.label}" for slot, b in zip(slots, shown, strict=True)]
             self._out.write("     " + "  ".join(labels) + "\n")
+        for link in (button for row in effect.buttons for button in row if button.url):
+            self._out.write(f"     {link.label}: {link.url}\n")  # opened in a browser
 
     def _slots(self, effect: Reply | Progress, count: int) -> range:
         """Return where the effect's buttons go: an edited message's own slots, else new ones."""

@@ -16,6 +16,8 @@ from bot.fronts.console.adapter import (
     print_banner,
     read_lines,
 )
+from bot.fronts.gallery.links import GalleryLinks
+from bot.fronts.gallery.server import gallery_for, start_gallery
 from bot.service.app import chat_service, open_resources, style_titles
 from bot.text.i18n import pick_language, speaking
 from core.settings import Settings
@@ -39,8 +41,12 @@ async def serve_console(
         notifier = Notifier.from_settings(
             settings, resources.state, resources.blobs, sink, titles=style_titles(),
             on_finished=service.pack_finished, platforms=frozenset({"console"}),
+            gallery=GalleryLinks.from_settings(settings),
         )  # fmt: skip
         notify = asyncio.create_task(notifier.run(stop))
+        gallery = await start_gallery(
+            settings, gallery_for(settings, resources, {"console": service})
+        )
         language = os.environ.get("LANG", "")  # the terminal's: "es_ES.UTF-8" answers in Spanish
         with speaking(pick_language(language, settings.language)):
             print_banner(stdout, log_file)
@@ -54,3 +60,5 @@ async def serve_console(
         finally:
             stop.set()
             await notify
+            if gallery is not None:
+                await gallery.cleanup()

@@ -75,10 +75,16 @@ def button_view(rows: tuple[tuple[Button, ...], ...]) -> discord.ui.View | None:
     view = discord.ui.View(timeout=None)
     for index, row in enumerate(rows):
         for button in row:
-            item = PressButton(button.label, button.data)
-            item.item.row = index
+            item = _item(button)
+            item.row = index
             view.add_item(item)
     return view
+
+
+def _item(button: Button) -> discord.ui.Item[Any]:
+    if button.url:  # a link button: Discord opens it in the browser, no press comes back
+        return discord.ui.Button(label=button.label[:80], url=button.url)
+    return PressButton(button.label, button.data)
 
 
 class HeadshotsClient(discord.Client):

@@ -17,6 +17,7 @@ from telegram import (
     InputMediaDocument,
     InputMediaPhoto,
     Message,
+    WebAppInfo,
 )
 from telegram.error import BadRequest, RetryAfter, TelegramError, TimedOut
 from telegram.warnings import PTBDeprecationWarning
@@ -187,5 +188,11 @@ def _retry_seconds(exc: RetryAfter) -> float:
 def _markup(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | None:
     if not rows:
         return None
-    keyboard = [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in rows]
+    keyboard = [[_button(b) for b in row] for row in rows]
     return InlineKeyboardMarkup(keyboard)
+
+
+def _button(button: Button) -> InlineKeyboardButton:
+    if button.url:  # opens inside Telegram as a Mini App, which hands the page its init data
+        return InlineKeyboardButton(button.label, web_app=WebAppInfo(button.url))
+    return InlineKeyboardButton(button.label, callback_data=button.data)
