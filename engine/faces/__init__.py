@@ -12,8 +12,9 @@ Coordinate conventions, everywhere in this module:
 Facts this rests on (shared REFERENCE.md): mediapipe's full-range detector (`model_selection=1`)
 finds small faces the short-range one misses, faces under ~57 px are not found, the mesh is best
 run on a crop around the detected face, and dlib's own HOG detector gives false positives, so dlib
-is used for descriptors only, seeded with mediapipe's box. Its descriptor network runs in
-onnxruntime (`engine.faces.resnet`): dlib-bin has no BLAS and took ~75 ms a face, ours ~7 ms.
+is used for descriptors only, its 5-point predictor seeded from the mesh (`engine.faces.align`).
+Its descriptor network runs in onnxruntime (`engine.faces.resnet`): dlib-bin has no BLAS and took
+~75 ms a face, ours ~7 ms.
 """
 
 from __future__ import annotations
@@ -27,10 +28,12 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from engine.faces.align import MESH_FIVE, seed_box
 from engine.faces.resnet import CHIP_PX, FaceResNet
 
 RGB = NDArray[np.uint8]
 Point = tuple[float, float]
+Edges = tuple[float, float, float, float]  # a box's left, top, right, bottom in pixels
 
 # Face mesh indices (mediapipe canonical face model; 468-477 need refine_landmarks=True).
 RIGHT_EYE_RING = (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246)
@@ -43,6 +46,7 @@ MOUTH_TOP, MOUTH_BOTTOM = 13, 14
 MESH_CROP_SCALE = 1.9  # crop side / detector box side: room for the forehead, chin and ears
 MESH_CROP_MAX_PX = 384  # larger crops are shrunk first; the mesh model itself runs at 192 px
 EYE_LINE_Y = 0.40  # aligned crop: eye centres sit at this fraction of the height
+FACE_REGION_MARGIN = 1.0  # a descriptor's region: the seed box and this many sides each way
 EYE_GAP = 0.30  # aligned crop: distance between the eye centres as a fraction of the side
 
 
@@ -167,24 +171,56 @@ class FaceAnalyzer:
         marks = self.landmarks(rgb, faces[0]) if faces else None
         return None if marks is None else marks.points.astype(np.float64)
 
-    def five_points(self, rgb: RGB, box: FaceBox) -> Any:
-        """Return dlib's five landmarks (a full_object_detection) that its chips are aligned by."""
-        # dlib's 5-point predictor was trained on its HOG boxes: slightly smaller, a bit lower.
-        cx, cy = box.center
-        half = box.side * 0.45
-        cy += box.side * 0.04
-        rect = self._dlib.rectangle(
-            round(cx - half), round(cy - half), round(cx + half), round(cy + half)
-        )
+    def five_points(self, rgb: RGB, box: FaceBox, landmarks: Landmarks | None = None) -> Any:
+        """Return dlib's five landmarks (a full_object_detection) that its chips are aligned by.
+
+        The predictor is seeded from the face's mesh (`engine.faces.align`), made here when not
+        given; only a face without a mesh falls back on the detector's box.
+        """
+        return self.predicted_points(rgb, self.rectangle(self._seed(rgb, box, landmarks)))
+
+    def rectangle(self, edges: Edges) -> Any:
+        """Return a dlib.rectangle for (left, top, right, bottom) in pixels."""
+        return self._dlib.rectangle(*(round(v) for v in edges))
+
+    def predicted_points(self, rgb: RGB, rect: Any) -> Any:
+        """Return dlib's 5-point predictor's landmarks for the face in a dlib.rectangle."""
         with self._lock:
             return self._shapes(np.ascontiguousarray(rgb), rect)
 
-    def descriptor(self, rgb: RGB, box: FaceBox) -> tuple[float, ...]:
-        """Return dlib's 128-d identity descriptor of the face in `box` (same person: < ~0.5)."""
-        image = np.ascontiguousarray(rgb)
+    def descriptor(
+        self,
+        rgb: RGB,
+        box: FaceBox,
+        landmarks: Landmarks | None = None,
+        source: RGB | None = None,
+    ) -> tuple[float, ...]:
+        """Return dlib's 128-d identity descriptor of the face in `box` (same person: < ~0.5).
+
+        `source` is the same photo at a higher resolution, upright like `rgb`: the face is then
+        found in `rgb` and its chip cut from `source`. A face shrunk to 60 px for analysis moved
+        its descriptor 0.25 from dlib's on the file's pixels; the chip's own 150 px need more.
+        """
+        edges = self._seed(rgb, box, landmarks)
+        image = rgb
+        if source is not None:
+            factor = source.shape[1] / rgb.shape[1]
+            edges, image = (edges[0] * factor, edges[1] * factor,
+                            edges[2] * factor, edges[3] * factor), source  # fmt: skip
+        region, (x0, y0) = _face_region(image, edges)
+        shifted = (edges[0] - x0, edges[1] - y0, edges[2] - x0, edges[3] - y0)
+        points = self.predicted_points(region, self.rectangle(shifted))
+        return tuple(float(v) for v in self.descriptor_of(region, points))
+
+    def descriptor_of(self, rgb: RGB, points: Any) -> NDArray[np.float32]:
+        """Return the descriptor of the face at dlib's five `points`, as compute_face_descriptor."""
         # The chip dlib's compute_face_descriptor(image, shape) makes, then the same network.
-        chip = self._dlib.get_face_chip(image, self.five_points(image, box), CHIP_PX, 0.25)
-        return tuple(float(v) for v in self._resnet.descriptor(np.asarray(chip)))
+        chip = self._dlib.get_face_chip(np.ascontiguousarray(rgb), points, CHIP_PX, 0.25)
+        return self._resnet.descriptor(np.asarray(chip))
+
+    def _seed(self, rgb: RGB, box: FaceBox, landmarks: Landmarks | None) -> Edges:
+        marks = landmarks or self.landmarks(rgb, box)
+        return detector_seed_box(box) if marks is None else seed_box(marks.xy(MESH_FIVE))
 
     def aligned_crop(self, rgb: RGB, landmarks: Landmarks, size: int = 256) -> RGB:
         """Return a size x size crop with the eyes level (see the module's `aligned_crop`)."""
@@ -216,6 +252,35 @@ def aligned_crop(rgb: RGB, landmarks: Landmarks, size: int = 256) -> RGB:
         rgb, matrix, (size, size), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE
     )
     return np.asarray(crop, dtype=np.uint8)
+
+
+def _face_region(rgb: RGB, edges: Edges) -> tuple[RGB, tuple[int, int]]:
+    """Return the part of the photo a chip of the face can reach, and its top-left corner.
+
+    The predictor and the chip never look further than a box side or so around the face; cutting
+    that out first keeps a 12 MP source as cheap as the analysis pixels.
+    """
+    side = edges[2] - edges[0]
+    height, width = rgb.shape[:2]
+    x0, y0 = (
+        max(int(edges[0] - side * FACE_REGION_MARGIN), 0),
+        max(int(edges[1] - side * FACE_REGION_MARGIN), 0),
+    )
+    x1 = min(int(edges[2] + side * FACE_REGION_MARGIN) + 1, width)
+    y1 = min(int(edges[3] + side * FACE_REGION_MARGIN) + 1, height)
+    return np.ascontiguousarray(rgb[y0:y1, x0:x1]), (x0, y0)
+
+
+def detector_seed_box(box: FaceBox) -> Edges:
+    """Return a dlib box (left, top, right, bottom) guessed from mediapipe's box alone.
+
+    The fallback for a face without a mesh, and the project's seed before issue 26: dlib's HOG
+    boxes are slightly smaller and a bit lower than mediapipe's, but where mediapipe's box sits
+    off the face this puts the eye points on the cheeks.
+    """
+    cx, cy = box.center
+    half, cy = box.side * 0.45, cy + box.side * 0.04
+    return (cx - half, cy - half, cx + half, cy + half)
 
 
 def _square_crop(rgb: RGB, center: Point, side: float) -> tuple[RGB, int, int, float]:

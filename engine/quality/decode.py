@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -25,6 +25,7 @@ class Decoded:
     rgb: NDArray[np.uint8]
     original_size: tuple[int, int]  # (width, height) after EXIF orientation
     format: str
+    data: bytes = field(default=b"", repr=False)  # the file, for `detail_pixels`
 
     @property
     def scale(self) -> float:
@@ -46,6 +47,19 @@ def decode(data: bytes, limits: Thresholds) -> Decoded:
         return _load(image, data, limits)
     except (OSError, SyntaxError, ValueError) as exc:
         raise QualityError("unreadable", words(_BROKEN)) from exc
+
+
+def detail_pixels(photo: Decoded, face_px: float, limits: Thresholds) -> NDArray[np.uint8] | None:
+    """Return the photo decoded large enough for a `face_px` face to reach `detail_face_px`.
+
+    None when the analysis pixels already hold the face at that size, or the file has no more.
+    The same decoder makes both, so the two are the same photo, upright, at two sizes.
+    """
+    if face_px >= limits.detail_face_px or photo.scale <= 1.0 or not photo.data:
+        return None
+    longest = max(photo.rgb.shape[:2]) * min(limits.detail_face_px / face_px, photo.scale)
+    larger = replace(limits, analysis_px=round(longest), draft_px=round(longest))
+    return decode(photo.data, larger).rgb
 
 
 _BROKEN = N_("The file looks damaged or cut short. Send the photo again.")
@@ -98,14 +112,14 @@ def _load(image: Image.Image, data: bytes, limits: Thresholds) -> Decoded:
     full = _upright_size(image)
     fast = _jpeg_pixels(data, image.size, limits.draft_px) if fmt in {"JPEG", "MPO"} else None
     if fast is not None:
-        return Decoded(rgb=_shrunk(fast, limits.analysis_px), original_size=full, format=fmt)
+        return Decoded(_shrunk(fast, limits.analysis_px), full, fmt, data)
     if fmt in {"JPEG", "MPO"}:
         # JPEG decodes at 1/2, 1/4 or 1/8 scale for almost free; keep at least draft_px.
         image.draft("RGB", _draft_request(image.size, limits.draft_px))
     if image.getexif().get(0x0112, 1) != 1:
         image = ImageOps.exif_transpose(image)
     rgb = np.asarray(_to_rgb(image), dtype=np.uint8)
-    return Decoded(rgb=_shrunk(rgb, limits.analysis_px), original_size=full, format=fmt)
+    return Decoded(_shrunk(rgb, limits.analysis_px), full, fmt, data)
 
 
 _REDUCED = ((8, cv2.IMREAD_REDUCED_COLOR_8), (4, cv2.IMREAD_REDUCED_COLOR_4),

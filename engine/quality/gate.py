@@ -10,7 +10,7 @@ from engine.faces import FaceAnalyzer, FaceBox, Landmarks, aligned_crop
 from engine.quality import measures
 from engine.quality.checks import FaceMeasures, photo_findings
 from engine.quality.crowd import Count, find_people
-from engine.quality.decode import Decoded, decode
+from engine.quality.decode import Decoded, decode, detail_pixels
 from engine.quality.identity import duplicate_findings, face_hash
 from engine.quality.people import decide_person, person_finding
 from engine.quality.report import FaceRecord, Finding, PhotoReport, QualityError, Verdict
@@ -109,7 +109,7 @@ def _check_decoded(
         return report_from(findings, scores, None)
     record = FaceRecord(
         label=label,
-        descriptor=faces.descriptor(rgb, boxes[0]),
+        descriptor=faces.descriptor(rgb, boxes[0], marks, detail_pixels(photo, boxes[0].side, t)),
         face_hash=hashed,
         quality=quality_score(measured, findings, t),
         pose=(round(measured.yaw, 1), round(measured.pitch, 1)),

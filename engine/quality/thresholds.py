@@ -34,6 +34,11 @@ class Thresholds:
     # JPEGs decode at the smallest 1/2, 1/4 or 1/8 scale whose long side stays >= this: a 12 MP
     # photo decodes at 1/4 (~1000 px) in a fraction of the full decode's ~50 ms.
     draft_px: int = 768
+    # Identity from the file's pixels: a face narrower than this in the analysis pixels has its
+    # descriptor chip cut from the file decoded larger (up to its full size), so a face gets
+    # the same descriptor whether the photo comes as a 12 MP file or a 1280 px chat photo
+    # (bench/alignment.py: a 190 px face analysed at 61 px was 0.25 from dlib's own pipeline).
+    detail_face_px: int = 240
     # mediapipe full-range scores: real faces 0.65-0.94 (0.65 = astronaut turned 90 degrees).
     min_face_score: float = 0.5
     # Second faces: the full-range detector finds one only from ~1/8 of the image's side (an
@@ -122,6 +127,8 @@ class Thresholds:
     # accepted copies: one person 0.04-0.34, the astronaut against Grace Hopper 0.63-0.78.
     # The person is the largest group of faces whose mean distance stays under this (people.py).
     same_person_distance: float = 0.6
+    selection_max_distance: float = 0.55
+    evaluate_same_person_distance: float = 0.6
     # Variety hints need a few photos; spreads are max distance from the set's mean.
     variety_min_photos: int = 4
     variety_yaw_spread: float = 10.0

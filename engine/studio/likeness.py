@@ -111,8 +111,8 @@ class Variety:
 
 def signature(faces: FaceAnalyzer, rgb: RGB, box: FaceBox) -> FaceSignature:
     """Return the descriptor, aligned-face hash and pose of the face in `box`."""
-    descriptor = faces.descriptor(rgb, box)
     marks = faces.landmarks(rgb, box)
+    descriptor = faces.descriptor(rgb, box, marks)
     if marks is None:
         return FaceSignature(descriptor, None)
     pose = head_pose(marks)
