@@ -99,6 +99,15 @@ def test_images_pin_the_projects_torch(dockerfile: str) -> None:
         assert (ROOT / path).exists(), f"{dockerfile} copies {path}, which is not in the repo"
 
 
+@pytest.mark.parametrize("dockerfile", ["Dockerfile.bot", "Dockerfile.worker"])
+def test_images_copy_every_package_of_the_project(dockerfile: str) -> None:
+    text = (DEPLOY / dockerfile).read_text()
+    find = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    packages = {pattern.removesuffix("*") for pattern in find["find"]["include"]}
+    copied = set(re.findall(r"^COPY (\S+) ", text, re.MULTILINE))
+    assert packages <= copied, f"{dockerfile} leaves out {sorted(packages - copied)}"
+
+
 def test_worker_image_installs_cuda_torch() -> None:
     assert "download.pytorch.org/whl/cu" in (DEPLOY / "Dockerfile.worker").read_text()
 
