@@ -12,16 +12,25 @@ import json
 import os
 import time
 import zipfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlparse
 
 import aiohttp
 import pytest
+from aiohttp import web
 from playwright.async_api import Page, expect
+from redis.asyncio import Redis
 
 from bot.chat.contact_sheet import MORE_LIKE_COUNT
 from bot.fronts.gallery.auth import LINK, SESSION, Grant, issue
+from bot.fronts.gallery.pack import PackReader
+from bot.fronts.gallery.routes import Gallery, GalleryKeys, gallery_app
+from bot.images.pool import ImagePool
 from core.settings import Settings
+from engine.jobs.records import open_state
+from storage.blobs_open import open_blob_store
 from storage.keys import user_scope
 from tests.browser import phone
 from tests.fake_telegram import TOKEN, FakeTelegram, Sent
@@ -91,6 +100,28 @@ async def _thumbnails_loaded(page: Page, count: int) -> None:
             return
         assert time.monotonic() < deadline, f"thumbnails not loaded: {widths}"
         await asyncio.sleep(0.1)
+
+
+@asynccontextmanager
+async def _replica(settings: Settings) -> AsyncIterator[str]:
+    """Serve a second gallery in this process on its own connections; yield its address."""
+    state, blobs = open_state(settings.redis_url), open_blob_store(settings)
+    redis = Redis.from_url(settings.redis_url)
+    images = ImagePool(1, settings.max_upload_bytes)  # its children start only if used
+    keys = GalleryKeys(SECRET.encode(), TOKEN, 3600, 3600)
+    gallery = Gallery(keys, PackReader(state, redis, {}), state, blobs, images, {})
+    runner = web.AppRunner(gallery_app(gallery))
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+        images.close()
+        await redis.aclose()
+        await blobs.close()
+        await state.close()
 
 
 async def _status(http: aiohttp.ClientSession, method: str, url: str, **kw: object) -> int:
@@ -209,6 +240,17 @@ async def test_forged_foreign_expired_and_erased_get_a_plain_refusal_never_an_im
             assert await _status(http, "GET", f"{img}?s={theirs}") == 403
             press = {"json": {"data": f"keep:{pack}:1"}, "headers": {"X-Gallery-Session": theirs}}
             assert await _status(http, "POST", f"{local}/gallery/api/press", **press) == 403
+
+            # A second replica, sharing only Redis, the blob store and the secret, serves the
+            # session the first one opened, and sees the keep made through the first.
+            mine = {"json": {"data": f"keep:{pack}:2"}, "headers": {"X-Gallery-Session": own}}
+            assert await _status(http, "POST", f"{local}/gallery/api/press", **mine) == 200
+            async with _replica(bot_settings) as other:
+                async with http.get(f"{other}/gallery/api/pack?s={own}") as response:
+                    [grid] = (await response.json())["styles"]
+                assert [tile["kept"] for tile in grid["tiles"]] == [False, True, False, False]
+                assert await _status(http, "GET", f"{other}/gallery/img/{pack}/2?s={own}") == 200
+                assert await _status(http, "GET", f"{other}/gallery/img/{pack}/2") == 401
 
             telegram.send_text(USER, "/delete")
             await telegram.wait_for(_text_has("Erase everything"))
