@@ -47,7 +47,7 @@ ASSETS = {"gallery.js": "text/javascript", "gallery.css": "text/css"}
 THUMB_SIDE_PX = 384  # a 3-column grid on a 390 px wide phone, at 3x pixel density
 # Nothing but our own origin: no inline script or style, no other site, no plugins, no forms.
 CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "connect-src 'self'; base-uri 'none'; form-action 'none'; "
     "frame-ancestors 'self' https://web.telegram.org"
 )
