@@ -16,6 +16,8 @@ from bot.fronts.discord.adapter import button_view
 from bot.fronts.gallery.auth import LINK, admit
 from bot.fronts.gallery.links import GalleryLinks
 from bot.fronts.telegram.sink import _markup
+from bot.text.gallery import page_texts
+from bot.text.i18n import speaking
 from core.settings import Settings
 from engine.jobs import Done, PackRequest, StyleResult
 from storage.blobs_open import open_blob_store
@@ -94,3 +96,11 @@ class _Lines:
 
     def write(self, text: str) -> None:
         self.text += text
+
+
+def test_the_page_speaks_the_persons_language_and_keeps_its_placeholders() -> None:
+    with speaking("es"):
+        texts = page_texts()
+    assert texts["title"] == "Tus retratos"
+    assert texts["reroll"] == "🎲 Regenerar {title}"  # the chat's own words, filled by the page
+    assert texts["image"] == "{title}, imagen {number}"

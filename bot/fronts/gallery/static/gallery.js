@@ -25,6 +25,17 @@ function applyTheme(raw) {
   }
 }
 
+// Telegram's own script would say these; without it, post them as it does (its Mini App protocol:
+// a webview proxy on phones, window.external on desktop, a message to the parent frame on the web).
+function tellTelegram(eventType) {
+  const data = JSON.stringify({ eventType, eventData: {} });
+  try {
+    if (window.TelegramWebviewProxy) window.TelegramWebviewProxy.postEvent(eventType, "{}");
+    else if (window.external && "notify" in window.external) window.external.notify(data);
+    else if (window.parent !== window) window.parent.postMessage(data, "https://web.telegram.org");
+  } catch (e) { /* not inside Telegram: a browser opening a signed link */ }
+}
+
 function refuse(text) {
   for (const id of ["styles", "coming", "toast", "viewer"]) $(id).hidden = true;
   document.querySelector("header").hidden = true;
@@ -161,6 +172,8 @@ async function start() {
   state.texts = opened.texts;
   document.title = opened.texts.title;
   label(opened.texts);
+  tellTelegram("web_app_ready");
+  tellTelegram("web_app_expand");
   $("close").addEventListener("click", () => { $("viewer").hidden = true; });
   await load();
 }
