@@ -23,10 +23,12 @@ typecheck: $(STAMP)
 # Test files run on TEST_WORKERS processes (pytest-xdist), each file whole on one worker so its
 # module fixtures are built once; each worker starts its own redis-server. Two suit a 2-core
 # machine (four made timing-sensitive journeys flaky there); TEST_WORKERS=0 runs them in order.
+# --no-loadscope-reorder keeps tests/conftest.py's order, long journeys first: xdist's own puts
+# the files with most tests first, and a one-test 40 s journey then ran alone at the end.
 TEST_WORKERS ?= 2
 
 unit: $(STAMP) redis-binary browser
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # After changing a text: refresh the template and merge it into every catalog (then translate
 # what `pybabel update` marked new or fuzzy; tests/test_catalog.py fails until that is done).

@@ -6,6 +6,7 @@ Also marks the long journeys (`-m "not journey"` is the quick run) and hands the
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -31,11 +32,16 @@ JOURNEY_FILES = frozenset(
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark the journeys and move their files to the front (a stable sort, same on every worker)."""
+    """Mark the journeys; move their files to the front, those with most tests first.
+
+    The longest work handed out first leaves the least for one worker at the end (the Makefile's
+    --no-loadscope-reorder keeps this order; a stable sort, the same on every worker).
+    """
+    per_file = Counter(item.path for item in items)
     for item in items:
         if item.path.name.endswith("_journey.py") or item.path.name in JOURNEY_FILES:
             item.add_marker(pytest.mark.journey)
-    items.sort(key=lambda item: item.get_closest_marker("journey") is None)
+    items.sort(key=lambda i: (i.get_closest_marker("journey") is None, -per_file[i.path]))
 
 
 @pytest.fixture(scope="session")
