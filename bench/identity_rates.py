@@ -7,7 +7,9 @@ people with one official portrait each ("portraits", different-person pairs only
 descriptor comes from the project's own path (the gate's analysis pixels, the mesh-seeded five
 points). Two kinds of distance are measured:
 
-- pairwise, one photo against another: what the gate's grouping compares (people.py);
+- pairwise, one photo against another;
+- a photo's mean distance to a group of 5 photos of the person: the average linkage the gate's
+  grouping (people.py) cuts at `same_person_distance`;
 - to a centroid of 5 photos of the person, against another photo of them or a stranger's: what
   the selection and `headshots evaluate` compare a render with.
 """
@@ -78,6 +80,19 @@ def to_centroids(
     rows: list[tuple[str, Vector]], strangers: list[tuple[str, Vector]], seed: int = 26
 ) -> Distances:
     """Return distances to centroids of CENTROID_OF photos of a person: their others, strangers'."""
+    return _against_groups(rows, strangers, seed, _to_centroid)
+
+
+def to_groups(
+    rows: list[tuple[str, Vector]], strangers: list[tuple[str, Vector]], seed: int = 26
+) -> Distances:
+    """Return mean distances to groups of CENTROID_OF photos: the gate's average linkage."""
+    return _against_groups(rows, strangers, seed, _to_group)
+
+
+def _against_groups(
+    rows: list[tuple[str, Vector]], strangers: list[tuple[str, Vector]], seed: int, measure: Any
+) -> Distances:
     draw = random.Random(seed)
     people: dict[str, list[Vector]] = defaultdict(list)
     for person, vector in rows:
@@ -87,13 +102,24 @@ def to_centroids(
     for person, vectors in people.items():
         if len(vectors) <= CENTROID_OF:
             continue
-        rest = [v for name, group in people.items() if name != person for v in group] + others
+        rest = np.array(
+            [v for name, group in people.items() if name != person for v in group] + others
+        )
         for _ in range(DRAWS):
             order = draw.sample(range(len(vectors)), len(vectors))
-            centroid = np.mean([vectors[i] for i in order[:CENTROID_OF]], axis=0)
-            same += [_distance(vectors[i], centroid) for i in order[CENTROID_OF:]]
-            different += [_distance(v, centroid) for v in rest]
+            group = np.array([vectors[i] for i in order[:CENTROID_OF]])
+            same += measure(np.array([vectors[i] for i in order[CENTROID_OF:]]), group)
+            different += measure(rest, group)
     return Distances(same, different)
+
+
+def _to_centroid(vectors: NDArray[np.float64], group: NDArray[np.float64]) -> list[float]:
+    return [float(v) for v in np.linalg.norm(vectors - group.mean(axis=0), axis=1)]
+
+
+def _to_group(vectors: NDArray[np.float64], group: NDArray[np.float64]) -> list[float]:
+    distances = np.linalg.norm(vectors[:, None] - group[None], axis=2)
+    return [float(v) for v in distances.mean(axis=1)]
 
 
 def print_rates(title: str, by_set: dict[str, Distances]) -> None:
@@ -119,8 +145,8 @@ def print_chosen(uses: list[tuple[str, float, dict[str, Distances]]]) -> None:
             print(f"    {name:24} FRR {_percent(frr):>7}  FAR {_percent(far):>7}  {pairs}")
 
 
-def plot_roc(curves: dict[str, Distances], marks: dict[str, float], path: Path = ROC_PNG) -> Path:
-    """Write the ROC curves (true-accept against false-accept rate) with the chosen cuts."""
+def plot_roc(curves: dict[str, tuple[Distances, float | None]], path: Path = ROC_PNG) -> Path:
+    """Write the ROC curves (true-accept against false-accept rate), each with its chosen cut."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -128,19 +154,18 @@ def plot_roc(curves: dict[str, Distances], marks: dict[str, float], path: Path =
 
     figure, axes = plt.subplots(figsize=(7, 5), dpi=110)
     cuts = np.linspace(0.2, 0.9, 141)
-    for name, found in curves.items():
+    for name, (found, chosen) in curves.items():
         rates = np.array([found.rates(cut) for cut in cuts])
-        axes.plot(np.maximum(rates[:, 1], 1e-5), 1 - rates[:, 0], label=name)
-        for cut in marks.values():
-            frr, far = found.rates(cut)
-            axes.plot(max(far, 1e-5), 1 - frr, "o", color="black", markersize=3)
+        (line,) = axes.plot(np.maximum(rates[:, 1], 1e-5), 1 - rates[:, 0], label=name)
+        if chosen is not None:
+            frr, far = found.rates(chosen)
+            axes.plot(max(far, 1e-5), 1 - frr, "o", color=line.get_color(), markersize=6)
     axes.set_xscale("log")
-    axes.set_xlabel("false-accept rate (a stranger taken for the person)")
+    axes.set_xlabel("false-accept rate (a stranger taken for the person; 1e-5 stands for 0)")
     axes.set_ylabel("true-accept rate (the person recognised)")
-    uses = ", ".join(f"{use} {cut}" for use, cut in marks.items())
-    axes.set_title(f"dlib descriptor on real people; dots: {uses}", fontsize=8)
+    axes.set_title("dlib descriptor on real people; dots: each use's chosen cut", fontsize=9)
     axes.grid(True, which="both", alpha=0.3)
-    axes.legend(fontsize=8, loc="lower right")
+    axes.legend(fontsize=7, loc="lower right")
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.tight_layout()
     figure.savefig(path)

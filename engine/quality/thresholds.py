@@ -120,15 +120,29 @@ class Thresholds:
     # framings, scales and rotations of one photo 0-2, JPEG q30-75 0-4 (duplicates), perspective
     # tilts 6-16 (a light tilt is the same shot; a strong one counts as new).
     duplicate_hash_distance: int = 8
-    # dlib descriptor distance, seeded with mediapipe's box: copies of one person (darker,
-    # cropped, rotated 12 degrees, JPEG q30, HEIC, 2x) 0.07-0.18, blurred sigma 2: 0.19-0.38
-    # (REFERENCE.md: same person 0.08-0.53); astronaut, Grace Hopper and cameraman against each
-    # other 0.68-0.83 (REFERENCE.md: different people >= 0.65). Calibration, over the 33
-    # accepted copies: one person 0.04-0.34, the astronaut against Grace Hopper 0.63-0.78.
-    # The person is the largest group of faces whose mean distance stays under this (people.py).
-    same_person_distance: float = 0.6
-    selection_max_distance: float = 0.55
-    evaluate_same_person_distance: float = 0.6
+    # Identity: dlib descriptor distances by the gate's path (five points seeded from the mesh),
+    # calibrated on real people by `python bench/calibrate_gate.py --identity` (public sets:
+    # 5 people with 19-27 web photos each taken years apart, "web"; 40 people with 10 grey photos
+    # of one session each, "grey"; 609 strangers' portraits; see bench/identity_rates.py and the
+    # ROC in docs/calibration-roc.png). FRR: the person's photo judged someone else; FAR: a
+    # stranger judged the person.
+    #
+    # The gate's set-aside cut: the person is the largest group whose mean distance stays under
+    # it (people.py, average linkage), measured as a photo's mean distance to 5 of the person's.
+    # It optimises FRR: a selfie wrongly set aside costs the person a photo and a confusing
+    # message, and the person sends photos of themself, so a stranger is rare (and the pack's
+    # selection still filters renders). 0.65: web FRR 3.4%, FAR 0.22%; grey FRR 0%, FAR 3.2%
+    # (grey 92x112 faces look alike to dlib). 0.6 set aside 12.6% of the web photos.
+    same_person_distance: float = 0.65
+    # The selection's cut, a render's distance to the centroid of the selfies: it optimises FAR,
+    # since a stranger kept in a pack costs more than a render dropped (packs over-generate).
+    # 0.5 to a centroid of 5: web FRR 7.3%, FAR 0.01%; grey FRR 0%, FAR 0.03%. (0.55, before:
+    # FAR 0.25% and 0.36%.)
+    selection_max_distance: float = 0.5
+    # `headshots evaluate`'s same-person cut, the same distance: evaluate measures likeness, it
+    # decides nothing, so both errors mislead alike and it sits at the equal-error point of the
+    # web photos. 0.575: web FRR 1.8%, FAR 0.84%; grey FRR 0%, FAR 0.88%.
+    evaluate_same_person_distance: float = 0.575
     # Variety hints need a few photos; spreads are max distance from the set's mean.
     variety_min_photos: int = 4
     variety_yaw_spread: float = 10.0

@@ -2,8 +2,8 @@
 
 The one implementation behind the selection's ranking and near-copy floor and behind
 `headshots evaluate`. Figures measured on the real photos of tests/photos.py (selfies: Grace
-Hopper, a darker copy and a crop; dlib descriptors seeded with mediapipe's box, pHash of the
-aligned 128 px face):
+Hopper, a darker copy and a crop; dlib descriptors seeded with mediapipe's box, before issue 26;
+pHash of the aligned 128 px face):
 
 - copies of a selfie recompressed at JPEG q30 or rotated 10 degrees: descriptor 0.067-0.076 to
   the nearest selfie, aligned-face hash 0 bits;
@@ -30,8 +30,9 @@ from engine.studio.preprocess import decode_selfie
 Descriptor = tuple[float, ...]
 ANALYSIS_PX = 1024  # long side faces are analysed at (the gate's analysis size)
 
-# The gate's same-person cut-off (copies of one person 0.07-0.38, different people 0.68-0.83).
-SAME_PERSON_DISTANCE = DEFAULT_THRESHOLDS.same_person_distance
+# evaluate's same-person cut-off to the selfies' centroid, calibrated on real people (see
+# engine/quality/thresholds.py, `evaluate_same_person_distance`).
+SAME_PERSON_DISTANCE = DEFAULT_THRESHOLDS.evaluate_same_person_distance
 # A near-copy repeats one selfie: the gate's duplicate cut-off on the aligned-face hash (copies
 # 0-4 bits, mirrored copies 28-32, different people 24-32) ...
 NEAR_COPY_HASH_BITS = DEFAULT_THRESHOLDS.duplicate_hash_distance

@@ -1,9 +1,9 @@
 """Keep the generated images that look like the person: one clear face, closest identity first.
 
 The person gets fewer images rather than images that do not look like them: a candidate whose
-dlib descriptor is farther than `max_distance` from the selfies' centroid is dropped (REFERENCE.md:
-same person 0.08-0.53, different people >= 0.65), and so is a near-copy of one selfie (see
-engine/likeness.py, which `headshots evaluate` measures with too).
+dlib descriptor is farther than `max_distance` from the selfies' centroid is dropped (calibrated
+on real people: engine/quality/thresholds.py, `selection_max_distance`), and so is a near-copy
+of one selfie (see engine/likeness.py, which `headshots evaluate` measures with too).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from PIL import Image
 
 from engine.faces import RGB, FaceAnalyzer, FaceBox
 from engine.jobs.quality import NO_SELFIE_FACE
+from engine.quality.thresholds import DEFAULT_THRESHOLDS
 from engine.studio.judgement import Judgement
 from engine.studio.likeness import (
     ANALYSIS_PX,
@@ -37,7 +38,7 @@ from engine.studio.quality import pack_quality, unmeasured
 class SelectionRules:
     """What counts as one clear face of the right person."""
 
-    max_distance: float = 0.55
+    max_distance: float = DEFAULT_THRESHOLDS.selection_max_distance
     min_face_fraction: float = 0.12  # the face's box side over the image's short side
     noise_face_fraction: float = 0.05  # smaller detections are background, not a second face
     min_score: float = 0.75
