@@ -33,8 +33,11 @@ class Grouping:
         chosen = set(person[0]) if person else {s.label for s in self.selfies} | {selfie.label}
         before = {s.label for s in self.selfies}
         self.selfies = [s for s in pool if s.label in chosen]
+        # The gate leaves out a set-aside photo the new one nearly copies: the copy replaces it.
+        aside = set(person[1]) if person and len(person) > 1 else None
+        left = [s for s in pool if s.label not in chosen and (aside is None or s.label in aside)]
         # The newest set-aside photos are kept; older ones drop out of the decision.
-        self.set_aside = [s for s in pool if s.label not in chosen][-most_aside:]
+        self.set_aside = left[-most_aside:]
         for s in pool:
             if s.label in before and s.label not in chosen:
                 self.notes.append(say.set_aside(s.label, len(self.selfies)))

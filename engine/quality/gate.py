@@ -11,7 +11,7 @@ from engine.quality import measures
 from engine.quality.checks import FaceMeasures, photo_findings
 from engine.quality.crowd import Count, find_people
 from engine.quality.decode import Decoded, decode, detail_pixels
-from engine.quality.identity import duplicate_findings, face_hash
+from engine.quality.identity import duplicate_findings, face_hash, hash_distance
 from engine.quality.people import decide_person, person_finding
 from engine.quality.report import FaceRecord, Finding, PhotoReport, QualityError, Verdict
 from engine.quality.thresholds import DEFAULT_THRESHOLDS, Thresholds
@@ -61,18 +61,28 @@ def check_photo(
 
     `prior` holds every good face of the set, those set aside as someone else's included;
     `counted` names those that count as the person now (all of `prior` when None), which keeps
-    the set as it is when this photo makes a tie.
+    the set as it is when this photo makes a tie. A set-aside face this photo nearly copies is
+    left out of the decision: it is in neither of the report's `person` lists.
     """
     faces = analyzer or process_analyzer()
     try:
         photo = decode(data, thresholds)
     except QualityError as exc:
         return report_from([Finding(exc.code, exc.message, Verdict.REJECTED)], {}, None)
-    report = _check_decoded(photo, label, prior, thresholds, faces)
+    keep = [face.label for face in prior] if counted is None else counted
+    # Only the person's photos can be copied: a near-copy of a set-aside photo (the same shot
+    # sent again, as a file or a crop) is judged on its own and replaces it, never refused as
+    # a copy of a photo that counts for nothing.
+    report = _check_decoded(photo, label, [f for f in prior if f.label in keep], thresholds, faces)
     if report.face is None or report.verdict is Verdict.REJECTED:
         return report
-    keep = [face.label for face in prior] if counted is None else counted
-    return _with_person(report, [*prior, report.face], keep, thresholds)
+    others = [f for f in prior if f.label in keep or not _copies(report.face, f, thresholds)]
+    return _with_person(report, [*others, report.face], keep, thresholds)
+
+
+def _copies(face: FaceRecord, other: FaceRecord, t: Thresholds) -> bool:
+    """Return True when `face` is a near-copy of `other` (the duplicate check's hash cut)."""
+    return hash_distance(face.face_hash, other.face_hash) <= t.duplicate_hash_distance
 
 
 def _with_person(
