@@ -196,3 +196,16 @@ def test_a_four_by_five_shot_is_1024_by_1280() -> None:
     assert aspect_size("4:5", 1024) == (1024, 1280)
     assert aspect_size("1:1", 1024) == (1024, 1024)
     assert aspect_size("4:5", 64) == (64, 80)
+
+
+def test_references_are_the_most_typical_of_the_best_faces() -> None:
+    def face(quality: float, offset: float, yaw_deg: float = 0.0) -> RefCandidate:
+        return RefCandidate(quality, yaw_deg=yaw_deg, descriptor=(offset,) + (0.0,) * 127)
+
+    old_photo = face(0.95, 0.8)  # the sharpest, but the least like the person's other photos
+    typical = face(0.85, 0.2)  # the centroid of the five lies at 0.25
+    turned = face(0.8, 0.05, yaw_deg=20.0)
+    blurry_twin = face(0.1, 0.2)  # as typical, but among the worst photos
+    other = face(0.6, 0.0)
+    chosen = choose_references([old_photo, typical, turned, blurry_twin, other], 3)
+    assert chosen == [1, 2, 0]  # typical leads, turned adds variety; the worst photos are out

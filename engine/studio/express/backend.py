@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
 import torch
 from PIL import Image, PngImagePlugin
 
@@ -82,12 +83,16 @@ class ExpressStudio:
         return [_tagged_png(crop, source) for source, crop in framed]
 
     def personalize(self, crops: Sequence[bytes], ctx: StageContext) -> Identity:
-        """Choose the reference crops: the best by the gate's score, varied in pose and light.
+        """Choose the reference crops: the most typical of the best, varied in pose and light.
 
         Up to `pool` of them, best first, more than one image takes: `generate` gives the pack's
-        batches different sets of them.
+        batches different sets of them. Each crop's descriptor comes from the same path as the
+        gate's and the selection's (`FaceAnalyzer.descriptor`).
         """
-        candidates = [_candidate(crop, ctx.traits) for crop in crops]
+        candidates = [
+            replace(_candidate(crop, ctx.traits), descriptor=self._descriptor(crop))
+            for crop in crops
+        ]
         pool = max(self.options.pool, self.options.references, 1)
         chosen = choose_references(candidates, pool)
         ctx.on_progress(1, 1)
@@ -185,6 +190,13 @@ class ExpressStudio:
             self.judge.submit(made)  # judged while the next batch renders
             done.update(zip(batch.images, made, strict=True))
         return [done[i] for i in sorted(done)], first_set + len(plan)
+
+    def _descriptor(self, crop: bytes) -> tuple[float, ...] | None:
+        """Return the identity descriptor of the crop's face, or None when none is found."""
+        with Image.open(io.BytesIO(crop)) as image:
+            rgb = np.ascontiguousarray(np.asarray(image.convert("RGB")))
+        boxes = self.faces.detect(rgb)
+        return self.faces.descriptor(rgb, boxes[0]) if boxes else None
 
     @property
     def _real(self) -> bool:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from PIL import Image
 
 from engine.studio.styles import ASPECTS
@@ -32,6 +33,7 @@ _YAW_SPAN_DEG = 25.0
 _PITCH_SPAN_DEG = 15.0
 _BRIGHTNESS_SPAN = 0.15
 _VARIETY_WEIGHT = 0.3
+_QUALITY_FLOOR = 0.75  # references come from the crops of at least this share of the best quality
 
 
 class ExpressCancelledError(Exception):
@@ -59,17 +61,53 @@ class RefCandidate:
     yaw_deg: float = 0.0
     pitch_deg: float = 0.0
     brightness: float = 0.5  # face brightness, 0-1
+    descriptor: tuple[float, ...] | None = None  # the face's identity; None: no face found
 
 
 def choose_references(candidates: Sequence[RefCandidate], k: int) -> list[int]:
-    """Return the indices of the k best selfies, traded off against looking alike, best first."""
+    """Return the indices of k references: the most typical of the best selfies, varied.
+
+    Among the best-quality crops (within a quarter of the best, at least k), the face closest to the
+    centroid of all the person's descriptors leads, and each next one trades closeness against
+    looking unlike those chosen. A sharp, well-lit photo can still be the least like the person
+    (an old photo, a strong expression); references carry the identity into every render.
+    Without descriptors, quality alone orders them.
+    """
     if k <= 0 or not candidates:
         return []
-    chosen = [max(range(len(candidates)), key=lambda i: (candidates[i].quality, -i))]
-    while len(chosen) < min(k, len(candidates)):
-        rest = [i for i in range(len(candidates)) if i not in chosen]
-        chosen.append(max(rest, key=lambda i: (_gain(candidates, chosen, i), -i)))
+    pool = _best_quality(candidates, k)
+    score = _typicality(candidates)
+    chosen = [max(pool, key=lambda i: (score[i], -i))]
+    while len(chosen) < min(k, len(pool)):
+        rest = [i for i in pool if i not in chosen]
+        chosen.append(max(rest, key=lambda i: (_gain(candidates, chosen, i, score[i]), -i)))
     return chosen
+
+
+def _best_quality(candidates: Sequence[RefCandidate], k: int) -> list[int]:
+    """Return the indices of the crops near the best quality (at least k), best first."""
+    order = sorted(range(len(candidates)), key=lambda i: (-candidates[i].quality, i))
+    floor = candidates[order[0]].quality * _QUALITY_FLOOR
+    good = [i for i in order if candidates[i].quality >= floor]
+    return good if len(good) >= k else order[:k]
+
+
+def _typicality(candidates: Sequence[RefCandidate]) -> list[float]:
+    """Return each candidate's score for leading: minus its distance to the centroid.
+
+    Without a descriptor anywhere it is the quality; a face without one scores as the least
+    typical face that has one.
+    """
+    known = [np.asarray(c.descriptor) for c in candidates if c.descriptor is not None]
+    if not known:
+        return [c.quality for c in candidates]
+    centroid = np.mean(known, axis=0)
+    distances = [
+        None if c.descriptor is None else float(np.linalg.norm(np.asarray(c.descriptor) - centroid))
+        for c in candidates
+    ]
+    worst = max(d for d in distances if d is not None)
+    return [-(worst if d is None else d) for d in distances]
 
 
 def reference_sets(chosen: Sequence[int], per_image: int) -> list[list[int]]:
@@ -212,10 +250,12 @@ def _stop_check(should_stop: ShouldStop) -> Any:
     return check
 
 
-def _gain(candidates: Sequence[RefCandidate], chosen: Sequence[int], index: int) -> float:
-    """Score a candidate: its quality plus how unlike the nearest already-chosen selfie it is."""
+def _gain(
+    candidates: Sequence[RefCandidate], chosen: Sequence[int], index: int, score: float
+) -> float:
+    """Score a candidate: how typical it is plus how unlike the nearest chosen selfie it is."""
     nearest = min(_distance(candidates[index], candidates[c]) for c in chosen)
-    return candidates[index].quality + _VARIETY_WEIGHT * min(nearest, 1.0)
+    return score + _VARIETY_WEIGHT * min(nearest, 1.0)
 
 
 def _distance(a: RefCandidate, b: RefCandidate) -> float:
