@@ -16,19 +16,21 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import combinations
 
 import numpy as np
 
 from engine.faces import RGB, FaceAnalyzer, FaceBox, aligned_crop
+from engine.quality.decode import decode, detail_pixels
 from engine.quality.identity import descriptor_distance, face_hash, hash_distance
 from engine.quality.measures import ALIGNED_PX, head_pose
 from engine.quality.thresholds import DEFAULT_THRESHOLDS
-from engine.studio.preprocess import decode_selfie
 
 Descriptor = tuple[float, ...]
-ANALYSIS_PX = 1024  # long side faces are analysed at (the gate's analysis size)
+ANALYSIS_PX = DEFAULT_THRESHOLDS.analysis_px  # long side faces are analysed at (the gate's)
+# The gate's decoding; its size rules were met when the selfie was accepted.
+_SELFIE_LIMITS = replace(DEFAULT_THRESHOLDS, min_side_px=1)
 
 # evaluate's same-person cut-off to the selfies' centroid, calibrated on real people (see
 # engine/quality/thresholds.py, `evaluate_same_person_distance`).
@@ -110,10 +112,15 @@ class Variety:
         return self.faces >= 2 and samey_pose and self.pairwise_distance < LOW_VARIETY_DISTANCE
 
 
-def signature(faces: FaceAnalyzer, rgb: RGB, box: FaceBox) -> FaceSignature:
-    """Return the descriptor, aligned-face hash and pose of the face in `box`."""
+def signature(
+    faces: FaceAnalyzer, rgb: RGB, box: FaceBox, source: RGB | None = None
+) -> FaceSignature:
+    """Return the descriptor, aligned-face hash and pose of the face in `box`.
+
+    `source` is the same photo larger, for the descriptor's chip (see FaceAnalyzer.descriptor).
+    """
     marks = faces.landmarks(rgb, box)
-    descriptor = faces.descriptor(rgb, box, marks)
+    descriptor = faces.descriptor(rgb, box, marks, source)
     if marks is None:
         return FaceSignature(descriptor, None)
     pose = head_pose(marks)
@@ -122,13 +129,18 @@ def signature(faces: FaceAnalyzer, rgb: RGB, box: FaceBox) -> FaceSignature:
 
 
 def person_from_selfies(faces: FaceAnalyzer, selfies: Sequence[bytes]) -> Person:
-    """Return the person from the largest face of each selfie that has one."""
+    """Return the person from the largest face of each selfie that has one.
+
+    Decoded and described exactly as the gate did when it accepted them (its analysis pixels,
+    the chip of a small face from the file's pixels), so a selfie has one descriptor everywhere.
+    """
     found = []
     for data in selfies:
-        rgb = decode_selfie(data, long_side=ANALYSIS_PX)
-        boxes = faces.detect(rgb)
+        photo = decode(data, _SELFIE_LIMITS)
+        boxes = faces.detect(photo.rgb)
         if boxes:
-            found.append(signature(faces, rgb, boxes[0]))
+            detail = detail_pixels(photo, boxes[0].side, _SELFIE_LIMITS)
+            found.append(signature(faces, photo.rgb, boxes[0], detail))
     return Person(tuple(found))
 
 
