@@ -132,7 +132,12 @@ class Thresholds:
     # It optimises FRR: a selfie wrongly set aside costs the person a photo and a confusing
     # message, and the person sends photos of themself, so a stranger is rare (and the pack's
     # selection still filters renders). 0.65: web FRR 3.4%, FAR 0.22%; grey FRR 0%, FAR 3.2%
-    # (grey 92x112 faces look alike to dlib). 0.6 set aside 12.6% of the web photos.
+    # (grey 92x112 faces look alike to dlib). 0.6 set aside 12.6% of the web photos. With one
+    # photo of the person so far, the linkage is one photo against another: web FRR 7.1%, FAR
+    # 0.49% (1.0% against the portraits; portraits against each other 4.7%), grey FAR 7.3%. A
+    # false reject there is a tie the gate asks about ("Which one is you?"); the grouping is
+    # redone over the whole set on every photo, so with more photos a stranger faces the
+    # mean-to-a-group rates above.
     same_person_distance: float = 0.65
     # The selection's cut, a render's distance to the centroid of the selfies: it optimises FAR,
     # since a stranger kept in a pack costs more than a render dropped (packs over-generate).
