@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
+from engine.quality.identity import descriptor_distance
 from tests.real_faces import analysis_pixels, upright
 
 Vector = NDArray[np.float64]
@@ -56,7 +57,7 @@ class DlibReference:
         size = (round(image.width * NOISE_RESIZE), round(image.height * NOISE_RESIZE))
         small = np.ascontiguousarray(np.asarray(image.resize(size), dtype=np.uint8))
         moved = self.descriptor(small, (near[0] * NOISE_RESIZE, near[1] * NOISE_RESIZE))
-        return None if moved is None else distance(own, moved)
+        return None if moved is None else descriptor_distance(own, moved)
 
 
 def _gap(rect: Any, point: tuple[float, float]) -> float:
@@ -109,9 +110,5 @@ def alignment_gaps(
     pose = head_pose(marks)
     turned = abs(pose.yaw) > T.max_yaw or abs(pose.pitch) > T.max_pitch
     moved = reference.resize_noise(full, near, theirs) if noise else None
-    return Gaps(box.side * scale, turned, distance(old, theirs), distance(new, theirs), moved)
-
-
-def distance(one: Any, two: Any) -> float:
-    """Return the Euclidean distance of two descriptors."""
-    return float(np.linalg.norm(np.asarray(one, np.float64) - np.asarray(two, np.float64)))
+    gaps = descriptor_distance(old, theirs), descriptor_distance(new, theirs)
+    return Gaps(box.side * scale, turned, *gaps, moved)

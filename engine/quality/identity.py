@@ -23,7 +23,10 @@ def hash_distance(first: str, second: str) -> int:
     return int(imagehash.hex_to_hash(first) - imagehash.hex_to_hash(second))
 
 
-def descriptor_distance(first: Sequence[float], second: Sequence[float]) -> float:
+Descriptor = Sequence[float] | NDArray[np.float64]  # a record's list or a fresh array
+
+
+def descriptor_distance(first: Descriptor, second: Descriptor) -> float:
     """Return the Euclidean distance between two dlib descriptors (same person: < ~0.5)."""
     return float(np.linalg.norm(np.asarray(first) - np.asarray(second)))
 
