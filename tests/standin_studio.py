@@ -15,6 +15,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from core import provenance
 from core.settings import Settings
 from engine.jobs.contract import CodedError, FailureCode
 from engine.studio.protocol import (
@@ -104,7 +105,8 @@ class StandInStudio:
                 seed, red = ctx.seed + index, style_index * 60 % 256
                 if order.near_seed is not None:  # "more like this": nearby seeds, own colours
                     seed, red = order.near_seed + index + 1, (order.near_seed + 97) % 256
-                png = _png((red, index * 30 % 256, 200))
+                # Made "by a model": encoded as every studio encodes, with the AI mark.
+                png = provenance.png(Image.new("RGB", (32, 32), (red, index * 30 % 256, 200)))
                 images.append(GeneratedImage(style, seed, png, score=index / 10))
                 ctx.on_progress(done, total)
         return images

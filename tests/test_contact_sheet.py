@@ -18,6 +18,7 @@ from bot.chat.contact_sheet import MORE_LIKE_COUNT, SheetAlbum, controls, image_
 from bot.service.zip_parts import zip_parts
 from bot.text import files as names
 from bot.text.i18n import speaking
+from core import provenance
 from core.settings import Settings
 from engine.jobs import Done, StyleResult
 from storage.keys import user_scope
@@ -30,6 +31,7 @@ from tests.queue_harness import (
 )
 from tests.test_telegram_journey import USER, _consent, _order_pack, _redis_keys, _text_has
 
+AI = provenance.TRAINED_ALGORITHMIC_MEDIA
 KIT = ["profile-avatar.jpg", "profile-signature.jpg", "profile-banner.png"]
 
 
@@ -167,6 +169,9 @@ async def test_keep_two_more_like_one_then_done_and_delete_leaves_nothing(
     # The stand-in's first style renders image n as 32x32 (0, 30*(n-1), 200): 1 and 3 kept.
     assert [_colour(pictures[n]) for n in names[:2]] == [(32, 32, 0, 0, 200), (32, 32, 0, 60, 200)]
     assert _colour(pictures["profile-avatar.jpg"])[:2] == (800, 800)
+    # Every generated picture in the ZIP says so; the drawn banner does not claim to be.
+    sources = {n: provenance.source_of(pictures[n]) for n in names}
+    assert sources == {**dict.fromkeys(names[:4], AI), "profile-banner.png": None}
     assert studio_calls(bot_settings).count("personalize") == 1  # the re-roll did not train
     assert "history of 2 pack(s)" in erased.text
     scope = user_scope("telegram", USER)

@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 
 from bot.chat.events import SendAlbum, SendPhoto
 from bot.text.progress import FAILURE_REPLIES
+from core import provenance
 from core.settings import Settings
 from engine.jobs import (
     FailureCode,
@@ -103,6 +104,9 @@ async def test_an_express_only_worker_delivers_an_express_pack(
     with Image.open(io.BytesIO(albums[0].images[0])) as first:
         assert first.size == (64, 80)  # the tiny klein's side; medical's first shot is 4:5
         assert "in the reference photos" in first.info["parameters"]
+    # Every delivered image says it is generated; the references, crops of selfies, do not.
+    marks = {provenance.source_of(image) for album in albums for image in album.images}
+    assert marks == {provenance.TRAINED_ALGORITHMIC_MEDIA}
     stored = await blobs.list_keys(job_prefix(request.user_scope, job_id))
     # The identity is the chosen reference crops, stored by name: no LoRA was trained.
     assert [key.rsplit("/", 1)[1] for key in stored if "/identity/" in key] == [
@@ -110,6 +114,8 @@ async def test_an_express_only_worker_delivers_an_express_pack(
         "ref-01.png",
     ]
     assert not any(key.endswith(".safetensors") for key in stored)
+    refs = [await blobs.get(key) for key in stored if "/identity/" in key]
+    assert [provenance.source_of(ref) for ref in refs] == [None, None]
     redis = Redis.from_url(redis_url)
     kinds = [event_from_json(f[b"e"]).kind for _, f in await redis.xrange(stream_key(job_id))]
     await redis.aclose()

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from core import provenance
 from core.settings import Settings
 from engine.studio.generation import RenderSettings, generate_pack
 from engine.studio.loading import ModelNotFoundError, WrongModelError, load_pipeline
 from engine.studio.lora.backend import load_studio
 from engine.studio.postprocess import (
-    AI_NOTICE,
     HiresSettings,
     export_jpeg,
     hires_size,
@@ -121,4 +121,6 @@ def test_hires_pass_and_jpeg_export(tmp_path_factory: pytest.TempPathFactory) ->
     jpeg = export_jpeg(images[0].png)
     with Image.open(io.BytesIO(jpeg)) as image:
         assert image.format == "JPEG"
-        assert image.getexif()[0x010E] == AI_NOTICE
+        assert image.getexif()[0x010E] == provenance.AI_NOTICE
+    assert provenance.source_of(images[0].png) == provenance.TRAINED_ALGORITHMIC_MEDIA
+    assert provenance.source_of(jpeg) == provenance.TRAINED_ALGORITHMIC_MEDIA

@@ -100,9 +100,9 @@ def thumbnail(image: bytes, side_px: int) -> bytes:
 
     from PIL import Image
 
+    from core import provenance
+
     with Image.open(io.BytesIO(image)) as opened:
         small = opened.convert("RGB")
-        small.thumbnail((side_px, side_px))
-        out = io.BytesIO()
-        small.save(out, format="JPEG", quality=82)
-    return out.getvalue()
+    small.thumbnail((side_px, side_px))
+    return provenance.jpeg_like(image, small, 82)  # a generated headshot's thumbnail stays marked

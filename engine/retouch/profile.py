@@ -8,6 +8,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
+from core import provenance
 from engine.retouch.background import parse_colour
 from engine.retouch.options import RetouchError
 
@@ -26,15 +27,21 @@ Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 def profile_kit(
     headshot: bytes, *, name: str, title: str, brand_colour: str, focus: Focus | None = None
 ) -> dict[str, bytes]:
-    """Return {"avatar": JPEG, "signature": JPEG, "banner": PNG} made from one headshot."""
+    """Return {"avatar": JPEG, "signature": JPEG, "banner": PNG} made from one headshot.
+
+    The avatar and the signature are cut from the headshot and keep its AI mark when it has one
+    (a generated headshot does; a retouched photo of the person does not). The banner is drawn
+    here, text on a gradient, with no model: it carries no AI mark.
+    """
     colour = parse_colour(brand_colour)
     image = _open(headshot)
     avatar = circle_safe_square(image, focus or DEFAULT_FOCUS)
-    return {
-        "avatar": _jpeg(avatar.resize((AVATAR_PX, AVATAR_PX), Image.Resampling.LANCZOS)),
-        "signature": _jpeg(avatar.resize((SIGNATURE_PX, SIGNATURE_PX), Image.Resampling.LANCZOS)),
-        "banner": _png(banner(name, title, colour)),
+    sizes = {"avatar": AVATAR_PX, "signature": SIGNATURE_PX}
+    kit = {
+        piece: provenance.jpeg_like(headshot, avatar.resize((px, px), Image.Resampling.LANCZOS), 92)
+        for piece, px in sizes.items()
     }
+    return {**kit, "banner": _png(banner(name, title, colour))}
 
 
 def circle_safe_square(image: Image.Image, focus: Focus) -> Image.Image:
@@ -126,12 +133,6 @@ def _open(data: bytes) -> Image.Image:
             return ImageOps.exif_transpose(image).convert("RGB")
     except OSError as exc:
         raise RetouchError("the headshot is not an image I can read") from exc
-
-
-def _jpeg(image: Image.Image) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=92)
-    return buffer.getvalue()
 
 
 def _png(image: Image.Image) -> bytes:

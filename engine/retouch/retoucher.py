@@ -144,6 +144,8 @@ def avatar_focus(mesh: Points, width: int) -> profile.Focus:
 
 def encode_jpeg(image: NDArray[np.uint8], quality: int = 92) -> bytes:
     """Encode an RGB array as a JPEG file."""
+    # The instant retouch edits the person's own photo; no model made it, so it carries no AI
+    # mark (core/provenance.py marks generated images only).
     buffer = io.BytesIO()
     Image.fromarray(image).save(buffer, format="JPEG", quality=quality, subsampling=0)
     return buffer.getvalue()

@@ -10,7 +10,6 @@ the acceleration recipe's steps, sampler and guidance.
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -18,11 +17,12 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
-from PIL import Image, PngImagePlugin
+from PIL import Image
 
+from core import provenance
 from engine.studio.adapters import lora_adapter
 from engine.studio.lora.acceleration import Acceleration
-from engine.studio.postprocess import AI_NOTICE, HiresSettings, finish, hires_pass
+from engine.studio.postprocess import HiresSettings, finish, hires_pass
 from engine.studio.protocol import GeneratedImage, OnProgress, ShouldStop, StageCancelledError
 from engine.studio.styles import Sampler, Shot, Style
 
@@ -163,15 +163,8 @@ def make_scheduler(config: Any, name: str) -> Any:
 
 def encode_png(image: Image.Image, shot: Shot) -> bytes:
     """Return a lossless PNG that says it is AI-generated and records how it was made."""
-    info = PngImagePlugin.PngInfo()
-    info.add_text("Software", "headshots")
-    info.add_text("Comment", AI_NOTICE)
-    info.add_text("ai_generated", "true")
     record = {"style": shot.style_id, "seed": shot.seed, "prompt": shot.prompt}
-    info.add_text("parameters", json.dumps(record))
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", pnginfo=info)
-    return buffer.getvalue()
+    return provenance.png(image, {"parameters": json.dumps(record)})
 
 
 @contextmanager

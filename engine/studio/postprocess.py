@@ -13,8 +13,7 @@ from typing import Any
 
 from PIL import Image, ImageFilter, ImageOps
 
-AI_NOTICE = "AI-generated image (headshots: Stable Diffusion with a personal LoRA)"
-_EXIF_DESCRIPTION, _EXIF_SOFTWARE = 0x010E, 0x0131
+from core import provenance
 
 
 @dataclass(frozen=True)
@@ -76,12 +75,6 @@ def to_monochrome(image: Image.Image) -> Image.Image:
 
 
 def export_jpeg(png: bytes, quality: int = 95) -> bytes:
-    """Return a high-quality JPEG of a PNG, marked as AI-generated in its EXIF."""
+    """Return a high-quality JPEG of a generated PNG, marked as AI-generated like the PNG."""
     with Image.open(io.BytesIO(png)) as image:
-        rgb = image.convert("RGB")
-    exif = Image.Exif()
-    exif[_EXIF_DESCRIPTION] = AI_NOTICE
-    exif[_EXIF_SOFTWARE] = "headshots"
-    buffer = io.BytesIO()
-    rgb.save(buffer, format="JPEG", quality=quality, subsampling=0, exif=exif.tobytes())
-    return buffer.getvalue()
+        return provenance.jpeg(image, quality)

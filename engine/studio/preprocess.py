@@ -119,6 +119,7 @@ def simplify_background(segmenter: Any, rgb: RGB) -> RGB:
 
 def to_png(image: Image.Image) -> bytes:
     """Return the image as PNG bytes."""
+    # The person's own selfie, cropped for training: not generated, so no AI mark.
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()

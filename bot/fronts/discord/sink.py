@@ -14,6 +14,7 @@ from PIL import Image
 
 from bot.chat.events import ChatRef, Effect, Progress, Reply, SendAlbum, SendFiles, SendPhoto
 from bot.fronts.discord.adapter import button_view
+from core import provenance
 from engine.jobs.keys import message_key
 from storage.keys import user_scope
 from storage.state import StateStore
@@ -161,10 +162,9 @@ def fit_image(data: bytes, limit: int) -> tuple[bytes, str]:
     with Image.open(io.BytesIO(data)) as opened:
         image = opened.convert("RGB")
     while True:
-        buffer = io.BytesIO()
-        image.save(buffer, format="JPEG", quality=88)
-        if buffer.tell() <= limit or min(image.size) < 64:
-            return buffer.getvalue(), "jpg"
+        smaller = provenance.jpeg_like(data, image, 88)  # a generated image stays marked
+        if len(smaller) <= limit or min(image.size) < 64:
+            return smaller, "jpg"
         image = image.resize(
             (image.width * 3 // 4, image.height * 3 // 4), Image.Resampling.LANCZOS
         )

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from PIL import Image, PngImagePlugin
 
+from core import provenance
 from core.settings import Settings
 from engine.faces import FaceAnalyzer
 from engine.studio.express.render import (
@@ -238,6 +239,7 @@ def _candidate(crop: bytes, traits: Sequence[SelfieTraits]) -> RefCandidate:
 
 
 def _tagged_png(crop: Image.Image, source: int) -> bytes:
+    # A crop of the person's own selfie, not generated: no AI mark (core/provenance.py).
     info = PngImagePlugin.PngInfo()
     info.add_text(SOURCE_KEY, str(source))
     buffer = io.BytesIO()
@@ -251,8 +253,4 @@ def _styled(image: Image.Image, style: Style) -> Image.Image:
 
 
 def _png(image: Image.Image, prompt: str) -> bytes:
-    info = PngImagePlugin.PngInfo()
-    info.add_text("parameters", prompt)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", pnginfo=info)
-    return buffer.getvalue()
+    return provenance.png(image, {"parameters": prompt})
