@@ -34,6 +34,14 @@ from bot.chat.events import (
 )
 from bot.chat.sink import MaybeSentError
 from bot.fronts.telegram.pacing import ChatPacer
+from bot.fronts.telegram.progress_message import (
+    ProgressMessage,
+    Shown,
+    lost_post,
+    posted,
+    signature_of,
+    state_of,
+)
 from engine.jobs.keys import message_key
 from storage.keys import user_scope
 from storage.state import StateStore
@@ -44,7 +52,6 @@ T = TypeVar("T")
 MAX_RETRIES = 4
 ALBUM_MAX = 10  # sendMediaGroup takes 2-10 items; PTB does not check
 PROGRESS_TTL_S = 14 * 24 * 3600
-LOST_PROGRESS_POSTS = 2  # posts of a progress message whose answer was lost, at most
 
 
 class TelegramSink:
@@ -115,45 +122,52 @@ class TelegramSink:
         await self._send(chat, upload)
 
     async def _progress(self, chat: ChatRef, progress: Progress) -> None:
+        """Show `progress` on the job's one progress message (see progress_message's states)."""
         key = message_key(user_scope(chat.platform, chat.user_id), progress.key)
-        known = await self._state.get(key)
-        markup = _markup(progress.buttons)
-        signature = [progress.text, [[[b.label, b.data] for b in row] for row in progress.buttons]]
-        if known is not None and known.get("signature") == signature:
-            return  # Telegram refuses an edit that changes nothing; skip the request
-        chat_id = int(chat.chat_id)
-        lost = int(known.get("lost", 0)) if known is not None else 0
-        if known is not None and not known["message_id"]:
-            if lost >= LOST_PROGRESS_POSTS:
-                return  # posted twice without learning its id: the ending still comes
-            known = None
-        if known is not None:
-            message_id = int(known["message_id"])
+        known = ProgressMessage.from_doc(await self._state.get(key))
+        signature = signature_of(progress)
+        state = state_of(known, signature)
+        if state in (Shown.SAME, Shown.GIVEN_UP):
+            return
+        message_id = 0
+        if state is Shown.SHOWN and known is not None:
+            message_id = await self._edit(chat, known.message_id, progress)
+        if not message_id:
             try:
-                await self._send(
-                    chat,
-                    lambda: self._bot.edit_message_text(
-                        progress.text, chat_id=chat_id, message_id=message_id, reply_markup=markup
-                    ),
-                )
-            except BadRequest as exc:
-                if "not modified" not in str(exc).lower():
-                    log.warning("edit of %s failed (%s); sending anew", progress.key, exc)
-                    known = None
-        if known is None:
-            try:
-                sent = await self._send(
-                    chat,
-                    lambda: self._bot.send_message(chat_id, progress.text, reply_markup=markup),
-                )
+                message_id = await self._post(chat, progress)
             except MaybeSentError:
-                # It may be on screen with an id we never learnt: post it anew once, not forever.
-                doc = {"message_id": 0, "signature": signature, "lost": lost + 1}
-                await self._state.put(key, doc, ttl_s=PROGRESS_TTL_S)
+                # It may be on screen with an id we never learnt: post anew a bounded number
+                # of times, not on every step.
+                lost = lost_post(known, signature)
+                await self._state.put(key, lost.to_doc(), ttl_s=PROGRESS_TTL_S)
                 raise
-            message_id = sent.message_id if isinstance(sent, Message) else 0
-        doc = {"message_id": message_id, "signature": signature}
-        await self._state.put(key, doc, ttl_s=PROGRESS_TTL_S)
+        await self._state.put(key, posted(message_id, signature).to_doc(), ttl_s=PROGRESS_TTL_S)
+
+    async def _edit(self, chat: ChatRef, message_id: int, progress: Progress) -> int:
+        """Edit the message; return its id, or 0 when Telegram no longer has it to edit."""
+        markup = _markup(progress.buttons)
+        chat_id = int(chat.chat_id)
+        try:
+            await self._send(
+                chat,
+                lambda: self._bot.edit_message_text(
+                    progress.text, chat_id=chat_id, message_id=message_id, reply_markup=markup
+                ),
+            )
+        except BadRequest as exc:
+            if "not modified" not in str(exc).lower():
+                log.warning("edit of %s failed (%s); sending anew", progress.key, exc)
+                return 0
+        return message_id
+
+    async def _post(self, chat: ChatRef, progress: Progress) -> int:
+        """Post the message anew; return its id (0 if the answer carried none)."""
+        markup = _markup(progress.buttons)
+        chat_id = int(chat.chat_id)
+        sent = await self._send(
+            chat, lambda: self._bot.send_message(chat_id, progress.text, reply_markup=markup)
+        )
+        return sent.message_id if isinstance(sent, Message) else 0
 
     async def _send(self, chat: ChatRef, call: Callable[[], Awaitable[T]]) -> T:
         """Run one API call after pacing, retrying when Telegram says to wait."""
