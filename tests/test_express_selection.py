@@ -26,8 +26,11 @@ def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ExpressStudio]:
     klein = write_tiny_flux2_klein(tmp_path_factory.mktemp("klein") / "model")
     settings = Settings(_env_file=None, studio="", express_model=str(klein))  # type: ignore[call-arg]
     loaded = load_express_studio(settings)
-    yield loaded
-    loaded.close()
+    loaded.judge.close()
+    # Ranked as on a real model: the loader turns ranking off for the tiny one (noise, no face).
+    ranked = ExpressStudio(loaded.pipe, loaded.faces, replace(loaded.options, select_faces=True))
+    yield ranked
+    ranked.close()
 
 
 def test_a_selfie_among_the_express_outputs_is_rejected_as_a_near_copy(
@@ -45,7 +48,6 @@ def test_a_selfie_among_the_express_outputs_is_rejected_as_a_near_copy(
     new_shot = GeneratedImage(
         "medical", 102, photos.to_bytes(ImageOps.mirror(photos.grace_hopper()), "PNG")
     )
-    studio.options = replace(studio.options, select_faces=True)  # rank as on a real model
     chosen = studio.select([*rendered, *pasted, new_shot], selfies=selfies, keep_per_style=5)
     assert [image.seed for image in chosen.images] == [102]
     figures = chosen.quality.overall

@@ -10,8 +10,10 @@ import pytest
 from PIL import ImageOps
 
 from engine.faces import FaceAnalyzer
-from engine.studio.judging import BackgroundJudge
+from engine.studio.express.backend import ExpressStudio
+from engine.studio.judging import BackgroundJudge, FaceSelecting
 from engine.studio.likeness import person_from_selfies
+from engine.studio.lora.backend import LoraStudio
 from engine.studio.protocol import GeneratedImage
 from engine.studio.selection import Measure, SelectionRules, measure_candidate, select_pack
 from tests import photos
@@ -89,3 +91,29 @@ def test_one_job_s_measures_and_person_never_reach_the_next(faces: FaceAnalyzer)
         judge.close()
     assert person == person_from_selfies(faces, astronaut)
     assert len(measures) == 1 and measures[0].face is not None
+
+
+def test_both_backends_select_through_the_one_face_selection() -> None:
+    for backend in (LoraStudio, ExpressStudio):
+        assert issubclass(backend, FaceSelecting)
+        assert "select" not in vars(backend), f"{backend.__name__} copies select()"
+    assert "close" not in vars(ExpressStudio)
+
+
+def test_the_face_selection_keeps_the_persons_face_from_what_its_judge_measured() -> None:
+    candidates, selfies = _candidates(), [photos.to_bytes(photos.grace_hopper())]
+    selecting = FaceSelecting(FaceAnalyzer(), RULES, rank_faces=True)
+    try:
+        selecting.judge.learn_person(selfies)
+        selecting.judge.submit(candidates)
+        chosen = selecting.select(candidates, selfies=selfies, keep_per_style=2)
+    finally:
+        selecting.close()
+    assert [c.seed for c in chosen.images] == [0]  # Grace Hopper mirrored; not the astronaut
+    unranked = FaceSelecting(FaceAnalyzer(), RULES, rank_faces=False)
+    try:
+        kept = unranked.select(candidates, selfies=[photos.to_bytes(photos.chelsea())],
+                               keep_per_style=2)  # fmt: skip
+    finally:
+        unranked.close()
+    assert [c.seed for c in kept.images] == [0, 1]  # no face in the selfies: the first, unranked

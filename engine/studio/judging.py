@@ -18,8 +18,8 @@ from typing import Any
 
 from engine.faces import FaceAnalyzer
 from engine.studio.likeness import Person, person_from_selfies
-from engine.studio.protocol import GeneratedImage
-from engine.studio.selection import Measure, SelectionRules, measure_candidate
+from engine.studio.protocol import GeneratedImage, Selection
+from engine.studio.selection import Measure, SelectionRules, measure_candidate, select_pack
 
 
 class BackgroundJudge:
@@ -83,6 +83,38 @@ class BackgroundJudge:
         if self._person is None or self._person[0] != _digest(selfies):
             return None
         return self._person[1].result()
+
+
+class FaceSelecting:
+    """The selection every backend makes: its face models, a judge, and `select` and `close`.
+
+    Both tiers choose their pack the same way (one clear face of the person, most alike first,
+    never a pasted selfie), so a backend inherits this rather than copying it.
+    """
+
+    def __init__(self, faces: FaceAnalyzer, rules: SelectionRules, *, rank_faces: bool) -> None:
+        self.faces = faces
+        self.judge = BackgroundJudge(faces, rules)  # measures while the GPU renders
+        self._rules, self._rank_faces = rules, rank_faces
+
+    def select(
+        self,
+        candidates: Sequence[GeneratedImage],
+        *,
+        selfies: Sequence[bytes],
+        keep_per_style: int,
+    ) -> Selection:
+        """Keep the candidates with one clear face of the person, most alike first, per style."""
+        measures, person = self.judge.collect(candidates, selfies)
+        return select_pack(
+            self.faces, candidates, selfies=selfies, keep_per_style=keep_per_style,
+            rules=self._rules, rank_faces=self._rank_faces, measures=measures, person=person,
+        )  # fmt: skip
+
+    def close(self) -> None:
+        """Stop the judge, then release the face models."""
+        self.judge.close()
+        self.faces.close()
 
 
 def _digest(parts: Sequence[bytes]) -> bytes:

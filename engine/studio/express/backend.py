@@ -30,7 +30,7 @@ from engine.studio.express.render import (
     reference_sets,
     render_express,
 )
-from engine.studio.judging import BackgroundJudge
+from engine.studio.judging import FaceSelecting
 from engine.studio.loading import load_pipeline
 from engine.studio.postprocess import to_monochrome
 from engine.studio.preprocess import training_crops_with_sources
@@ -39,13 +39,12 @@ from engine.studio.protocol import (
     Identity,
     IdentityFile,
     RenderOrder,
-    Selection,
     SelfieTraits,
     StageCancelledError,
     StageContext,
     Tier,
 )
-from engine.studio.selection import SelectionRules, select_pack
+from engine.studio.selection import SelectionRules
 from engine.studio.styles import Style, get_style
 from engine.studio.tiny import is_tiny
 
@@ -66,16 +65,15 @@ class ExpressOptions:
     select_faces: bool = True  # off only for the tiny model, whose images are noise
 
 
-class ExpressStudio:
+class ExpressStudio(FaceSelecting):
     """The express tier on a Flux2KleinPipeline loaded once."""
 
     tier = Tier.EXPRESS
 
     def __init__(self, pipe: Any, faces: FaceAnalyzer, options: ExpressOptions) -> None:
+        super().__init__(faces, options.selection, rank_faces=options.select_faces)
         self.pipe = pipe
-        self.faces = faces
         self.options = options
-        self.judge = BackgroundJudge(faces, options.selection)  # measures while the GPU renders
 
     def preprocess(self, selfies: Sequence[bytes], subject: str) -> list[bytes]:
         """Return face-aligned square crops, each naming the selfie it came from."""
@@ -124,27 +122,6 @@ class ExpressStudio:
             self.judge.forget()
             raise StageCancelledError(str(exc)) from exc
         return images
-
-    def select(
-        self,
-        candidates: Sequence[GeneratedImage],
-        *,
-        selfies: Sequence[bytes],
-        keep_per_style: int,
-    ) -> Selection:
-        """Keep images with one clear face of the person, never a pasted selfie, best first."""
-        options = self.options
-        measures, person = self.judge.collect(candidates, selfies)
-        return select_pack(
-            self.faces, candidates, selfies=selfies, keep_per_style=keep_per_style,
-            rules=options.selection, rank_faces=options.select_faces, measures=measures,
-            person=person,
-        )  # fmt: skip
-
-    def close(self) -> None:
-        """Stop the judge, then release the face models."""
-        self.judge.close()
-        self.faces.close()
 
     def _style(
         self,

@@ -18,7 +18,7 @@ from core.settings import Settings
 from engine.faces import FaceAnalyzer
 from engine.jobs.contract import SUBJECTS
 from engine.studio.generation import RenderSettings, generate_pack
-from engine.studio.judging import BackgroundJudge
+from engine.studio.judging import FaceSelecting
 from engine.studio.loading import default_resolution, load_pipeline, set_attention
 from engine.studio.lora.acceleration import Acceleration, load_acceleration
 from engine.studio.lora.training import TrainConfig, train_lora
@@ -29,11 +29,10 @@ from engine.studio.protocol import (
     Identity,
     IdentityFile,
     RenderOrder,
-    Selection,
     StageContext,
     Tier,
 )
-from engine.studio.selection import SelectionRules, select_pack
+from engine.studio.selection import SelectionRules
 from engine.studio.styles import Style, get_style, load_styles
 from engine.studio.styles.fit import CountTokens, check_prompts_fit
 from engine.studio.tiny import is_tiny
@@ -57,7 +56,7 @@ class StudioOptions:
     acceleration: Acceleration | None = None  # the resident few-step LoRA, loaded once
 
 
-class LoraStudio:
+class LoraStudio(FaceSelecting):
     """The studio tier: a DreamBooth LoRA per person on a diffusers pipeline loaded once."""
 
     tier = Tier.STUDIO
@@ -69,11 +68,10 @@ class LoraStudio:
         options: StudioOptions,
         segmenter: Any | None = None,
     ) -> None:
+        super().__init__(faces, options.selection, rank_faces=options.select_faces)
         self.pipe = pipe
-        self.faces = faces
         self.options = options
         self._segmenter = segmenter
-        self.judge = BackgroundJudge(faces, options.selection)  # measures while the GPU renders
 
     def preprocess(self, selfies: Sequence[bytes], subject: str) -> list[bytes]:
         """Return face-aligned, head-and-shoulders training crops (PNG) at the training size."""
@@ -122,26 +120,9 @@ class LoraStudio:
             on_images=self.judge.submit,
         )
 
-    def select(
-        self,
-        candidates: Sequence[GeneratedImage],
-        *,
-        selfies: Sequence[bytes],
-        keep_per_style: int,
-    ) -> Selection:
-        """Keep the candidates with one clear face, most alike first, per style."""
-        options = self.options
-        measures, person = self.judge.collect(candidates, selfies)
-        return select_pack(
-            self.faces, candidates, selfies=selfies, keep_per_style=keep_per_style,
-            rules=options.selection, rank_faces=options.select_faces, measures=measures,
-            person=person,
-        )  # fmt: skip
-
     def close(self) -> None:
-        """Stop the judge, then release the face models."""
-        self.judge.close()
-        self.faces.close()
+        """Stop the judge and release the face models, then the segmenter."""
+        super().close()
         if self._segmenter is not None:
             self._segmenter.close()
 
