@@ -14,7 +14,9 @@ from redis import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from core.settings import Settings
-from engine.jobs.keys import WORKER_HEALTH, WORKER_UNAVAILABLE
+from engine.jobs.contract import Tier
+from engine.jobs.keys import LEGACY_QUEUE, WORKER_UNAVAILABLE, queue_name, workers_key
+from engine.jobs.workers import GONE_AFTER_S
 
 ROLES = ("all", "bot", "worker")
 
@@ -123,21 +125,43 @@ def _config(client: Redis, name: str) -> str:
 
 
 def check_workers(settings: Settings) -> list[Finding]:
-    """A worker is live; or the reason the last one could not start (engine.jobs.workers)."""
-    client = Redis.from_url(settings.redis_url, socket_timeout=3, socket_connect_timeout=3)
+    """Per tier, its live workers and waiting packs; or why the last worker could not start."""
+    # The sync client's replies are typed as maybe-awaitable; they are plain values here.
+    client: Any = Redis.from_url(settings.redis_url, socket_timeout=3, socket_connect_timeout=3)
     try:
-        live = bool(client.exists(WORKER_HEALTH))
+        seconds, micros = client.time()  # the clock the heartbeats are scored by
+        since = float(seconds) + float(micros) / 1e6 - GONE_AFTER_S
+        live = {tier: int(client.zcount(workers_key(tier), since, "+inf")) for tier in Tier}
+        queued = {tier: int(client.zcard(queue_name(tier))) for tier in Tier}
+        legacy = int(client.zcard(LEGACY_QUEUE))
         reason = client.get(WORKER_UNAVAILABLE)
     except (RedisError, OSError):
         return []  # check_redis says what is wrong
     finally:
         client.close()
-    if live:
-        return [Finding("worker", True, "a worker is taking packs from the queue")]
-    if reason is not None:
+    if reason is not None and not any(live.values()):
         why = reason.decode() if isinstance(reason, bytes) else str(reason)
         return [Finding("worker", False, f"the last worker could not start: {why}", FIX_WORKER)]
-    return [Finding("worker", True, "no worker is running now (packs wait for one)")]
+    configured = {Tier.STUDIO: settings.studio, Tier.EXPRESS: settings.express_studio}
+    shown = [tier for tier in Tier if configured[tier] or live[tier] or queued[tier]]
+    found = [_tier_workers(tier, live[tier], queued[tier]) for tier in shown]
+    if legacy:
+        found.append(
+            Finding(
+                "worker",
+                True,
+                f"{legacy} job(s) wait in the old single queue {LEGACY_QUEUE}"
+                "; the next worker to start moves them to their tier's queue",
+            )
+        )
+    return found
+
+
+def _tier_workers(tier: Tier, live: int, queued: int) -> Finding:
+    name = f"{tier} workers"
+    if live:
+        return Finding(name, True, f"{live} live, {queued} pack(s) in the {tier} queue")
+    return Finding(name, True, f"no {tier} worker is running now ({queued} pack(s) wait for one)")
 
 
 FIX_WORKER = "fix that, then start `headshots worker` (or `headshots run`)"

@@ -13,15 +13,28 @@ from collections.abc import Iterable
 from prometheus_client import Counter, Gauge, Histogram
 from redis.asyncio import Redis
 
+from engine.jobs.contract import Tier
 from engine.jobs.quality import NO_FACES, PackQuality
-from engine.jobs.queue import queue_length
+from engine.jobs.queue import oldest_wait_s, queue_length
+from engine.jobs.workers import live_workers
 
 STAGE_BUCKETS_S = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200)
 # dlib descriptor distance: the same person 0.08-0.53, different people from 0.65 (REFERENCE.md);
 # the selection drops faces past 0.55, near-copies sit under 0.10.
 DISTANCE_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8, 1.0)
 
-QUEUE_LENGTH = Gauge("headshots_queue_length", "Packs queued or running on the GPU queue.")
+QUEUE_LENGTH = Gauge(
+    "headshots_queue_length", "Packs queued or running in a tier's queue (KEDA scales on it).",
+    ["tier"],
+)  # fmt: skip
+QUEUE_OLDEST_WAIT = Gauge(
+    "headshots_queue_oldest_wait_seconds",
+    "Seconds the longest-waiting pack of a tier not yet started has waited (0: none waits).",
+    ["tier"],
+)
+WORKERS_LIVE = Gauge(
+    "headshots_workers_live", "Workers of a tier whose heartbeat is fresh.", ["tier"]
+)
 STAGE_SECONDS = Histogram(
     "headshots_stage_seconds",
     "Seconds one stage of a pack took on the worker.",
@@ -95,9 +108,12 @@ def count_photo(verdict: str, codes: Iterable[str]) -> None:
 
 
 async def refresh(redis: Redis | None) -> None:
-    """Update the gauges that are read at scrape time: queue length and GPU memory."""
+    """Update the gauges read at scrape time: each tier's queue and workers, and GPU memory."""
     if redis is not None:
-        QUEUE_LENGTH.set(await queue_length(redis))
+        for tier in Tier:
+            QUEUE_LENGTH.labels(tier).set(await queue_length(redis, tier))
+            QUEUE_OLDEST_WAIT.labels(tier).set(await oldest_wait_s(redis, tier))
+            WORKERS_LIVE.labels(tier).set(await live_workers(redis, tier))
     refresh_gpu_memory()
 
 

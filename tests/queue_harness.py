@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequen
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from PIL import Image
 from redis import Redis as SyncRedis
@@ -24,8 +24,8 @@ from bot.delivery.notifier import Notifier
 from bot.fronts.telegram import front as telegram_front
 from bot.host import serve
 from core.settings import Settings
-from engine.jobs import PackRequest, event_from_json
-from engine.jobs.keys import QUEUE_NAME, stream_key
+from engine.jobs import PackRequest, Tier, event_from_json
+from engine.jobs.keys import stream_key, workers_key
 from storage.blobs import BlobStore
 from storage.keys import user_scope
 from storage.state import StateStore
@@ -66,19 +66,21 @@ def _env(settings: Settings, extra: dict[str, str]) -> dict[str, str]:
 
 @contextmanager
 def worker_process(
-    settings: Settings, workdir: Path, **extra: str
+    settings: Settings, workdir: Path, *args: str, **extra: str
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Run `headshots worker` in its own process until the block ends; wait until it polls."""
-    _forget_health(settings)  # so the key seen below is this worker's own
+    """Run `headshots worker *args` in its own process until the block ends; wait until it beats.
+
+    Stopped with SIGINT, as `headshots run` stops it: it stops at the next stage boundary.
+    """
     log = (workdir / f"worker-{time.monotonic_ns()}.log").open("wb")
-    command = [sys.executable, "-m", "bot.cli", "worker"]
+    command = [sys.executable, "-m", "bot.cli", "worker", *args]
     proc = subprocess.Popen(command, env=_env(settings, extra), cwd=workdir, stdout=log, stderr=log)
     try:
-        _wait_health(settings, proc, log.name)
+        _wait_live(settings, proc, log.name)
         yield proc
     finally:
         if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
+            proc.send_signal(signal.SIGINT)
             try:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
@@ -87,11 +89,12 @@ def worker_process(
         log.close()
 
 
-def _wait_health(settings: Settings, proc: subprocess.Popen[bytes], log_name: str) -> None:
+def _wait_live(settings: Settings, proc: subprocess.Popen[bytes], log_name: str) -> None:
+    """Wait until the process's own heartbeat is in a tier's live set (its id names its pid)."""
     client = SyncRedis.from_url(settings.redis_url)
     deadline = time.monotonic() + 60
     try:
-        while not client.exists(f"{QUEUE_NAME}:health-check"):
+        while not _beats(client, proc.pid):
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"worker did not start:\n{Path(log_name).read_text()}")
             time.sleep(0.05)
@@ -99,10 +102,9 @@ def _wait_health(settings: Settings, proc: subprocess.Popen[bytes], log_name: st
         client.close()
 
 
-def _forget_health(settings: Settings) -> None:
-    client = SyncRedis.from_url(settings.redis_url)
-    client.delete(f"{QUEUE_NAME}:health-check")
-    client.close()
+def _beats(client: SyncRedis, pid: int) -> bool:
+    sets = [cast(list[bytes], client.zrange(workers_key(tier), 0, -1)) for tier in Tier]
+    return any(f":{pid}:" in member.decode() for members in sets for member in members)
 
 
 def tiny_png(shade: int) -> bytes:

@@ -250,6 +250,6 @@ async def test_a_queued_reroll_answers_status_and_cancel_and_stale_buttons_polit
     assert status.method == "sendMessage"  # the /status answer, beside the progress line
     client = SyncRedis.from_url(redis_url)
     try:
-        assert client.zcard("headshots:gpu") == 0
+        assert client.zcard("headshots:studio") == 0
     finally:
         client.close()

@@ -15,11 +15,9 @@ from PIL import Image
 from redis.asyncio import Redis
 
 from bot.chat.events import SendAlbum, SendPhoto
-from bot.text.progress import FAILURE_REPLIES
 from core import provenance
 from core.settings import Settings
 from engine.jobs import (
-    FailureCode,
     JobStatus,
     PackRequest,
     Tier,
@@ -124,24 +122,6 @@ async def test_an_express_only_worker_delivers_an_express_pack(
     await state.close()
 
 
-async def test_an_express_only_worker_says_plainly_that_the_studio_tier_is_off(
-    tmp_path: Path, redis_url: str, klein: Path
-) -> None:
-    settings = queue_settings(tmp_path, redis_url, express_model=str(klein), **EXPRESS_ONLY)
-    state, blobs, sink = open_state(redis_url), open_blob_store(settings), RecordingSink()
-    request = replace(await _request(settings, Tier.STUDIO), request_id="studio-on-express")
-    with worker_process(settings, tmp_path, OMP_NUM_THREADS="1"):
-        async with running_notifier(settings, state, blobs, sink):
-            arq = await create_arq_pool(settings)
-            await enqueue_pack(arq, state, request)
-            await arq.aclose()
-            await eventually(lambda: _replied(sink), "the failure reply", timeout_s=60)
-    assert sink.replies() == [FAILURE_REPLIES[FailureCode.TIER_OFF]]
-    assert not sink.of(SendAlbum)
-    await blobs.close()
-    await state.close()
-
-
 async def test_the_worker_records_the_pack_quality_and_exports_it_on_metrics(
     tmp_path: Path, redis_url: str
 ) -> None:
@@ -203,7 +183,3 @@ async def _deliveries(sink: RecordingSink, count: int) -> bool:
 
 async def _albums(sink: RecordingSink, count: int) -> bool:
     return len(sink.of(SendAlbum)) >= count
-
-
-async def _replied(sink: RecordingSink) -> bool:
-    return bool(sink.replies())

@@ -34,7 +34,7 @@ from engine.jobs import (
     event_to_json,
     records,
 )
-from engine.jobs.keys import QUEUE_NAME, record_key
+from engine.jobs.keys import queue_name, record_key
 from engine.jobs.quality import GroupQuality, PackQuality
 from engine.jobs.queue import dumps, loads
 from engine.jobs.records import open_state
@@ -132,7 +132,7 @@ async def test_double_enqueue_makes_one_job(tmp_path: Path, redis_url: str) -> N
         second = await enqueue_pack(arq, state, request)
         assert first == Enqueued(request.job_id, True, 1)
         assert second == Enqueued(request.job_id, False, 1)
-        assert await arq.zcard(QUEUE_NAME) == 1
+        assert await arq.zcard(queue_name("studio")) == 1
         assert await stream_kinds(arq, request.job_id) == ["queued"]
         assert await active_job(state, request.user_scope) == request.job_id
     finally:
@@ -156,7 +156,7 @@ async def test_an_enqueue_that_stopped_half_way_is_completed_by_the_retry(
         await state.put(record_key(request.job_id), record)
         again = await enqueue_pack(arq, state, request)
         assert again == Enqueued(request.job_id, False, 1)
-        assert await arq.zcard(QUEUE_NAME) == 1
+        assert await arq.zcard(queue_name("studio")) == 1
         assert await active_job(state, request.user_scope) == request.job_id
     finally:
         await arq.aclose()
@@ -195,7 +195,7 @@ async def test_cancel_of_a_queued_job_removes_it_and_says_so(
         request = await stored_request(blobs)
         job = await enqueue_pack(arq, state, request)
         assert await cancel_pack(arq, state, job.job_id)
-        assert await arq.zcard(QUEUE_NAME) == 0
+        assert await arq.zcard(queue_name("studio")) == 0
         assert not await arq.exists(job_key_prefix + job.job_id)
         assert await stream_kinds(arq, job.job_id) == ["queued", "cancelled"]
         assert await active_job(state, request.user_scope) is None

@@ -12,11 +12,12 @@ from bot.service.limits import Limits, count_pack, count_reroll, pack_refusal, r
 from engine.jobs import (
     PackAlreadyActiveError,
     PackRequest,
+    Tier,
     active_job,
     create_arq_pool,
     enqueue_pack,
 )
-from engine.jobs.keys import QUEUE_NAME, STATE_NAMESPACE
+from engine.jobs.keys import STATE_NAMESPACE, queue_name
 from engine.jobs.records import open_state
 from storage.blobs_open import open_blob_store
 from tests.queue_harness import queue_settings, stored_request
@@ -57,12 +58,17 @@ async def test_daily_reroll_quota_is_its_own_and_keeps_the_pack_count(redis_url:
 async def test_full_queue_says_busy_with_an_estimate(redis_url: str) -> None:
     state = open_state(redis_url)
     redis = Redis.from_url(redis_url)
-    await redis.zadd(QUEUE_NAME, {"job-1": 1, "job-2": 2})
+    await redis.zadd(queue_name(Tier.STUDIO), {"job-1": 1, "job-2": 2})
     assert await pack_refusal(state, redis, "telegram-a", Limits(max_queue_length=3)) is None
     refusal = await pack_refusal(state, redis, "telegram-a", Limits(max_queue_length=2))
     assert refusal is not None
     assert "2 packs waiting" in refusal
     assert "minutes" in refusal
+    # The busy studio queue does not hold an express pack back: its own queue is empty.
+    express = await pack_refusal(
+        state, redis, "telegram-a", Limits(max_queue_length=2), Tier.EXPRESS
+    )
+    assert express is None
     await redis.aclose()
     await state.close()
 
@@ -92,7 +98,7 @@ async def test_concurrent_orders_from_one_person_start_one_pack(
     outcomes = await asyncio.gather(*(order(r) for r in requests))
     started = [o for o in outcomes if o != "refused"]
     assert len(started) == 1, outcomes
-    assert await arq.zcard(QUEUE_NAME) == 1
+    assert await arq.zcard(queue_name(Tier.STUDIO)) == 1
     assert await active_job(state, requests[0].user_scope) == started[0]
     await arq.aclose()
     await state.close()

@@ -87,7 +87,9 @@ async def test_healthz_and_metrics_move_during_a_journey(
     assert moved(worker_before, worker_after, "headshots_packs_finished_total", outcome="done") == 1
     for stage in ("preprocess", "personalize", "generate", "select"):
         assert moved(worker_before, worker_after, "headshots_stage_seconds_count", stage=stage) == 1
-    assert metric(worker_after, "headshots_queue_length") == 0  # the one pack is done
+    assert metric(worker_after, "headshots_queue_length", tier="studio") == 0  # the pack is done
+    assert metric(worker_after, "headshots_workers_live", tier="studio") == 1  # itself
+    assert metric(worker_after, "headshots_workers_live", tier="express") == 0
     assert [s for s in worker_after if s[0] == "process_resident_memory_bytes"]
 
 

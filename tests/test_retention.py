@@ -110,13 +110,19 @@ async def test_abandoned_selfies_go_live_sessions_stay(
 
 async def test_worker_runs_the_sweep_every_quarter_hour(tmp_path: Path, redis_url: str) -> None:
     # Async on purpose: arq's Worker takes the running loop; from sync code it makes its own.
-    from engine.worker.runner import build_worker, sweep_retention
+    from engine.jobs import Tier, create_arq_pool
+    from engine.worker.runner import JobSlot, build_worker, sweep_retention
     from tests.queue_harness import queue_settings
 
     settings = queue_settings(tmp_path, redis_url)
-    worker = build_worker(settings)
+    pool = await create_arq_pool(settings)
+    parts = {"pool": pool, "slot": JobSlot(), "ctx": {}}
+    worker = build_worker(settings, Tier.EXPRESS, with_cron=True, **parts)  # type: ignore[arg-type]
     [job] = worker.cron_jobs
     assert job.coroutine is sweep_retention
     assert job.minute == {0, 15, 30, 45}
     assert job.timeout_s is not None
     assert job.timeout_s <= settings.pack_timeout_s  # never lengthens arq's in-progress expiry
+    # One tier's Worker runs it: the other's has no cron.
+    assert build_worker(settings, Tier.STUDIO, with_cron=False, **parts).cron_jobs == []  # type: ignore[arg-type]
+    await pool.aclose()

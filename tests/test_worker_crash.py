@@ -19,7 +19,7 @@ from engine.jobs import (
     enqueue_pack,
     event_from_json,
 )
-from engine.jobs.keys import QUEUE_NAME, job_prefix, lease_key, record_key, stream_key
+from engine.jobs.keys import job_prefix, lease_key, queue_name, record_key, stream_key
 from engine.jobs.records import open_state
 from storage.blobs_open import open_blob_store
 from tests.queue_harness import (
@@ -171,7 +171,9 @@ async def test_cancel_while_the_worker_is_dead_is_told_at_once_and_cleaned_later
         with worker_process(settings, tmp_path):
 
             async def cleaned() -> bool:
-                return not await blobs.list_keys(prefix) and not await redis.zcard(QUEUE_NAME)
+                return not await blobs.list_keys(prefix) and not await redis.zcard(
+                    queue_name("studio")
+                )
 
             await eventually(cleaned, "the returning worker to remove the job's blobs")
     assert sink.replies() == [CANCELLED_REPLY]

@@ -26,7 +26,7 @@ from engine.jobs import (
     enqueue_pack,
     event_from_json,
 )
-from engine.jobs.keys import QUEUE_NAME, job_prefix, record_key, stream_key
+from engine.jobs.keys import job_prefix, queue_name, record_key, stream_key
 from engine.jobs.records import open_state
 from storage.blobs import BlobStore
 from storage.blobs_open import open_blob_store
@@ -204,7 +204,7 @@ async def _has(sink: RecordingSink, albums: int) -> bool:
 
 
 async def _not_queued(redis: Redis, job_id: str) -> bool:
-    return await redis.zscore(QUEUE_NAME, job_id) is None
+    return await redis.zscore(queue_name("studio"), job_id) is None
 
 
 async def _last_is(rig: Rig, job_id: str, kind: str) -> bool:

@@ -30,26 +30,38 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _lines(settings: Any, *, everything: bool) -> list[str]:
-    from engine.jobs import create_arq_pool, latest_event
+    from engine.jobs import Tier, create_arq_pool, latest_event
     from engine.jobs.queue import is_running, queued_job_ids
     from engine.jobs.records import all_records, open_state
 
     arq = await create_arq_pool(settings)
     state = open_state(settings.redis_url)
     try:
-        queued = await queued_job_ids(arq)
+        queued = {tier: await queued_job_ids(arq, tier) for tier in Tier}
         lines: list[tuple[int, str]] = []
         for record in await all_records(state):
             if not everything and record.status.terminal:
                 continue
             running = await is_running(arq, record.job_id)
             latest = await latest_event(arq, record.job_id)
-            place = queued.index(record.job_id) if record.job_id in queued else len(queued)
-            lines.append((place, _describe(record, queued, running, latest)))
-        return [line for _, line in sorted(lines)] or ["no jobs"]
+            ahead = queued[record.request.tier]
+            place = ahead.index(record.job_id) if record.job_id in ahead else len(ahead)
+            lines.append((place, _describe(record, ahead, running, latest)))
+        jobs = [line for _, line in sorted(lines)] or ["no jobs"]
+        return [await _tier_line(arq, tier) for tier in Tier] + jobs
     finally:
         await state.close()
         await arq.aclose()
+
+
+async def _tier_line(arq: Any, tier: Any) -> str:
+    """Return one tier's queue at a glance: its length, oldest wait and live workers."""
+    from engine.jobs.queue import oldest_wait_s, queue_length
+    from engine.jobs.workers import live_workers
+
+    length, oldest_s = await queue_length(arq, tier), await oldest_wait_s(arq, tier)
+    workers = await live_workers(arq, tier)
+    return f"{tier}: queue={length} oldest_wait={oldest_s:.0f}s workers={workers}"
 
 
 def _describe(record: JobRecord, queued: list[str], running: bool, latest: JobEvent | None) -> str:
@@ -61,5 +73,5 @@ def _describe(record: JobRecord, queued: list[str], running: bool, latest: JobEv
     age_s = time.time() - record.at
     kind = latest.kind if latest else "-"
     error = f" error={record.error!r}" if record.error else ""
-    user = record.request.user_scope
-    return f"{job_id} {status}{place} last_event={kind} age={age_s:.0f}s user={user}{error}"
+    user, tier = record.request.user_scope, record.request.tier
+    return f"{job_id} {tier} {status}{place} last_event={kind} age={age_s:.0f}s user={user}{error}"

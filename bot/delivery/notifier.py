@@ -27,7 +27,7 @@ from bot.text import messages
 from bot.text import progress as say
 from bot.text.i18n import SLASH, speaking, t
 from core.settings import Settings
-from engine.jobs import Done, PackRequest, TerminalEvent, Tier, is_terminal, load_record
+from engine.jobs import Done, PackRequest, Queued, TerminalEvent, Tier, is_terminal, load_record
 from engine.jobs.keys import delivery_key, delivery_tries_key, notifier_group, shown_key
 from engine.jobs.queue import queued_job_ids
 from engine.jobs.stream import JobStreamReader, StreamBatch, latest_event
@@ -182,9 +182,15 @@ class Notifier:
         chat = _chat_of(request)
         terminal = next((e for e in reversed(events) if is_terminal(e)), None)
         if terminal is None:
-            # Only the newest state matters: intermediate events are coalesced, not queued.
+            # Only the newest state matters: intermediate events are coalesced, not queued. A
+            # waiting pack's text carries its tier's worker note from the start, the same text
+            # `_note_workers` computes, so the two never undo each other.
+            latest, note = events[-1], ""
+            if isinstance(latest, Queued):
+                note = WORKER_NOTES[await worker_state(self._redis, request.tier)]
             with self._voice_of(request):
-                self._pending[job_id] = _Edit(chat, say.progress_text(events[-1]))
+                text = say.progress_text(latest)
+                self._pending[job_id] = _Edit(chat, f"{text}\n\n{t(note)}" if note else text)
             await self._reader.ack(batch)
             return
         self._pending.pop(job_id, None)
@@ -256,7 +262,7 @@ class Notifier:
         Stateless on purpose: each replica (or a restarted bot) computes the same text from
         Redis, and `_edit` skips a message that already says it.
         """
-        note = WORKER_NOTES[await worker_state(self._redis)]
+        notes = {tier: WORKER_NOTES[await worker_state(self._redis, tier)] for tier in Tier}
         for job_id in await queued_job_ids(self._redis):
             if job_id in self._pending:
                 continue  # a newer step is about to be shown anyway
@@ -264,6 +270,7 @@ class Notifier:
             request = None if latest is None or is_terminal(latest) else await self._request(job_id)
             if latest is None or request is None or not self._serves(request.platform):
                 continue
+            note = notes[request.tier]  # the workers of the pack's own tier
             with self._voice_of(request):
                 text = say.progress_text(latest)
                 text = f"{text}\n\n{t(note)}" if note else text

@@ -355,13 +355,13 @@ class ChatService:
             await self._save(scope, session.with_(stage=Stage.CONFIRM, upgrade_pending=False))
             self._in_background(self._send_retouch(chat, session, pack_coming=False))
             return [Reply(t(say.PACKS_UNAVAILABLE))]
-        refusal = await pack_refusal(self._svc.state, self._svc.redis, scope, self._limits)
+        first = Tier.STUDIO if session.tier is TierChoice.STUDIO else Tier.EXPRESS
+        refusal = await pack_refusal(self._svc.state, self._svc.redis, scope, self._limits, first)
         if refusal is not None:
             # Start works later; the upgrade is armed again when it is pressed.
             await self._save(scope, session.with_(stage=Stage.CONFIRM, upgrade_pending=False))
             return [Reply(refusal)]
         try:
-            first = Tier.STUDIO if session.tier is TierChoice.STUDIO else Tier.EXPRESS
             job_id = await self._svc.queue.enqueue(chat, scope, session, first)
         except PackAlreadyActiveError as exc:  # another replica raced us to it
             await self._save(scope, session.with_(job_id=exc.job_id))
@@ -374,7 +374,17 @@ class ChatService:
         # The notifier posts the progress message from the job's own "queued" event, and says
         # there when no worker is live.
         self._in_background(self._send_retouch(chat, session))
-        return []
+        return await self._tier_note(first)
+
+    async def _tier_note(self, tier: Tier) -> list[Effect]:
+        """Say now that the order's tier has no live worker while the other tier has one."""
+        queue = self._svc.queue
+        if await queue.worker_state(tier) is WorkerState.LIVE:
+            return []
+        other = Tier.STUDIO if tier is Tier.EXPRESS else Tier.EXPRESS
+        if await queue.worker_state(other) is not WorkerState.LIVE:
+            return []  # none at all: the notifier's note on the progress message says so
+        return [Reply(t(say.NO_TIER_WORKER[tier]))]
 
     async def pack_finished(self, chat: ChatRef, event: TerminalEvent) -> None:
         """Queue the studio pack of an upgrade once its express pack was delivered.

@@ -19,8 +19,9 @@ from redis.asyncio import Redis
 
 from bot.text import messages as say
 from bot.text.i18n import N_, t
-from engine.jobs import eta, keys
+from engine.jobs import Tier, eta, keys
 from engine.jobs.queue import queue_length
+from engine.jobs.workers import live_workers
 from storage.state import JsonDict, StateStore
 
 DAY_S = 24 * 3600
@@ -51,14 +52,17 @@ BUSY = N_(
 )
 
 
-async def pack_refusal(state: StateStore, redis: Redis, scope: str, limits: Limits) -> str | None:
-    """Return why a new pack cannot start now, or None if it can."""
+async def pack_refusal(
+    state: StateStore, redis: Redis, scope: str, limits: Limits, tier: Tier = Tier.STUDIO
+) -> str | None:
+    """Return why a new pack of `tier` cannot start now, or None if it can."""
     used = await state.get(await quota_key(state, scope))
     if used is not None and int(used.get("packs", 0)) >= limits.packs_per_day:
         return t(DAILY_LIMIT, limit=limits.packs_per_day)
-    waiting = await queue_length(redis)
+    waiting = await queue_length(redis, tier)  # a full studio queue does not hold express back
     if waiting >= limits.max_queue_length:
-        minutes = eta.queue_eta_s(await eta.typical_s(redis), waiting) / 60
+        typical = await eta.typical_s(redis, tier)
+        minutes = eta.queue_eta_s(typical, waiting, await live_workers(redis, tier)) / 60
         return t(BUSY, waiting=waiting, minutes=round(minutes))
     return None
 

@@ -32,8 +32,8 @@ class PackQueue(Protocol):
     async def active_job(self, scope: str) -> str | None:
         """Return the job id of the person's queued or running pack, if any."""
 
-    async def worker_state(self) -> WorkerState:
-        """Return whether a worker is live, absent, or unable to start on this host."""
+    async def worker_state(self, tier: Tier | None = None) -> WorkerState:
+        """Return whether a worker of `tier` (None: of any) is live, absent, or cannot start."""
 
 
 class ArqPackQueue:
@@ -79,9 +79,9 @@ class ArqPackQueue:
         """Return the person's queued or running job."""
         return await active_job(self._state, scope)
 
-    async def worker_state(self) -> WorkerState:
-        """Return the workers' state from arq's health-check key and a failed start's reason."""
-        return await worker_state(self._arq)
+    async def worker_state(self, tier: Tier | None = None) -> WorkerState:
+        """Return the workers' state from their heartbeats and a failed start's reason."""
+        return await worker_state(self._arq, tier)
 
 
 def _traits(selfie: Selfie) -> SelfieTraits:

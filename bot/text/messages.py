@@ -252,6 +252,17 @@ PACKS_UNAVAILABLE = N_(
 NO_WORKER_NOTE = N_(
     "The studio is not running right now: your pack keeps its place and starts when it is back."
 )
+# Said at the confirmation when the order's tier has no live worker but the other tier has one.
+NO_TIER_WORKER = {
+    "studio": N_(
+        "No studio worker is running right now; express is. Your studio pack keeps its place"
+        " and starts when one is back."
+    ),
+    "express": N_(
+        "No express worker is running right now; studio is. Your express pack keeps its place"
+        " and starts when one is back."
+    ),
+}
 UNAVAILABLE_NOTE = N_(
     "Packs can't be made on this host right now; your pack waits. {cmd_cancel} stops it."
 )

@@ -52,7 +52,6 @@ if TYPE_CHECKING:
         enqueue_pack,
         queue_length,
         queue_position,
-        worker_alive,
     )
     from engine.jobs.records import (
         finish_record,
@@ -63,6 +62,7 @@ if TYPE_CHECKING:
         latest_event,
         publish_event,
     )
+    from engine.jobs.workers import worker_alive
 
 _HOMES = {
     "PACK_JOB": "contract",
@@ -97,7 +97,7 @@ _HOMES = {
     "enqueue_pack": "queue",
     "queue_length": "queue",
     "queue_position": "queue",
-    "worker_alive": "queue",
+    "worker_alive": "workers",
     "finish_record": "records",
     "forget_job": "records",
     "load_record": "records",

@@ -92,10 +92,17 @@ async def pack_eta_s(redis: Redis, tier: Tier) -> float:
     return (await typical(redis, tier)).total_s
 
 
-def queue_eta_s(typical: dict[str, float], position: int) -> float:
-    """Return the time until a job at `position` is done (the one running counted as half done)."""
+def queue_eta_s(typical: dict[str, float], position: int, workers: int = 1) -> float:
+    """Return the time until a job at `position` is done (the one running counted as half done).
+
+    `workers` live workers of the tier take the queue that many jobs at a time; none counts as
+    one, the one the person is told is coming.
+    """
     total = sum(typical.values())
-    return max(position - 0.5, 1.0) * total if position else total
+    if not position:
+        return total
+    rounds_ahead = (position - 1) // max(workers, 1)
+    return max(rounds_ahead + 0.5, 1.0) * total
 
 
 @dataclass

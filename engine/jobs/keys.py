@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import time
 
-from arq.constants import health_check_key_suffix, in_progress_key_prefix, job_key_prefix
+from arq.constants import in_progress_key_prefix, job_key_prefix, retry_key_prefix
 from arq.constants import result_key_prefix as arq_result_prefix
 
 PREFIX = "hs:"
 STATE_NAMESPACE = PREFIX  # the state store's documents: "hs:" + a state key below
-QUEUE_NAME = "headshots:gpu"  # arq's sorted set of queued job ids (the name arq shows in logs)
-WORKER_HEALTH = QUEUE_NAME + health_check_key_suffix  # written by every live arq worker
+# The single queue of every tier before queues per tier: read only to move what still waits there.
+LEGACY_QUEUE = "headshots:gpu"
 WORKER_UNAVAILABLE = PREFIX + "worker:unavailable"  # why the last worker could not start
 LIVE_STREAMS = PREFIX + "events:live"  # set of the job streams the notifier reads
 WAKE_STREAM = PREFIX + "events:wake"  # tells a blocked notifier that a new job stream exists
@@ -74,6 +74,21 @@ def arq_job_key(job_id: str) -> str:
 def arq_in_progress_key(job_id: str) -> str:
     """Return arq's key that marks the job as being run by a worker."""
     return in_progress_key_prefix + job_id
+
+
+def arq_retry_key(job_id: str) -> str:
+    """Return arq's counter of the job's tries (a drained run gives its try back)."""
+    return retry_key_prefix + job_id
+
+
+def queue_name(tier: str) -> str:
+    """Return arq's sorted set of a tier's queued job ids (the name arq shows in logs)."""
+    return f"headshots:{tier}"
+
+
+def workers_key(tier: str) -> str:
+    """Return the sorted set of the live workers of a tier, scored by their last heartbeat."""
+    return f"{PREFIX}workers:{tier}"
 
 
 def eta_key(tier: str, stage: str) -> str:

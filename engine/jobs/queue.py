@@ -24,10 +24,12 @@ from engine.jobs.contract import (
     JobStatus,
     PackAlreadyActiveError,
     PackRequest,
+    Tier,
 )
 from engine.jobs.events import Cancelled, Queued
 from engine.jobs.redis_retry import RETRIED_ERRORS, riding_retry
 from engine.jobs.stream import open_stream, publish_event
+from engine.jobs.workers import live_workers
 from storage.state import StateStore
 
 # arq runs the queue's sorted set lowest score first, the score being the enqueue time in ms plus
@@ -61,30 +63,92 @@ async def create_arq_pool(settings: Settings) -> ArqRedis:
         redis_settings(settings),
         job_serializer=dumps,
         job_deserializer=loads,
-        default_queue_name=keys.QUEUE_NAME,
+        default_queue_name=keys.queue_name(Tier.STUDIO),  # every enqueue names its tier's queue
     )
 
 
-async def queue_position(redis: Redis, job_id: str) -> int:
-    """Return 1 + the number of jobs ahead (the running one included); 0 if not queued."""
-    rank = await redis.zrank(keys.QUEUE_NAME, job_id)
+def _tiers(tier: Tier | None) -> tuple[Tier, ...]:
+    return tuple(Tier) if tier is None else (tier,)
+
+
+async def queue_position(redis: Redis, job_id: str, tier: Tier) -> int:
+    """Return 1 + the jobs ahead in the tier's queue (running ones included); 0 if not queued."""
+    rank = await redis.zrank(keys.queue_name(tier), job_id)
     return 0 if rank is None else int(rank) + 1
 
 
-async def queue_length(redis: Redis) -> int:
-    """Return how many jobs wait in the queue."""
-    return int(await redis.zcard(keys.QUEUE_NAME))
+async def queue_length(redis: Redis, tier: Tier | None = None) -> int:
+    """Return how many jobs wait in the tier's queue (None: in every tier's), running included."""
+    return sum([int(await redis.zcard(keys.queue_name(each))) for each in _tiers(tier)])
 
 
-async def queued_job_ids(redis: Redis) -> list[str]:
-    """Return the ids of the queued jobs, next first."""
-    found = await redis.zrange(keys.QUEUE_NAME, 0, -1)
-    return [raw.decode() if isinstance(raw, bytes) else str(raw) for raw in found]
+async def queued_job_ids(redis: Redis, tier: Tier | None = None) -> list[str]:
+    """Return the ids of the tier's queued jobs, next first (None: every tier's, tier by tier)."""
+    found = []
+    for each in _tiers(tier):
+        found += await redis.zrange(keys.queue_name(each), 0, -1)
+    return [_text(raw) for raw in found]
 
 
-async def worker_alive(redis: Redis) -> bool:
-    """Return whether a worker wrote arq's health-check key (it expires after about 61 s)."""
-    return bool(await redis.exists(keys.WORKER_HEALTH))
+async def oldest_wait_s(redis: Redis, tier: Tier) -> float:
+    """Return how long the tier's longest-waiting job not yet started has waited (0: none waits).
+
+    Read from the enqueue time arq stores with the job, not the queue's score: a re-roll's score
+    is moved hours ahead of its enqueue time (REROLL_AHEAD_S).
+    """
+    now_ms = time.time() * 1000
+    waits = [0.0]
+    for job_id in await queued_job_ids(redis, tier):
+        if await redis.exists(keys.arq_in_progress_key(job_id)):
+            continue
+        payload = await _payload(redis, job_id)
+        if payload is not None:
+            waits.append(max(now_ms - float(payload.get("et", now_ms)), 0.0) / 1000)
+    return max(waits)
+
+
+async def move_legacy_jobs(redis: Redis) -> list[str]:
+    """Move the packs still waiting in the single queue of old to their tier's queue.
+
+    Run at every worker start and orphan sweep, so an upgrade loses nothing: a job an old worker
+    still runs is left until it ends or its in-progress mark lapses. Return the moved ids.
+    """
+    moved = []
+    for raw, score in await redis.zrange(keys.LEGACY_QUEUE, 0, -1, withscores=True):
+        job_id = _text(raw)
+        if await redis.exists(keys.arq_in_progress_key(job_id)):
+            continue
+        tier = _tier_of(await _payload(redis, job_id))
+        async with redis.pipeline(transaction=True) as pipe:
+            if tier is not None:  # anything else (an old cron run, a lapsed job) is dropped
+                pipe.zadd(keys.queue_name(tier), {job_id: score}, nx=True)
+            pipe.zrem(keys.LEGACY_QUEUE, job_id)
+            await pipe.execute()
+        if tier is not None:
+            moved.append(job_id)
+    return moved
+
+
+async def _payload(redis: Redis, job_id: str) -> dict[str, Any] | None:
+    raw = await redis.get(keys.arq_job_key(job_id))
+    if raw is None:
+        return None
+    try:
+        found = loads(raw)
+    except ValueError:  # not ours (a pickled job of a foreign client)
+        return None
+    return found if isinstance(found, dict) else None
+
+
+def _tier_of(payload: dict[str, Any] | None) -> Tier | None:
+    """Return the tier of a queued pack job's request, None for any other job."""
+    if payload is None or payload.get("f") != PACK_JOB or not payload.get("a"):
+        return None
+    return PackRequest.from_json(payload["a"][0]).tier
+
+
+def _text(raw: bytes | str) -> str:
+    return raw.decode() if isinstance(raw, bytes) else str(raw)
 
 
 async def is_running(redis: Redis, job_id: str) -> bool:
@@ -101,7 +165,7 @@ async def enqueue_pack(
     await state.index_add(keys.person_jobs_key(request.user_scope), job_id)
     created = await records.create_record(state, request, ttl_s)
     if not created and await _submitted(arq, state, job_id):
-        return Enqueued(job_id, False, await queue_position(arq, job_id))
+        return Enqueued(job_id, False, await queue_position(arq, job_id, request.tier))
     # New, or an earlier call stopped before the job reached arq: (re)claim the slot and submit.
     active = await active_job(state, request.user_scope)
     marker = {"job_id": job_id}
@@ -124,15 +188,15 @@ async def _submitted(arq: ArqRedis, state: StateStore, job_id: str) -> bool:
 
 
 async def _submit(arq: ArqRedis, request: PackRequest, ttl_s: int) -> int:
-    job_id = request.job_id
+    job_id, tier = request.job_id, request.tier  # a re-roll carries its pack's tier
     await open_stream(arq, job_id, ttl_s)
     await arq.enqueue_job(
-        PACK_JOB, request.to_json(), _job_id=job_id, _queue_name=keys.QUEUE_NAME,
+        PACK_JOB, request.to_json(), _job_id=job_id, _queue_name=keys.queue_name(tier),
         _defer_by=_priority_s(request),
     )  # fmt: skip
-    position = await queue_position(arq, job_id)
-    typical = await eta.typical(arq, request.tier)
-    eta_s = eta.queue_eta_s(typical.stage_s, position)
+    position = await queue_position(arq, job_id, tier)
+    typical = await eta.typical(arq, tier)
+    eta_s = eta.queue_eta_s(typical.stage_s, position, await live_workers(arq, tier))
     event = Queued(job_id=job_id, position=position, eta_s=eta_s,
                    first_estimate=typical.first_estimate)  # fmt: skip
     await publish_event(arq, event, ttl_s)
@@ -175,7 +239,7 @@ async def cancel_pack(
         await cast(Awaitable[int], arq.zadd(abort_jobs_ss, {job_id: int(time.time() * 1000)}))
         return True
     if not await arq.exists(keys.arq_in_progress_key(job_id)):
-        await arq.zrem(keys.QUEUE_NAME, job_id)
+        await arq.zrem(keys.queue_name(record.request.tier), job_id)
         await arq.delete(keys.arq_job_key(job_id))
     # Queued, or its worker died: nobody else would say it. A worker that picks the job up
     # later finds the cancelled record and only removes what was stored.

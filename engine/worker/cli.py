@@ -9,7 +9,13 @@ HELP = "run the GPU worker that trains and renders packs (one at a time)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add --burst for one-shot runs."""
+    """Add --tiers to narrow what is served, --burst for one-shot runs."""
+    parser.add_argument(
+        "--tiers",
+        default="",
+        help="serve only these tiers, e.g. express or express,studio (default: every tier whose"
+        " backend setting is set)",
+    )
     parser.add_argument(
         "--burst", action="store_true", help="exit once the queue is empty (for batch hosts)"
     )
@@ -21,15 +27,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Load the studio once, then take jobs until SIGINT or SIGTERM."""
+    """Load the backends once, then take their tiers' jobs until SIGINT or SIGTERM."""
     from core.lifetime import end_with_parent
     from core.settings import load_settings
-    from engine.worker.runner import run_worker
+    from engine.worker.host import parse_tiers, run_worker
     from ops.logs import setup_logging_from
 
     if args.supervised:  # a killed `headshots run` leaves no worker
         end_with_parent()
+    tiers = parse_tiers(args.tiers) if args.tiers else None  # a bad value: one line, status 2
     settings = load_settings()
     setup_logging_from(settings)
-    run_worker(settings, burst=args.burst)
+    run_worker(settings, tiers=tiers, burst=args.burst)
     return 0

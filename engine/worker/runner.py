@@ -1,4 +1,7 @@
-"""The GPU worker: an arq worker built from Settings, one pack at a time, studio loaded once.
+"""The arq side of the GPU worker: the pack function, one arq Worker per tier, orphan recovery.
+
+One process serves the tiers it loaded (engine.worker.host): each tier has its own arq queue and
+Worker, and they share one job slot, so the GPU still runs one pack at a time.
 
 arq has no heartbeat: a worker killed with SIGKILL (or by the OOM killer) leaves its job "in
 progress" until arq's key expires, which is the longest function timeout plus 10 s, hours for a
@@ -14,23 +17,20 @@ import logging
 from collections.abc import Callable
 from typing import Any, cast
 
-from arq import Worker, cron, func
+from arq import ArqRedis, Worker, cron, func
 from redis.asyncio import Redis
 
 from core.errors import ConfigError
 from core.settings import Settings
 from engine.jobs import PACK_JOB, PackRequest, Queued, Tier, eta, publish_event
-from engine.jobs.keys import QUEUE_NAME, arq_in_progress_key, lease_key
-from engine.jobs.queue import dumps, loads, queued_job_ids, redis_settings
-from engine.jobs.records import open_state
+from engine.jobs.keys import arq_in_progress_key, lease_key, queue_name
+from engine.jobs.queue import dumps, loads, queued_job_ids
 from engine.jobs.retention import RetentionPolicy, sweep
-from engine.jobs.workers import clear_unavailable, mark_unavailable
+from engine.jobs.workers import live_workers
 from engine.studio.protocol import Studio
 from engine.worker.pack_job import PackRun, WorkerResources
 from engine.worker.reroll_job import RerollRun
 from ops.logs import bind_job
-from ops.server import start_ops_server, stop_ops_server
-from storage.blobs_open import open_blob_store
 
 log = logging.getLogger(__name__)
 
@@ -53,20 +53,81 @@ def load_studio_factory(spec: str) -> Callable[[Settings], Studio]:
     return cast(Callable[[Settings], Studio], factory)
 
 
-async def load_studios(settings: Settings) -> dict[Tier, Studio]:
-    """Load each configured backend once, keyed by the tier it serves; at least one is needed."""
-    specs = [spec for spec in (settings.studio, settings.express_studio) if spec]
-    if not specs:
+STUDIO_SETTINGS = {Tier.STUDIO: "HEADSHOTS_STUDIO", Tier.EXPRESS: "HEADSHOTS_EXPRESS_STUDIO"}
+
+
+def configured_tiers(settings: Settings) -> frozenset[Tier]:
+    """Return the tiers whose backend setting is not empty."""
+    specs = {Tier.STUDIO: settings.studio, Tier.EXPRESS: settings.express_studio}
+    return frozenset(tier for tier, spec in specs.items() if spec)
+
+
+async def load_studios(
+    settings: Settings, tiers: frozenset[Tier] | None = None
+) -> dict[Tier, Studio]:
+    """Load the backend of each tier served (None: each configured) once; at least one is needed.
+
+    A backend must serve the tier of the setting it was loaded from: an express factory put in
+    HEADSHOTS_STUDIO would take the studio queue's jobs and make express packs of them.
+    """
+    specs = {Tier.STUDIO: settings.studio, Tier.EXPRESS: settings.express_studio}
+    served = configured_tiers(settings) if tiers is None else tiers
+    if not served:
         raise ConfigError("HEADSHOTS_STUDIO and HEADSHOTS_EXPRESS_STUDIO are both empty")
     studios: dict[Tier, Studio] = {}
-    for spec in specs:
+    for tier in sorted(served):
+        spec = specs[tier]
+        if not spec:
+            raise ConfigError(
+                f"the {tier} tier was asked for, but {STUDIO_SETTINGS[tier]} is empty"
+            )
         studio = await asyncio.to_thread(load_studio_factory(spec), settings)
-        studios[studio.tier] = studio
+        if studio.tier is not tier:
+            raise ConfigError(
+                f"{STUDIO_SETTINGS[tier]} {spec!r} makes {studio.tier} packs, not {tier} ones"
+            )
+        studios[tier] = studio
     return studios
 
 
-def build_worker(settings: Settings, *, burst: bool = False) -> Worker:
-    """Return the arq worker for the GPU queue, configured from `settings` alone."""
+class JobSlot:
+    """The one pack the GPU runs at a time, shared by every tier's arq Worker in the process."""
+
+    def __init__(self, max_jobs: int = 1) -> None:
+        self.jobs = 0
+        # arq's own shape: max_jobs + 1 permits, the count checked after one is taken.
+        self.sem = asyncio.BoundedSemaphore(max_jobs + 1)
+
+
+class TierWorker(Worker):
+    """An arq Worker for one tier's queue whose job count is the process's shared slot."""
+
+    def __init__(self, slot: JobSlot, **kwargs: Any) -> None:
+        self._slot = slot  # before Worker.__init__, which sets job_counter
+        super().__init__(**kwargs)
+        self.sem = slot.sem
+
+    @property
+    def job_counter(self) -> int:
+        """Return the jobs running in the process, whichever tier's Worker started them."""
+        return self._slot.jobs
+
+    @job_counter.setter
+    def job_counter(self, value: int) -> None:
+        self._slot.jobs = value
+
+
+def build_worker(
+    settings: Settings,
+    tier: Tier,
+    *,
+    pool: ArqRedis,
+    slot: JobSlot,
+    ctx: dict[str, Any],
+    with_cron: bool,
+    burst: bool = False,
+) -> TierWorker:
+    """Return the arq Worker of one tier's queue, configured from `settings` alone."""
     pack = func(
         run_pack,
         name=PACK_JOB,
@@ -74,32 +135,27 @@ def build_worker(settings: Settings, *, burst: bool = False) -> Worker:
         max_tries=settings.pack_max_tries + 1,  # the extra run only reports "gave up"
         keep_result=3600,
     )
-    # Every 15 minutes, delete what has outlived the privacy notice's promise. Its timeout stays
-    # below the pack's: arq sizes the in-progress expiry, which orphan recovery relies on, from
-    # the longest function timeout.
+    # Every 15 minutes, delete what has outlived the privacy notice's promise; one tier's Worker
+    # runs it. Its timeout stays below the pack's: arq sizes the in-progress expiry, which orphan
+    # recovery relies on, from the longest function timeout.
     retention = cron(sweep_retention, minute=set(range(0, 60, 15)), timeout=settings.pack_timeout_s)
-    return Worker(
+    return TierWorker(
+        slot,
         functions=[pack],
-        queue_name=QUEUE_NAME,
-        redis_settings=redis_settings(settings, ride_out_s=RIDE_OUT_S),
+        queue_name=queue_name(tier),
+        redis_pool=pool,
         max_jobs=1,  # one GPU, one pack
         allow_abort_jobs=True,
         job_serializer=dumps,
         job_deserializer=loads,
         poll_delay=settings.worker_poll_delay_s,
-        on_startup=_startup,
-        on_shutdown=_shutdown,
         after_job_end=_announce_positions,
-        ctx={"settings": settings},
+        handle_signals=False,  # the host stops every tier's Worker together
+        ctx={**ctx, "tier": tier},
         burst=burst,
         health_check_interval=60,
-        cron_jobs=[retention],
+        cron_jobs=[retention] if with_cron else None,
     )
-
-
-def run_worker(settings: Settings, *, burst: bool = False) -> None:
-    """Run the worker until SIGINT or SIGTERM (a running pack is re-queued and resumes later)."""
-    build_worker(settings, burst=burst).run()
 
 
 async def run_pack(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
@@ -132,7 +188,7 @@ async def recover_orphans(
     """
     in_progress_ms = (settings.pack_timeout_s + TIMEOUT_GRACE_S + ARQ_IN_PROGRESS_EXTRA_S) * 1000
     recovered = []
-    for job_id in await queued_job_ids(redis):
+    for job_id in await queued_job_ids(redis):  # every tier's: a dead worker of any is noticed
         left_ms = await redis.pttl(arq_in_progress_key(job_id))
         started_ago_ms = in_progress_ms - left_ms
         if job_id in own or left_ms < 0 or started_ago_ms < settings.worker_lease_s * 1000:
@@ -145,58 +201,17 @@ async def recover_orphans(
     return recovered
 
 
-async def _sweep_forever(redis: Redis, settings: Settings, running: set[str]) -> None:
-    while True:
-        try:
-            await recover_orphans(redis, settings, frozenset(running))
-        except Exception:  # Redis blips must not end the sweeping
-            log.exception("orphan sweep failed")
-        await asyncio.sleep(settings.worker_lease_s)
-
-
-async def _startup(ctx: dict[str, Any]) -> None:
-    settings: Settings = ctx["settings"]
-    try:
-        studios = await load_studios(settings)
-    except ConfigError as exc:  # restarting will not help: say why where the bot can see it
-        await mark_unavailable(ctx["redis"], str(exc))
-        raise
-    await clear_unavailable(ctx["redis"])
-    ctx["resources"] = WorkerResources(
-        settings=settings,
-        studios=studios,
-        blobs=open_blob_store(settings),
-        state=open_state(settings.redis_url, ride_out_s=RIDE_OUT_S),
-    )
-    ctx["running"] = set()
-    ctx["sweeper"] = asyncio.create_task(_sweep_forever(ctx["redis"], settings, ctx["running"]))
-    ctx["ops"] = await start_ops_server(settings, ctx["redis"], "worker")
-    for tier in sorted(set(Tier) - set(studios)):
-        log.warning("the %s tier is off on this worker: its packs fail with a plain message", tier)
-    log.info("worker ready: %s tier(s) served", ", ".join(sorted(studios)))
-
-
-async def _shutdown(ctx: dict[str, Any]) -> None:
-    await stop_ops_server(ctx.get("ops"))
-    sweeper = ctx.get("sweeper")
-    if sweeper is not None:
-        sweeper.cancel()
-        await asyncio.wait([sweeper])
-    resources: WorkerResources | None = ctx.get("resources")
-    if resources is not None:
-        await resources.blobs.close()
-        await resources.state.close()
-
-
 async def _announce_positions(ctx: dict[str, Any]) -> None:
-    """Tell every waiting job its new place in the queue after one finished."""
+    """Tell every job waiting in the tier's queue its new place after one of the tier finished."""
     redis: Redis = ctx["redis"]
     settings: Settings = ctx["settings"]
-    typical = await eta.typical(redis)
-    for rank, job_id in enumerate(await queued_job_ids(redis)):
+    tier: Tier = ctx["tier"]
+    typical = await eta.typical(redis, tier)
+    workers = await live_workers(redis, tier)
+    for rank, job_id in enumerate(await queued_job_ids(redis, tier)):
         if await redis.exists(arq_in_progress_key(job_id)):
             continue
-        eta_s = eta.queue_eta_s(typical.stage_s, rank + 1)
+        eta_s = eta.queue_eta_s(typical.stage_s, rank + 1, workers)
         event = Queued(job_id=job_id, position=rank + 1, eta_s=eta_s,
                        first_estimate=typical.first_estimate)  # fmt: skip
         await publish_event(redis, event, settings.job_ttl_s)
