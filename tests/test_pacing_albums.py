@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 from bot.chat.events import ChatRef, Photo
@@ -33,8 +34,11 @@ def test_pacer_lets_a_burst_through_then_spaces_messages() -> None:
 
 async def test_pacer_waits_for_real() -> None:
     pacer = ChatPacer(interval_s=0.05, burst=1)
+    loop = asyncio.get_running_loop()
     await pacer.wait("a")
-    await pacer.wait("a")  # returns after the refill instead of failing
+    start = loop.time()
+    await pacer.wait("a")  # the burst is spent: returns only after the refill
+    assert loop.time() - start >= 0.04
 
 
 async def test_album_photos_are_handled_together() -> None:
