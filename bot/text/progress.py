@@ -27,7 +27,9 @@ FILES_BUTTON = N_("Send full-resolution files")
 REROLL_READY = N_("Your {count} new images are ready! ✅")
 FAILED = N_("Your pack stopped. ❌")
 CANCELLED = N_("Your pack was cancelled.")
-ALBUM_MAX = 10  # Telegram and Discord both take 2-10 items per album
+# The most images one album (Telegram's sendMediaGroup) or one Discord message carries: 10 on both.
+# The one owner: packs are split and numbered by it here, and every sink chunks by it.
+ALBUM_MAX = 10
 CANCELLED_REPLY = N_("Cancelled as you asked. Nothing from this pack was kept.")
 FAILURE_REPLIES = {
     FailureCode.ERROR: N_(

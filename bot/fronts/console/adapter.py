@@ -30,6 +30,7 @@ from bot.chat.events import (
     Unsupported,
 )
 from bot.text.i18n import N_, t
+from bot.text.progress import ALBUM_MAX  # a console "album" groups photos as Telegram would
 
 IMAGE_SUFFIXES = {
     ".jpg",
@@ -43,7 +44,6 @@ IMAGE_SUFFIXES = {
     ".tif",
     ".tiff",
 }
-ALBUM_MAX = 10
 
 
 class ConsoleSink:

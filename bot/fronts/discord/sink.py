@@ -14,6 +14,7 @@ from PIL import Image
 
 from bot.chat.events import ChatRef, Effect, Progress, Reply, SendAlbum, SendFiles, SendPhoto
 from bot.fronts.discord.adapter import button_view
+from bot.text.progress import ALBUM_MAX  # files in one message
 from core import provenance
 from engine.jobs.keys import message_key
 from storage.keys import user_scope
@@ -22,7 +23,6 @@ from storage.state import StateStore
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-MAX_FILES = 10  # files in one message
 MAX_TEXT = 2000  # characters in one message
 MAX_TRIES = 3
 PROGRESS_TTL_S = 14 * 24 * 3600
@@ -59,8 +59,8 @@ class DiscordSink:
     async def _in_chunks(
         self, channel: discord.PartialMessageable, named: list[tuple[str, bytes]], caption: str
     ) -> None:
-        for start in range(0, len(named), MAX_FILES):
-            chunk = named[start : start + MAX_FILES]
+        for start in range(0, len(named), ALBUM_MAX):
+            chunk = named[start : start + ALBUM_MAX]
             await self._files(channel, chunk, caption if start == 0 else "")
 
     def _channel(self, chat: ChatRef) -> discord.PartialMessageable:

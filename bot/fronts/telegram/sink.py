@@ -42,6 +42,7 @@ from bot.fronts.telegram.progress_message import (
     signature_of,
     state_of,
 )
+from bot.text.progress import ALBUM_MAX  # sendMediaGroup takes 2-10 items; PTB does not check
 from engine.jobs.keys import message_key
 from storage.keys import user_scope
 from storage.state import StateStore
@@ -50,7 +51,6 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 MAX_RETRIES = 4
-ALBUM_MAX = 10  # sendMediaGroup takes 2-10 items; PTB does not check
 PROGRESS_TTL_S = 14 * 24 * 3600
 
 
