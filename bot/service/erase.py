@@ -9,7 +9,14 @@ from redis.asyncio import Redis
 from bot.service.pack_queue import PackQueue
 from bot.text.i18n import N_, t
 from engine.jobs import forget_job
-from engine.jobs.keys import active_key, arq_in_progress_key, person_jobs_key, record_key
+from engine.jobs.keys import (
+    active_key,
+    arq_in_progress_key,
+    person_blobs_prefix,
+    person_jobs_key,
+    person_prefix,
+    record_key,
+)
 from storage.blobs import BlobStore
 from storage.state import StateStore
 
@@ -51,8 +58,8 @@ async def erase_person(
     # The active job is indexed too (enqueue_pack adds it first); the union covers old records.
     started = await state.index_members(person_jobs_key(scope))
     jobs = sorted(started | ({active} if active else set()))
-    blob_count = await blobs.delete_prefix(f"{scope}/")
-    own_keys = await state.keys(f"{scope}:")
+    blob_count = await blobs.delete_prefix(person_blobs_prefix(scope))
+    own_keys = await state.keys(person_prefix(scope))
     job_keys = [record_key(job) for job in jobs]
     records = await state.delete(*own_keys, *job_keys, active_key(scope))
     for job in jobs:

@@ -190,9 +190,14 @@ def numbering_key(user_scope: str) -> str:
 # ----- blob keys --------------------------------------------------------------------------------
 
 
+def person_blobs_prefix(user_scope: str) -> str:
+    """Return the prefix of every blob of the person (selfies, identities, results)."""
+    return f"{user_scope}/"
+
+
 def selfies_prefix(user_scope: str) -> str:
     """Return the blob prefix of the person's stored selfies."""
-    return f"{user_scope}/selfies/"
+    return f"{person_blobs_prefix(user_scope)}selfies/"
 
 
 def selfie_key(user_scope: str, name: str) -> str:
@@ -202,7 +207,7 @@ def selfie_key(user_scope: str, name: str) -> str:
 
 def job_prefix(user_scope: str, job_id: str) -> str:
     """Return the blob prefix of everything a job stores."""
-    return f"{user_scope}/jobs/{job_id}/"
+    return f"{person_blobs_prefix(user_scope)}jobs/{job_id}/"
 
 
 def thumb_key(user_scope: str, job_id: str, number: int) -> str:
