@@ -18,6 +18,8 @@ from core.settings import Settings
 log = logging.getLogger(__name__)
 
 POLL_TIMEOUT_S = 30
+# Where the webhook server takes Telegram's updates; the Ingress (deploy/kubernetes) routes it.
+WEBHOOK_PATH = "telegram"
 
 
 async def open_front(settings: Settings, resources: Resources, stack: AsyncExitStack) -> Front:
@@ -51,7 +53,7 @@ async def _start_updates(application: object, settings: Settings) -> None:
     await updater.start_webhook(
         listen=settings.telegram_webhook_listen,
         port=settings.telegram_webhook_port,
-        url_path="telegram",
+        url_path=WEBHOOK_PATH,
         webhook_url=settings.telegram_webhook_url,
         secret_token=secret.get_secret_value() if secret else None,
     )
