@@ -19,6 +19,7 @@ import yaml
 from bot.fronts.gallery.links import PAGE_PATH
 from bot.fronts.telegram.front import WEBHOOK_PATH
 from core.settings import Settings
+from engine.jobs.keys import queue_name
 from tests.keda_schema import SCHEMAS
 from tests.test_deploy import DEPLOY, ROOT, _assert_cli, _assert_settings_exist, _compose
 
@@ -156,6 +157,16 @@ def test_keda_references_resolve(rendered: Any) -> None:
             assert trigger["metadata"]["listLength"] == "1"
 
 
+def test_scaled_objects_watch_the_queues_of_their_workers_tiers(rendered: Any) -> None:
+    objects = rendered[1]
+    for so in find(objects, "ScaledObject"):
+        target = one(objects, "Deployment", so["spec"]["scaleTargetRef"]["name"])
+        (_, worker), *_ = containers([target])
+        tiers = worker["command"][worker["command"].index("--tiers") + 1].split(",")
+        lists = [trigger["metadata"]["listName"] for trigger in so["spec"]["triggers"]]
+        assert sorted(lists) == sorted(queue_name(tier) for tier in tiers), so["metadata"]["name"]
+
+
 def test_every_setting_named_is_a_real_one(rendered: Any) -> None:
     objects = rendered[1]
     for kind in ("ConfigMap", "Secret"):
@@ -198,7 +209,7 @@ def test_images_and_commands_are_the_projects(rendered: Any) -> None:
             assert c["image"] == WORKER_IMAGE, where
         else:
             assert c["image"] == BOT_IMAGE, where
-        if c["command"][0] == "headshots" and c["name"] != "worker":
+        if c["command"][0] == "headshots":
             _assert_cli(c["command"], where)
 
 
