@@ -205,6 +205,13 @@ def selfie_key(user_scope: str, name: str) -> str:
     return selfies_prefix(user_scope) + name
 
 
+# A job's blobs under its prefix, each stage's manifest written last (its presence means complete).
+CROPS_MANIFEST = "crops.json"  # the training crops
+CANDIDATES_MANIFEST = "candidates.json"  # every rendered image, before selection
+RESULTS_MANIFEST = "selected.json"  # the delivered images; kept with them past the private files
+RESULTS_FOLDER = "results"  # the delivered images themselves
+
+
 def job_prefix(user_scope: str, job_id: str) -> str:
     """Return the blob prefix of everything a job stores."""
     return f"{person_blobs_prefix(user_scope)}jobs/{job_id}/"

@@ -16,15 +16,18 @@ from redis.asyncio import Redis
 
 from core.settings import Settings
 from engine.jobs import JobRecord, PackRequest, forget_job, keys
-from engine.jobs.keys import active_key, job_prefix, person_jobs_key
+from engine.jobs.keys import (
+    RESULTS_FOLDER,
+    RESULTS_MANIFEST,
+    active_key,
+    job_prefix,
+    person_jobs_key,
+)
 from engine.jobs.records import all_records
 from storage.blobs import BlobStore
 from storage.state import StateStore
 
 log = logging.getLogger(__name__)
-
-RESULTS_FOLDER = "results/"
-RESULTS_MANIFEST = "selected.json"
 
 
 @dataclass(frozen=True)
@@ -107,7 +110,7 @@ async def _sweep_job(
 
 
 async def _delete_private(blobs: BlobStore, request: PackRequest, prefix: str) -> int:
-    keep = (prefix + RESULTS_FOLDER, prefix + RESULTS_MANIFEST)
+    keep = (f"{prefix}{RESULTS_FOLDER}/", prefix + RESULTS_MANIFEST)
     job_keys = [key for key in await blobs.list_keys(prefix) if not key.startswith(keep)]
     deleted = [await blobs.delete(key) for key in (*request.selfie_keys, *job_keys)]
     return sum(deleted)

@@ -36,7 +36,14 @@ from engine.jobs import (
     records,
 )
 from engine.jobs.contract import CodedError
-from engine.jobs.keys import job_prefix, lease_key
+from engine.jobs.keys import (
+    CANDIDATES_MANIFEST,
+    CROPS_MANIFEST,
+    RESULTS_FOLDER,
+    RESULTS_MANIFEST,
+    job_prefix,
+    lease_key,
+)
 from engine.jobs.stream import ProgressPublisher
 from engine.studio.protocol import (
     GeneratedImage,
@@ -156,7 +163,7 @@ class PackRun:
         return await self._selected(candidates, selfies)
 
     async def _crops(self, selfies: list[bytes]) -> list[bytes]:
-        stored = await self._blobs.manifest("crops.json")
+        stored = await self._blobs.manifest(CROPS_MANIFEST)
         if stored is not None:
             return await self._blobs.load(stored["keys"])
         first = self._clock.first_estimate
@@ -165,7 +172,7 @@ class PackRun:
         subject, studio = self._req.subject, self._studio
         crops = await self._timed("preprocess", lambda: studio.preprocess(selfies, subject))
         keys = [await self._blobs.put(f"crops/{i:03d}.png", crop) for i, crop in enumerate(crops)]
-        await self._blobs.seal("crops.json", {"keys": keys})
+        await self._blobs.seal(CROPS_MANIFEST, {"keys": keys})
         return crops
 
     async def _identity(self, crops: list[bytes]) -> Identity:
@@ -189,7 +196,7 @@ class PackRun:
         return identity
 
     async def _candidates(self, identity: Identity) -> list[GeneratedImage]:
-        stored = await self._blobs.manifest("candidates.json")
+        stored = await self._blobs.manifest(CANDIDATES_MANIFEST)
         if stored is not None:
             return await self._blobs.images(stored["items"])
         studio, started = self._studio, time.monotonic()
@@ -210,7 +217,7 @@ class PackRun:
             per_image_s = self._clock.seconds("generate") / len(images)
             await eta.record_s(self._redis, eta.PER_IMAGE, per_image_s, self._req.tier)
         items = await self._blobs.put_images("candidates", images)
-        await self._blobs.seal("candidates.json", {"items": items})
+        await self._blobs.seal(CANDIDATES_MANIFEST, {"items": items})
         return images
 
     async def _order(self) -> RenderOrder:
@@ -220,7 +227,7 @@ class PackRun:
     async def _selected(
         self, candidates: list[GeneratedImage], selfies: list[bytes]
     ) -> tuple[tuple[StyleResult, ...], PackQuality | None]:
-        stored = await self._blobs.manifest("selected.json")
+        stored = await self._blobs.manifest(RESULTS_MANIFEST)
         if stored is None:
             left, first = self._clock.left_s("select"), self._clock.first_estimate
             self._events.emit(Selecting(job_id=self._job_id, eta_s=left, first_estimate=first))
@@ -232,9 +239,9 @@ class PackRun:
             self._events.emit(Delivering(job_id=self._job_id))
             # Observed once, when the candidates were judged; a re-run reads the stored figures.
             ops.observe_pack_quality(str(self._req.tier), chosen.quality)
-            items = await self._blobs.put_images("results", chosen.images)
+            items = await self._blobs.put_images(RESULTS_FOLDER, chosen.images)
             stored = {"items": items, "quality": chosen.quality.to_json()}
-            await self._blobs.seal("selected.json", stored)
+            await self._blobs.seal(RESULTS_MANIFEST, stored)
         # A manifest sealed before quality was measured has none: the record then says nothing.
         quality = PackQuality.from_json(stored["quality"]) if stored.get("quality") else None
         return _group(self._req.style_ids, stored["items"]), quality

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from engine.jobs import FailureCode, StyleResult
 from engine.jobs.contract import CodedError, Reroll
-from engine.jobs.keys import job_prefix
+from engine.jobs.keys import RESULTS_MANIFEST, job_prefix
 from engine.jobs.quality import PackQuality
-from engine.jobs.retention import RESULTS_MANIFEST
 from engine.studio.protocol import Identity, RenderOrder
 from engine.worker.job_blobs import JobBlobs
 from engine.worker.pack_job import PackRun
