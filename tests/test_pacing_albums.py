@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 
-from bot.chat.events import ChatRef, Photo
 from bot.fronts.telegram.pacing import ChatPacer
-from bot.service.albums import AlbumCollector
 
 
 class _Clock:
@@ -39,19 +36,3 @@ async def test_pacer_waits_for_real() -> None:
     start = loop.time()
     await pacer.wait("a")  # the burst is spent: returns only after the refill
     assert loop.time() - start >= 0.04
-
-
-async def test_album_photos_are_handled_together() -> None:
-    batches: list[tuple[str, list[str]]] = []
-
-    async def handler(chat: ChatRef, photos: Sequence[Photo]) -> None:
-        batches.append((chat.chat_id, [p.file_id for p in photos]))
-
-    collector = AlbumCollector(handler, wait_s=0.05)
-    alice, bob = ChatRef("telegram", "1", "1"), ChatRef("telegram", "2", "2")
-    for n in range(4):
-        collector.add(alice, Photo(b"x", f"a{n}", group_id="g1"))
-    collector.add(bob, Photo(b"x", "b0", group_id="g1"))
-    collector.add(alice, Photo(b"x", "a-other", group_id="g2"))
-    await collector.drain()
-    assert sorted(batches) == [("1", ["a-other"]), ("1", ["a0", "a1", "a2", "a3"]), ("2", ["b0"])]

@@ -51,7 +51,7 @@ from bot.chat.menus import CoreConfig
 from bot.chat.session import Selfie, Session, Stage, TierChoice
 from bot.chat.sink import EffectSink
 from bot.images.pool import ImagePool
-from bot.service.albums import AlbumCollector
+from bot.service.albums import AlbumCollector, AlbumStore
 from bot.service.erase import erase_person
 from bot.service.limits import Limits, count_pack, pack_refusal
 from bot.service.pack_queue import PackQueue
@@ -139,7 +139,8 @@ class ChatService:
         self._voice = options.voice
         self._session_ttl_s = options.session_ttl_s
         self._limits = options.limits
-        self._albums = AlbumCollector(self._handle_photos, options.album_wait_s)
+        albums = AlbumStore(services.redis, options.album_wait_s)
+        self._albums = AlbumCollector(albums, self._handle_album)
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._background: set[asyncio.Task[None]] = set()
         svc = services
@@ -158,11 +159,12 @@ class ChatService:
         `language` is the platform's code for the person's language ("es", "pt-BR"), when the
         platform tells it with this event; otherwise the session remembers the last one.
         """
+        self._albums.start()  # any replica taking updates claims albums a dead one left
         with speaking(pick_language(language, self._voice.language), self._voice.prefix):
             if not self._limits.allows(chat.platform, chat.user_id):
                 await self._svc.sink.apply(chat, (Reply(t(say.PRIVATE_BOT)),))
             elif isinstance(event, Photo) and event.group_id:
-                self._albums.add(chat, event)
+                await self._guarded(chat, self._albums.add(chat, event, language))
             elif isinstance(event, Photo):
                 await self._handle_photos(chat, [event])
             else:
@@ -206,6 +208,12 @@ class ChatService:
 
     async def _handle_photos(self, chat: ChatRef, photos: Sequence[Photo]) -> None:
         await self._guarded(chat, self._run(chat, photos))
+
+    async def _handle_album(self, chat: ChatRef, photos: Sequence[Photo], language: str) -> None:
+        # Maybe on another replica than the one the album's updates came to: the language rode
+        # along with the photos.
+        with speaking(pick_language(language, self._voice.language), self._voice.prefix):
+            await self._handle_photos(chat, photos)
 
     async def _guarded(self, chat: ChatRef, work: Awaitable[None]) -> None:
         try:

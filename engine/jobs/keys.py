@@ -237,3 +237,29 @@ def quota_day(key: str) -> str | None:
 
 
 SESSION_KIND = "session"
+
+
+# ----- raw keys a bot replica shares with the others (nothing of a person stays in a replica) ----
+
+
+ALBUMS_DUE = PREFIX + "albums:due"  # sorted set: album id -> when it is quiet (ms, Redis clock)
+
+
+def album_id(user_scope: str, group_id: str) -> str:
+    """Return the id of one album being collected: the person's scope and the platform's group."""
+    return f"{user_scope}:{group_id}"
+
+
+def album_key(album: str) -> str:
+    """Return the Redis list holding the photos of an album being collected (see `album_id`)."""
+    return f"{PREFIX}album:{album}"
+
+
+def person_lock_key(user_scope: str) -> str:
+    """Return the key held while one replica handles an event of the person."""
+    return f"{PREFIX}lock:person:{user_scope}"
+
+
+def chat_pace_key(platform: str, chat_id: str) -> str:
+    """Return the key of a chat's token bucket, shared by every replica sending to it."""
+    return f"{PREFIX}pace:{platform}:{chat_id}"
